@@ -1,0 +1,74 @@
+"""The output contract (schema version 1): what integrators, the API and the CLI's JSON receive.
+
+Fields keep their meaning across releases; new fields may be added. A suggestion without evidence
+is not representable: `evidence` has at least one span.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tools.evidence import Evidence
+from tools.validate import RuleCheck
+
+SCHEMA_VERSION = 1
+
+Route = Literal["auto", "review", "escalate"]
+Setting = Literal["outpatient", "inpatient"]
+Assertion = Literal["present", "negated", "possible", "historical", "family", "hypothetical"]
+
+
+class Escalation(BaseModel):
+    reason: str
+    detail: str
+
+
+class Suggestion(BaseModel):
+    code: str
+    system: Literal["ICD-10-CM"] = "ICD-10-CM"
+    description: str
+    role: Literal["principal", "secondary"]
+    confidence: float = Field(ge=0.0, le=1.0)
+    status: Route
+    evidence: list[Evidence] = Field(min_length=1)
+    rationale: str
+    rules: list[RuleCheck] = Field(default_factory=list)
+
+
+class MentionOut(BaseModel):
+    text: str
+    doc_id: str
+    start: int
+    end: int
+    assertion: Assertion
+    section: str
+    codes: list[str]
+
+
+class Query(BaseModel):
+    topic: str
+    question: str
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class AuditSummary(BaseModel):
+    events: int = 0
+    head: str = ""
+
+
+class ChartResult(BaseModel):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    chart_id: str
+    run_id: str
+    setting: Setting
+    code_set: str
+    rules_version: str
+    reasoner: str
+    route: Route
+    escalations: list[Escalation] = Field(default_factory=list)
+    suggestions: list[Suggestion] = Field(default_factory=list)
+    mentions: list[MentionOut] = Field(default_factory=list)
+    queries: list[Query] = Field(default_factory=list)
+    audit: AuditSummary = Field(default_factory=AuditSummary)

@@ -1,0 +1,54 @@
+"""Readable terminal output of a coding result: codes with their evidence, then what was not coded."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from agent.schema import ChartResult
+
+_ROUTE_STYLE = {"auto": "green", "review": "yellow", "escalate": "red"}
+
+
+def render_table(result: ChartResult, label: str, console: Console | None = None) -> None:
+    console = console or Console(soft_wrap=False)
+    style = _ROUTE_STYLE[result.route]
+    console.print(
+        f"[bold]{label}[/bold]  chart {result.chart_id}  run {result.run_id}  "
+        f"{result.setting}  route: [{style}]{result.route}[/{style}]"
+    )
+    for esc in result.escalations:
+        console.print(f"  [red]![/red] {esc.reason}: {esc.detail}")
+    table = Table(show_lines=False, expand=False, pad_edge=False)
+    table.add_column("Code", no_wrap=True)
+    table.add_column("Description", max_width=44)
+    table.add_column("Role", no_wrap=True)
+    table.add_column("Conf", justify="right", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Evidence (section, page)", max_width=52)
+    for s in result.suggestions:
+        first = s.evidence[0]
+        quote = " ".join(first.quote.split())
+        more = f" (+{len(s.evidence) - 1} more)" if len(s.evidence) > 1 else ""
+        warn = "".join(" !" for r in s.rules if r.result != "pass")
+        st = _ROUTE_STYLE[s.status]
+        table.add_row(
+            s.code,
+            s.description,
+            s.role,
+            f"{s.confidence:.2f}",
+            f"[{st}]{s.status}[/{st}]{warn}",
+            f'"{quote}" ({first.section.replace("_", " ")}, p.{first.page}){more}',
+        )
+    if result.suggestions:
+        console.print(table)
+    skipped = [m for m in result.mentions if m.assertion != "present"]
+    if skipped:
+        console.print("  Not coded:")
+        for m in skipped:
+            text = " ".join(m.text.split())
+            console.print(f'    "{text}" - {m.assertion} ({m.section.replace("_", " ")})')
+    console.print(
+        f"  code set {result.code_set}  rules {result.rules_version[:19]}  "
+        f"reasoner {result.reasoner}\n"
+    )

@@ -1,0 +1,590 @@
+"""The ICD-10-CM April 2026 code set: titles, hierarchy and tabular instructions for every code.
+
+Wraps `simple_icd_10_cm` 1.5.0 (the April 1, 2026 tabular XML) behind one cached `CodeSet`, so the
+rest of the product never meets the library's traps:
+
+- codes arrive as "e1121", "E11.21" or " e11.21 "; `CodeSet.normalize` makes them "E11.21";
+- instructional notes live on ancestors: the Excludes1 notes of category E11 apply to E11.21, the
+  7th-character table of S72 applies to S72.001; `CodeInfo` carries own and inherited notes, each
+  with the code it came from;
+- the library returns "use additional code", "code first" and "code also" as one newline-joined
+  string (not a list) and, with `search_in_ancestors`, only the nearest ancestor's notes;
+- a block that has the same name as its only category (B99, E36, ...) is shadowed by the category:
+  "B99" is the category, whose parent we report as the chapter.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from tools.errors import CodeSenseError, UnknownCode
+
+CODE_SET_VERSION = "ICD-10-CM 2026-04"
+
+CodeKind = Literal["chapter", "block", "category", "subcategory", "extended"]
+NoteKind = Literal["excludes1", "excludes2", "code_first", "use_additional_code", "code_also"]
+TermOrigin = Literal["title", "inclusion", "includes"]
+
+_KIND_BY_LIBRARY_TYPE: dict[str, CodeKind] = {
+    "chapter": "chapter",
+    "section": "block",
+    "category": "category",
+    "subcategory": "subcategory",
+    "extended subcategory": "extended",
+}
+_NOTE_KINDS: tuple[NoteKind, ...] = (
+    "excludes1",
+    "excludes2",
+    "code_first",
+    "use_additional_code",
+    "code_also",
+)
+# Highest 7th-character position; `with_seventh` pads with the placeholder X up to 6 characters.
+_SEVENTH_POSITION = 7
+
+
+class TabularNote(BaseModel):
+    """One instructional note that applies to a code, and the code where the tabular states it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: NoteKind
+    text: str
+    origin: str
+
+
+class CodeInfo(BaseModel):
+    """Everything the tabular list says about one code, inherited notes included.
+
+    The note lists (excludes1, ..., code_also) hold the code's own notes first, then its ancestors'
+    from the nearest up to the chapter; `notes` has the same notes with the code each came from.
+    Instances are cached and shared: treat them as read-only.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    description: str
+    billable: bool
+    kind: CodeKind
+    parent: str | None
+    children: list[str]
+    ancestors: list[str]
+    chapter: str
+    inclusion_terms: list[str]
+    includes: list[str]
+    excludes1: list[str]
+    excludes2: list[str]
+    code_first: list[str]
+    use_additional_code: list[str]
+    code_also: list[str]
+    notes: list[TabularNote]
+    general_notes: list[str]
+    seventh_character: dict[str, str]
+    seventh_character_origin: str | None
+    needs_seventh: bool
+
+
+class CodeRef(BaseModel):
+    """A code reference parsed from a note, e.g. "(E08-E13 with .42)" -> lo E08, hi E13, qualifier.
+
+    `lo`/`hi` are undotted; `qualifier` is the text after "with", lower-cased, or None.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    lo: str
+    hi: str | None = None
+    qualifier: str | None = None
+
+
+_CODE_TOKEN = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?"
+# One reference inside a parenthesised list. Besides "E10.-", "O24.4-", "P70.2" and "I10-I16" the
+# tabular writes "D29.2.-" (stray dot), "S12.0--S12.3-", "I69. with final characters -23" and
+# "E08-E13 with .42"; the optional "\.?-?" after each code absorbs the first three shapes.
+_REF_PART = re.compile(
+    rf"^(?P<lo>{_CODE_TOKEN})\.?-?(?:\s*-\s*(?P<hi>{_CODE_TOKEN})\.?-?)?\s*(?:with\s*(?P<qual>.+))?$"
+)
+_PARENTHESISED = re.compile(r"\(([^()]*)\)")
+_PART_SPLIT = re.compile(r",|\band\b")
+_ORDINALS = {
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "sixth": 6,
+    "6th": 6,
+    "seventh": 7,
+    "7th": 7,
+}
+_QUAL_POSITIONAL = re.compile(r"\.([0-9a-z]+)-?(?:-\.([0-9a-z]+)-?)?")
+_QUAL_ORDINAL = re.compile(r"(\w+)[ -]characters?\s+\.?([0-9a-z])")
+_QUAL_ORDINAL_SPAN = re.compile(r"(\w+)\s+to\s+(\w+)\s+characters?\s+([0-9a-z]+)")
+_QUAL_FINAL = re.compile(r"final\s+characters?\s+-?([0-9a-z]+)")
+
+# unspecified_child heuristic, tier A: the title says outright that it is the unspecified or
+# uncomplicated form ("Heart failure, unspecified", "... NOS", "... without complications").
+_UNSPECIFIED_TITLE = re.compile(r"(\bunspecified|\bNOS)\s*$|\bwithout complications?\b", re.I)
+_UNSPECIFIED_WORD = re.compile(r"\bunspecified\b|\bNOS\b|\bnot specified\b", re.I)
+
+
+def _clean(text: str) -> str:
+    """Collapse the tabular's stray whitespace ("open fracture type I or II/\\tinitial ...")."""
+    return " ".join(text.split())
+
+
+def _undot(code: str) -> str:
+    return code.replace(".", "")
+
+
+def _dot(undotted: str) -> str:
+    return undotted if len(undotted) <= 3 else f"{undotted[:3]}.{undotted[3:]}"
+
+
+def parse_code_refs(note: str) -> list[CodeRef]:
+    """The code references in a note's parenthesised lists, e.g. "type 1 diabetes (E10.-)" -> E10.
+
+    Parenthesised text that does not start with a code ("(in)", "(with C3 glomerulopathy)") is
+    skipped, as are list items whose qualifier we cannot read.
+    """
+    refs: list[CodeRef] = []
+    for group in _PARENTHESISED.findall(note):
+        for part in _PART_SPLIT.split(group):
+            match = _REF_PART.match(part.strip())
+            if match is None:
+                continue
+            lo = _undot(match["lo"])
+            hi = _undot(match["hi"]) if match["hi"] else None
+            qual = match["qual"].strip().lower() if match["qual"] else None
+            refs.append(CodeRef(lo=lo, hi=hi, qualifier=qual))
+    return refs
+
+
+def merge_note_headers(lines: list[str]) -> list[str]:
+    """Join a list header to its items: ["polyneuropathy (in):", "diabetes (E08-E13 with .42)"]
+    -> ["polyneuropathy (in): diabetes (E08-E13 with .42)"].
+
+    The tabular stores such lists as flat notes; a header (a line ending in ':') is taken to
+    govern every following line up to the next header, which is how the printed tabular reads.
+    """
+    merged: list[str] = []
+    header: str | None = None
+    for line in lines:
+        if line.endswith(":"):
+            header = line
+            continue
+        merged.append(f"{header} {line}" if header else line)
+    if header is not None and not merged:
+        merged.append(header)
+    return merged
+
+
+class CodeSet:
+    """The loaded ICD-10-CM code set; get one with `CodeSet.load()` (process-wide, loaded once)."""
+
+    version: ClassVar[str] = CODE_SET_VERSION
+    _instance: ClassVar[CodeSet | None] = None
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, library: Any) -> None:
+        self._lib = library
+        # Ordered as in the tabular; the library's list repeats the 39 names that are both a block
+        # and a category (B99, ...), and those names resolve to the category.
+        self._items: dict[str, None] = dict.fromkeys(library.get_all_codes(with_dots=True))
+        self._info: dict[str, CodeInfo] = {}
+        self._own_notes: dict[str, list[TabularNote]] = {}
+        self._ref_prefixes: dict[CodeRef, list[str]] = {}
+        self._note_refs: dict[str, list[str]] = {}
+        self._info_lock = threading.Lock()
+        # Sorted undotted codes (categories and below) for range and prefix look-ups.
+        self._sorted: list[str] = sorted(
+            _undot(c) for c in self._items if not c.isdigit() and "-" not in c
+        )
+
+    @classmethod
+    def load(cls) -> CodeSet:
+        """The process-wide code set. The first call imports the library (about 3 s)."""
+        if cls._instance is None:
+            with cls._lock:
+                if cls._instance is None:
+                    with warnings.catch_warnings():
+                        # The library warns about odd XML nodes while it builds its tree.
+                        warnings.simplefilter("ignore")
+                        import simple_icd_10_cm as library
+                    cls._instance = cls(library)
+        return cls._instance
+
+    # --- look-up -------------------------------------------------------------------------------
+
+    @staticmethod
+    def normalize(code: str) -> str:
+        """Canonical spelling: upper case, no spaces, dot after the 3rd character ("e1121" ->
+        "E11.21"). Chapters ("4") and blocks ("E08-E13") keep their shape."""
+        text = "".join(code.split()).upper()
+        if "-" in text or text.isdigit():
+            return text
+        return _dot(text.replace(".", ""))
+
+    def exists(self, code: str) -> bool:
+        """True for any item of the tabular list: chapter, block, category or code below it."""
+        return self.normalize(code) in self._items
+
+    def get(self, code: str) -> CodeInfo:
+        """The tabular entry for a code; raises UnknownCode when the code set has no such item."""
+        info = self._info.get(code)
+        if info is not None:
+            return info
+        norm = self.normalize(code)
+        info = self._info.get(norm)
+        if info is None:
+            if norm not in self._items:
+                shown = code.strip()[:24]
+                raise UnknownCode(f"Unknown ICD-10-CM code {shown!r} (not in {CODE_SET_VERSION}).")
+            info = self._build(norm)
+            with self._info_lock:
+                self._info[norm] = info
+        return info
+
+    def is_billable(self, code: str) -> bool:
+        return self.get(code).billable
+
+    def kind(self, code: str) -> CodeKind:
+        return self.get(code).kind
+
+    def children(self, code: str) -> list[str]:
+        return list(self.get(code).children)
+
+    def descendants(self, code: str) -> list[str]:
+        """Every item below `code`, depth first in tabular order."""
+        norm = self.get(code).code
+        found = self._lib.get_descendants(norm)
+        return [c for c in dict.fromkeys(found) if c != norm]
+
+    def leaves_under(self, code: str) -> list[str]:
+        """The billable codes at or below `code`."""
+        info = self.get(code)
+        if info.billable:
+            return [info.code]
+        return [c for c in self.descendants(info.code) if self._lib.is_leaf(c)]
+
+    def all_codes(self, include_headings: bool = False) -> list[str]:
+        """Every code in tabular order; chapters and blocks only with `include_headings`."""
+        if include_headings:
+            return list(self._items)
+        return [c for c in self._items if not c.isdigit() and "-" not in c]
+
+    def iter_terms(self) -> Iterator[tuple[str, str, TermOrigin]]:
+        """(code, text, origin) for each code's title ("title"), inclusion terms ("inclusion")
+        and the category-level Includes notes ("includes": I10 includes "high blood pressure").
+
+        Chapters and blocks are left out: their titles are not codable diagnoses.
+        """
+        lib = self._lib
+        for code in self.all_codes():
+            yield code, _clean(lib.get_description(code)), "title"
+            for term in lib.get_inclusion_term(code):
+                yield code, _clean(term), "inclusion"
+            for term in lib.get_includes(code):
+                yield code, _clean(term), "includes"
+
+    # --- specificity ---------------------------------------------------------------------------
+
+    def unspecified_child(self, code: str) -> str | None:
+        """The code a coder picks under `code` when the documentation gives no more detail.
+
+        Walks down one level at a time. At each level the chosen child is, in order:
+        A. the only child whose title ends in "unspecified" / "NOS" or says "without
+           complication(s)" (E11 -> E11.9, T81.4 -> T81.40); when several do, the one whose
+           code ends in 9 (I50 -> I50.9, not I50.1 "Left ventricular failure, unspecified");
+        B. else the child whose title says "unspecified" (or "NOS", "not specified") more often
+           than every sibling (S72.00 -> S72.009 "... of unspecified part of neck of unspecified
+           femur", O9A.41 -> O9A.419 "... unspecified trimester");
+        C. else, when no child mentions "unspecified", the single child whose code ends in 9 and
+           whose title has "without" and not "other" (K21 -> K21.9 "... without esophagitis").
+        No clear choice at some level (a tie, or only "other" codes: E11.2 has E11.21, E11.22 and
+        E11.29 "other diabetic kidney complication") gives None.
+
+        The walk stops at a billable code, or at a code that lacks only its 7th character
+        (T81.4 -> T81.40, which still `needs_seventh`): the encounter is not a detail the tabular
+        can default, so `with_seventh` must add it.
+        """
+        info = self.get(code)
+        if info.billable or self._lacks_only_seventh(info):
+            return None
+        while True:
+            child = self._pick_unspecified(info.children)
+            if child is None:
+                return None
+            info = self.get(child)
+            if info.billable or self._lacks_only_seventh(info):
+                return info.code
+
+    def _pick_unspecified(self, children: list[str]) -> str | None:
+        titles = {c: self._lib.get_description(c) for c in children}
+        tier_a = [c for c, t in titles.items() if _UNSPECIFIED_TITLE.search(t.strip())]
+        if len(tier_a) > 1:
+            # I50: "Left ventricular failure, unspecified" (I50.1) and "Heart failure,
+            # unspecified" (I50.9); the residual ".9" slot is the unspecified one.
+            nines = [c for c in tier_a if c.endswith("9")]
+            if len(nines) == 1:
+                return nines[0]
+        if len(tier_a) == 1:
+            return tier_a[0]
+        counts = {c: len(_UNSPECIFIED_WORD.findall(t)) for c, t in titles.items()}
+        pool = tier_a or children
+        best = max((counts[c] for c in pool), default=0)
+        top = [c for c in pool if counts[c] == best]
+        if best > 0 and len(top) == 1:
+            return top[0]
+        if best == 0 and not tier_a:
+            nines = [
+                c
+                for c, t in titles.items()
+                if c.endswith("9") and "without" in t.lower() and "other" not in t.lower()
+            ]
+            if len(nines) == 1:
+                return nines[0]
+        return None
+
+    def _lacks_only_seventh(self, info: CodeInfo) -> bool:
+        """A code whose children are all its 7th-character extensions (S72.001, T81.40)."""
+        return (
+            info.needs_seventh
+            and bool(info.children)
+            and all(len(_undot(c)) == _SEVENTH_POSITION for c in info.children)
+        )
+
+    def with_seventh(self, code: str, char: str) -> str:
+        """`code` with 7th character `char`, padded with the placeholder X (T81.40 + A ->
+        T81.40XA, S72.001 + A -> S72.001A). Raises UnknownCode when the result is not a code
+        (T81.4 + A: T81.4 needs a 6th character first) and CodeSenseError for a bad call."""
+        info = self.get(code)
+        letter = char.strip().upper()
+        if len(letter) != 1:
+            raise CodeSenseError(f"A 7th character is one letter or digit, not {char!r}.")
+        if not info.needs_seventh:
+            raise CodeSenseError(f"{info.code} takes no 7th character.")
+        stem = _undot(info.code).ljust(_SEVENTH_POSITION - 1, "X")
+        candidate = _dot(stem + letter)
+        if candidate in self._items:
+            return candidate
+        if letter not in info.seventh_character:
+            allowed = ", ".join(sorted(info.seventh_character))
+            raise UnknownCode(
+                f"{letter!r} is not a 7th character of {info.code} (allowed: {allowed})."
+            )
+        raise UnknownCode(
+            f"{candidate} is not a code: {info.code} needs a more specific code before its 7th "
+            f"character ({', '.join(info.children[:4])}{', ...' if len(info.children) > 4 else ''})."
+        )
+
+    # --- Excludes1 and code references --------------------------------------------------------
+
+    def expand_ref(self, ref: CodeRef) -> list[str]:
+        """The dotted code prefixes a reference names: "(I10-I16)" -> I10, I11, I12, I13, I15,
+        I16; "(E08-E13 with .42)" -> E08.42, E09.42, E10.42, E11.42, E13.42. Empty when the
+        reference names nothing in the code set or its qualifier cannot be read."""
+        cached = self._ref_prefixes.get(ref)
+        if cached is not None:
+            return cached
+        prefixes = self._expand(ref)
+        self._ref_prefixes[ref] = prefixes
+        return prefixes
+
+    def note_prefixes(self, note: str) -> list[str]:
+        """All code prefixes named in one note's parenthesised lists, in order, deduplicated."""
+        cached = self._note_refs.get(note)
+        if cached is None:
+            found: dict[str, None] = {}
+            for ref in parse_code_refs(note):
+                found.update(dict.fromkeys(self.expand_ref(ref)))
+            cached = list(found)
+            self._note_refs[note] = cached
+        return cached
+
+    def excludes1_targets(self, code: str) -> list[tuple[str, list[str]]]:
+        """Each Excludes1 note that applies to `code` (own, then inherited, nearest first) with
+        the code prefixes it names; notes without a code ("(in)" lists) have an empty list."""
+        return [(note.text, self.note_prefixes(note.text)) for note in self._excludes1_notes(code)]
+
+    def excludes1_conflict(self, a: str, b: str) -> str | None:
+        """The Excludes1 note of `a` (or of an ancestor of `a`) under which `b` falls, or None.
+
+        E11.9 vs E10.9 -> "type 1 diabetes mellitus (E10.-)". Notes whose targets also cover `a`
+        itself are skipped: a block-level note cannot exclude the block's own codes.
+        """
+        found = self.excludes1_source(a, b)
+        return found.text if found else None
+
+    def excludes1_source(self, a: str, b: str) -> TabularNote | None:
+        """Like `excludes1_conflict`, with the code on which the note is written."""
+        code_a = _undot(self.get(a).code)
+        code_b = _undot(self.get(b).code)
+        if code_a == code_b:
+            return None
+        for note in self._excludes1_notes(a):
+            prefixes = [_undot(p) for p in self.note_prefixes(note.text)]
+            if any(code_a.startswith(p) for p in prefixes):
+                continue
+            if any(code_b.startswith(p) for p in prefixes):
+                return note
+        return None
+
+    def matches_prefixes(self, code: str, prefixes: list[str]) -> bool:
+        """True when `code` is one of `prefixes` or lies below one of them."""
+        undotted = _undot(self.normalize(code))
+        return any(undotted.startswith(_undot(p)) for p in prefixes)
+
+    def _excludes1_notes(self, code: str) -> list[TabularNote]:
+        return [n for n in self.get(code).notes if n.kind == "excludes1"]
+
+    def _expand(self, ref: CodeRef) -> list[str]:
+        lo, hi = ref.lo, ref.hi or ref.lo
+        start = bisect.bisect_left(self._sorted, lo)
+        # "~" sorts after every digit and capital, so this ends after the last code under `hi`.
+        end = bisect.bisect_left(self._sorted, hi + "~")
+        candidates = self._sorted[start:end]
+        if ref.qualifier is not None:
+            keep = self._qualifier_filter(ref.qualifier, lo)
+            if keep is None:
+                return []
+            candidates = [c for c in candidates if keep(c)]
+        # Keep only the topmost matches: in sorted order a code's descendants follow it directly.
+        topmost: list[str] = []
+        for code in candidates:
+            if topmost and code.startswith(topmost[-1]):
+                continue
+            topmost.append(code)
+        return [_dot(c) for c in topmost]
+
+    def _qualifier_filter(self, qualifier: str, lo: str) -> Callable[[str], bool] | None:
+        """A predicate over undotted codes for a "with ..." qualifier, or None if unreadable."""
+        if qualifier.startswith("."):
+            positional = _QUAL_POSITIONAL.fullmatch(qualifier)
+            if positional is None:
+                return None
+            first = positional[1].upper()
+            last = (positional[2] or positional[1]).upper()
+            width = len(first)
+            # ".42" is the 4th and 5th characters, right after the category.
+            return lambda c: len(c) >= 3 + width and first <= c[3 : 3 + width] <= last
+        if "open fracture" in qualifier and ("7th" in qualifier or "seventh" in qualifier):
+            # "S52.- with open fracture 7th character": the letters whose definition says so.
+            table = self.get(_dot(lo)).seventh_character
+            letters = {k for k, v in table.items() if "open fracture" in v}
+            return lambda c: len(c) == _SEVENTH_POSITION and c[-1] in letters
+        span = _QUAL_ORDINAL_SPAN.search(qualifier)
+        if span and span[1] in _ORDINALS and span[2] in _ORDINALS:
+            begin = _ORDINALS[span[1]] - 1
+            value = span[3].upper()
+            return lambda c: c[begin : begin + len(value)] == value
+        final = _QUAL_FINAL.search(qualifier)
+        if final:
+            suffix = final[1].upper()
+            return lambda c: len(c) > len(lo) and c.endswith(suffix)
+        ordinal = _QUAL_ORDINAL.search(qualifier)
+        if ordinal and ordinal[1] in _ORDINALS:
+            position = _ORDINALS[ordinal[1]] - 1
+            value = ordinal[2].upper()
+            return lambda c: len(c) > position and c[position] == value
+        return None
+
+    # --- building CodeInfo ---------------------------------------------------------------------
+
+    def _own_notes_of(self, code: str) -> list[TabularNote]:
+        """The instructional notes written on `code` itself (cached: ancestors are shared)."""
+        own = self._own_notes.get(code)
+        if own is not None:
+            return own
+        lib = self._lib
+        lines: dict[NoteKind, list[str]] = {
+            "excludes1": merge_note_headers([_clean(n) for n in lib.get_excludes1(code)]),
+            "excludes2": merge_note_headers([_clean(n) for n in lib.get_excludes2(code)]),
+            # These three come back as one newline-joined string, not a list.
+            "code_first": _split_lines(lib.get_code_first(code)),
+            "use_additional_code": _split_lines(lib.get_use_additional_code(code)),
+            "code_also": _split_lines(lib.get_code_also(code)),
+        }
+        own = [
+            TabularNote(kind=kind, text=text, origin=code)
+            for kind, texts in lines.items()
+            for text in texts
+        ]
+        self._own_notes[code] = own
+        return own
+
+    def _build(self, code: str) -> CodeInfo:
+        lib = self._lib
+        kind = _KIND_BY_LIBRARY_TYPE[_library_type(lib, code)]
+        # A same-named block (B99) shows up as the category's parent; skip it.
+        ancestors = [a for a in lib.get_ancestors(code) if a != code]
+        children = list(dict.fromkeys(c for c in lib.get_children(code) if c != code))
+        # Inherit through the parent's cached entry, so each ancestor's notes are read once.
+        parent = self.get(ancestors[0]) if ancestors else None
+        own_notes = self._own_notes_of(code)
+        notes = own_notes + (parent.notes if parent else [])
+        by_kind: dict[NoteKind, list[str]] = {k: [] for k in _NOTE_KINDS}
+        for note in own_notes:
+            by_kind[note.kind].append(note.text)
+        if parent is not None:
+            for note_kind in _NOTE_KINDS:
+                by_kind[note_kind].extend(getattr(parent, note_kind))
+        own_table = lib.get_seven_chr_def(code)
+        if own_table:
+            seventh = {k: _clean(v).replace("/ ", "; ") for k, v in own_table.items()}
+            seventh_origin: str | None = code
+        elif parent is not None:
+            seventh, seventh_origin = parent.seventh_character, parent.seventh_character_origin
+        else:
+            seventh, seventh_origin = {}, None
+        general = _split_lines(lib.get_notes(code)) + (parent.general_notes if parent else [])
+        # Twelve blocks (C00-C96, M00-M25, ...) are empty headings in the library: not billable.
+        billable = kind not in ("chapter", "block") and not children
+        # Built from the library's own data, so skip pydantic validation on this hot path.
+        return CodeInfo.model_construct(
+            code=code,
+            description=_clean(lib.get_description(code)),
+            billable=billable,
+            kind=kind,
+            parent=ancestors[0] if ancestors else None,
+            children=children,
+            ancestors=ancestors,
+            chapter=ancestors[-1] if ancestors else code,
+            inclusion_terms=[_clean(t) for t in lib.get_inclusion_term(code)],
+            includes=[_clean(t) for t in lib.get_includes(code)],
+            excludes1=by_kind["excludes1"],
+            excludes2=by_kind["excludes2"],
+            code_first=by_kind["code_first"],
+            use_additional_code=by_kind["use_additional_code"],
+            code_also=by_kind["code_also"],
+            notes=notes,
+            general_notes=general,
+            seventh_character=seventh,
+            seventh_character_origin=seventh_origin,
+            needs_seventh=bool(seventh) and kind != "extended",
+        )
+
+
+def _split_lines(text: str) -> list[str]:
+    lines = [_clean(line) for line in text.split("\n")]
+    return [line.lstrip(", ") for line in lines if line]
+
+
+def _library_type(lib: Any, code: str) -> str:
+    """The library's node type, through its public predicates (it has no public accessor)."""
+    if lib.is_chapter(code):
+        return "chapter"
+    if lib.is_extended_subcategory(code):
+        return "extended subcategory"
+    if lib.is_category(code):
+        return "category"
+    if lib.is_subcategory(code):
+        return "subcategory"
+    return "section"

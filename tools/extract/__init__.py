@@ -1,0 +1,37 @@
+"""Chart intake and structure: files become offset-preserving documents."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from tools.chart import Chart, Document
+from tools.extract.intake import read_document
+from tools.extract.sections import segment
+
+__all__ = ["ExtractInput", "extract_chart", "read_document", "segment", "structure"]
+
+
+class ExtractInput(BaseModel):
+    chart_id: str
+    sources: list[str] = Field(min_length=1)
+    max_bytes: int = 50 * 1024 * 1024
+
+
+def structure(document: Document) -> Document:
+    """The document with its sections and sentences filled in (offsets into its text)."""
+    sections, sentences = segment(document.text)
+    return document.model_copy(update={"sections": sections, "sentences": sentences})
+
+
+def extract_chart(inp: ExtractInput) -> Chart:
+    """Read every source file of one chart and give each its structure.
+
+    Two files with the same content get distinct document ids, so offsets stay unambiguous.
+    """
+    documents: list[Document] = []
+    for n, source in enumerate(inp.sources, start=1):
+        doc = read_document(source, max_bytes=inp.max_bytes)
+        if any(d.doc_id == doc.doc_id for d in documents):
+            doc = doc.model_copy(update={"doc_id": f"{doc.doc_id}-{n}"})
+        documents.append(structure(doc))
+    return Chart(chart_id=inp.chart_id, documents=documents)

@@ -1,0 +1,380 @@
+"""The term index: from words in a sentence to ranked ICD-10-CM candidates, most specific first.
+
+Terms come from the tabular titles and inclusion terms, the Table of Drugs, the Neoplasm Table,
+the External Cause Index and `rules/lexicon.yaml`. A term matches a sentence when all its content
+words occur close together, in any order ("nephropathy due to type 2 diabetes" finds "Type 2
+diabetes mellitus with diabetic nephropathy"). A match whose words are a strict subset of another
+overlapping match's words gives way to it, so the combination code beats its parts
+("type 2 diabetes with diabetic nephropathy" -> E11.21, not E11.9).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import orjson
+from pydantic import BaseModel
+
+from tools.normalize import (
+    GENERIC,
+    LEXICON_FILE,
+    STOPWORDS,
+    Normalizer,
+    Word,
+    default_normalizer,
+    load_lexicon,
+)
+
+log = logging.getLogger(__name__)
+
+Origin = Literal["lexicon", "title", "inclusion", "index"]
+# Lower ranks first: a team's own lexicon wins a tie, then the official titles.
+_ORIGIN_RANK: dict[str, int] = {"lexicon": 0, "title": 1, "inclusion": 2, "index": 3}
+INDEX_FORMAT = 3  # bump when the term-building rules below change, to rebuild caches
+
+_DROP = re.compile(
+    r"\b(?:not elsewhere classified|in diseases classified elsewhere|classified elsewhere|"
+    r"elsewhere classified|not otherwise specified)\b",
+    re.IGNORECASE,
+)
+_WITHOUT = re.compile(r"[,]?\s+without\b.*$", re.IGNORECASE)
+# "Pneumonia, unspecified organism" is what a chart calls "pneumonia".
+_UNSPECIFIED_TAIL = re.compile(r",\s*(?:unspecified|not specified|site not specified)\b.*$", re.IGNORECASE)
+_PARENS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
+_ALTERNATIVE = re.compile(r"\b(\w+) or (\w+)\b")
+
+
+class Candidate(BaseModel):
+    """One code a mention could be coded to, and how well its words support it."""
+
+    code: str
+    term: str
+    origin: Origin
+    score: float
+
+
+@dataclass(slots=True)
+class ConceptMatch:
+    """A stretch of a sentence that names a concept, with its ranked candidates."""
+
+    start: int
+    end: int
+    words: tuple[str, ...]
+    positions: tuple[int, ...]
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def term_variants(text: str) -> list[str]:
+    """Phrasings of a code title for matching: nonessential words dropped and kept, 'or' split.
+
+    'Coronary (artery) disease' -> ['Coronary disease', 'Coronary artery disease'];
+    'Malignant neoplasm of bronchus or lung' -> '... of bronchus', '... of lung'.
+    """
+    text = _DROP.sub(" ", text)
+    text = _WITHOUT.sub("", text)
+    text = _UNSPECIFIED_TAIL.sub("", text)
+    bare = _PARENS.sub(" ", text)
+    full = _PARENS.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", text)
+    variants: list[str] = []
+    for v in (bare, full):
+        alt = _ALTERNATIVE.search(v)
+        if alt:
+            variants.append(v[: alt.start()] + alt.group(1) + v[alt.end() :])
+            variants.append(v[: alt.start()] + alt.group(2) + v[alt.end() :])
+        else:
+            variants.append(v)
+    return list(dict.fromkeys(" ".join(v.split()) for v in variants))
+
+
+class TermIndex:
+    """Terms (code, words, origin) and an inverted index on each term's rarest word."""
+
+    def __init__(
+        self,
+        codes: list[str],
+        texts: list[str],
+        origins: list[str],
+        keys: list[tuple[str, ...]],
+        residual: list[bool],
+        billable: dict[str, bool],
+        normalizer: Normalizer,
+    ):
+        self.codes = codes
+        self.texts = texts
+        self.origins = origins
+        self.keys = keys
+        self.residual = residual
+        self.billable = billable
+        self.normalizer = normalizer
+        df = Counter(w for key in keys for w in set(key))
+        self._anchors: dict[str, list[int]] = {}
+        for tid, key in enumerate(keys):
+            anchor = min(key, key=lambda w: (df[w], w))
+            self._anchors.setdefault(anchor, []).append(tid)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    # -- building -------------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, normalizer: Normalizer | None = None) -> TermIndex:
+        """Build from the code set, the index tables and the lexicon (a few seconds)."""
+        from tools.codeset import CodeSet
+        from tools.index_tables import entry_terms, load_index_entries
+
+        normalizer = normalizer or default_normalizer()
+        codeset = CodeSet.load()
+        seen: dict[tuple[str, tuple[str, ...]], int] = {}
+        codes: list[str] = []
+        texts: list[str] = []
+        origins: list[str] = []
+        keys: list[tuple[str, ...]] = []
+        residual: list[bool] = []
+
+        def add(code: str, text: str, origin: str) -> None:
+            is_residual = text.lower().startswith(("other", "unspecified"))
+            for variant in term_variants(text):
+                key = normalizer.key_words(variant)
+                if not key or all(w in GENERIC for w in key):
+                    continue
+                prior = seen.get((code, key))
+                if prior is not None:
+                    if _ORIGIN_RANK[origin] < _ORIGIN_RANK[origins[prior]]:
+                        origins[prior], texts[prior] = origin, text
+                    continue
+                seen[(code, key)] = len(codes)
+                codes.append(code)
+                texts.append(text)
+                origins.append(origin)
+                keys.append(key)
+                residual.append(is_residual)
+
+        for term in load_lexicon().terms:
+            add(codeset.normalize(term.code), term.term, "lexicon")
+        for code, text, origin in codeset.iter_terms():
+            add(code, text, "title" if origin == "title" else "inclusion")
+        for entry in load_index_entries():
+            for text in entry_terms(entry):
+                add(entry.code, text, "index")
+        billable = {c: codeset.is_billable(c) for c in set(codes)}
+        return cls(codes, texts, origins, keys, residual, billable, normalizer)
+
+    # -- caching ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def cache_key() -> str:
+        from tools.codeset import CODE_SET_VERSION
+
+        h = hashlib.sha256()
+        h.update(f"{INDEX_FORMAT}|{CODE_SET_VERSION}|".encode())
+        for p in (LEXICON_FILE, Path(__file__).with_name("normalize.py")):
+            h.update(p.read_bytes())
+        return h.hexdigest()[:16]
+
+    @classmethod
+    def load_or_build(cls, cache_dir: Path | None) -> TermIndex:
+        """Load the cached index for this code set and lexicon, or build and cache it."""
+        if cache_dir is None:
+            return cls.build()
+        path = cache_dir / f"term-index-{cls.cache_key()}.json"
+        normalizer = default_normalizer()
+        if path.is_file():
+            try:
+                data = orjson.loads(path.read_bytes())
+                return cls(
+                    data["codes"],
+                    data["texts"],
+                    data["origins"],
+                    [tuple(k) for k in data["keys"]],
+                    data["residual"],
+                    data["billable"],
+                    normalizer,
+                )
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                log.warning("term index cache unreadable; rebuilding")
+        index = cls.build(normalizer)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(
+            orjson.dumps(
+                {
+                    "codes": index.codes,
+                    "texts": index.texts,
+                    "origins": index.origins,
+                    "keys": index.keys,
+                    "residual": index.residual,
+                    "billable": index.billable,
+                }
+            )
+        )
+        tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+        return index
+
+    # -- matching -----------------------------------------------------------------------------------
+
+    def match_words(self, words: list[Word], max_candidates: int = 10) -> list[ConceptMatch]:
+        """Concepts named in one sentence's words, most specific reading first for each."""
+        content = [w for w in words if w.norm not in STOPWORDS]
+        where: dict[str, list[int]] = {}
+        for i, w in enumerate(content):
+            where.setdefault(w.norm, []).append(i)
+        present = set(where)
+        found: dict[tuple[int, ...], list[tuple[int, float]]] = {}
+        for token in present:
+            for tid in self._anchors.get(token, ()):
+                key = self.keys[tid]
+                if not all(k in present for k in key):
+                    continue
+                window = _tightest(key, where)
+                if window is None:
+                    continue
+                positions, span = window
+                # Allow a few other words between a term's words ("kidney disease, chronic,
+                # stage 3"), but not a whole clause.
+                if span > len(key) + max(2, len(key)):
+                    continue
+                tightness = len(set(positions)) / span if span else 1.0
+                found.setdefault(positions, []).append((tid, tightness))
+        matches = [
+            self._concept(content, positions, hits, max_candidates)
+            for positions, hits in found.items()
+        ]
+        return _most_specific(matches)
+
+    def _concept(
+        self,
+        content: list[Word],
+        positions: tuple[int, ...],
+        hits: list[tuple[int, float]],
+        max_candidates: int,
+    ) -> ConceptMatch:
+        ranked = sorted(hits, key=lambda h: self._rank(h[0]))
+        candidates: list[Candidate] = []
+        seen: set[str] = set()
+        for tid, tightness in ranked:
+            code = self.codes[tid]
+            if code in seen:
+                continue
+            seen.add(code)
+            score = tightness * (1.0 - 0.05 * _ORIGIN_RANK[self.origins[tid]])
+            if self.residual[tid]:
+                score *= 0.9
+            candidates.append(
+                Candidate(
+                    code=code,
+                    term=self.texts[tid],
+                    origin=self.origins[tid],  # type: ignore[arg-type]
+                    score=round(score, 3),
+                )
+            )
+            if len(candidates) >= max_candidates:
+                break
+        words_used = tuple(dict.fromkeys(content[p].norm for p in positions))
+        return ConceptMatch(
+            start=min(content[p].start for p in positions),
+            end=max(content[p].end for p in positions),
+            words=words_used,
+            positions=positions,
+            candidates=candidates,
+        )
+
+    def _rank(self, tid: int) -> tuple[int, int, int, int, str]:
+        code = self.codes[tid]
+        return (
+            _ORIGIN_RANK[self.origins[tid]],
+            int(self.residual[tid]),
+            int(not self.billable.get(code, False)),
+            len(code),
+            code,
+        )
+
+    def lookup(self, phrase: str, max_candidates: int = 10) -> list[Candidate]:
+        """Candidates for a free-text phrase ("type 2 DM with CKD 3a"), best first."""
+        matches = self.match_words(self.normalizer.words(phrase), max_candidates)
+        matches.sort(key=lambda m: (-len(m.words), m.start))
+        out: list[Candidate] = []
+        for m in matches:
+            for c in m.candidates:
+                if all(c.code != o.code for o in out):
+                    out.append(c)
+        return out[:max_candidates]
+
+
+def _tightest(
+    key: tuple[str, ...], where: dict[str, list[int]]
+) -> tuple[tuple[int, ...], int] | None:
+    """The smallest window of content-word positions holding every word of `key`."""
+    if len(key) == 1:
+        p = where[key[0]][0]
+        return (p,), 1
+    events = sorted((p, w) for w in key for p in where[w])
+    need = len(key)
+    counts: dict[str, int] = {}
+    best: tuple[int, int] | None = None
+    left = 0
+    have = 0
+    for right, (_, w) in enumerate(events):
+        counts[w] = counts.get(w, 0) + 1
+        if counts[w] == 1:
+            have += 1
+        while have == need:
+            span = events[right][0] - events[left][0] + 1
+            if best is None or span < best[1] - best[0] + 1:
+                best = (left, right)
+            lw = events[left][1]
+            counts[lw] -= 1
+            if counts[lw] == 0:
+                have -= 1
+            left += 1
+    if best is None:
+        return None
+    chosen: dict[str, int] = {}
+    for p, w in events[best[0] : best[1] + 1]:
+        chosen.setdefault(w, p)
+    positions = tuple(sorted(set(chosen.values())))
+    return positions, events[best[1]][0] - events[best[0]][0] + 1
+
+
+def _most_specific(matches: list[ConceptMatch]) -> list[ConceptMatch]:
+    """Drop a match whose words are a strict subset of an overlapping match's words.
+
+    The dropped match's candidates are kept as lower-ranked alternatives of the one that beat it,
+    so a trace can show what the specific code won against.
+    """
+    matches.sort(key=lambda m: (-len(m.words), m.start))
+    kept: list[ConceptMatch] = []
+    for m in matches:
+        words = set(m.words)
+        winner = next(
+            (
+                k
+                for k in kept
+                if words < set(k.words)
+                and min(k.positions) <= min(m.positions)
+                and max(m.positions) <= max(k.positions)
+            ),
+            None,
+        )
+        if winner is None:
+            kept.append(m)
+            continue
+        for c in m.candidates:
+            if all(c.code != o.code for o in winner.candidates):
+                winner.candidates.append(
+                    c.model_copy(update={"score": round(c.score * 0.5, 3)})
+                )
+    kept.sort(key=lambda m: m.start)
+    return kept
+
+
+@lru_cache(maxsize=1)
+def default_index(cache_dir: Path | None = None) -> TermIndex:
+    return TermIndex.load_or_build(cache_dir)

@@ -1,0 +1,163 @@
+"""Clinical concept mentions with their assertion status, from the term index and medspaCy ConText.
+
+The term index finds what a sentence names; ConText (medspaCy's defaults plus `rules/context.yaml`)
+reads how it is said: "No evidence of pneumonia" is negated, "possible pneumonia, rule out" is
+possible, "h/o MI" is historical, "mother had breast cancer" is family, "return if fever" is
+hypothetical. A mention's section sets its status when the sentence itself is silent
+("Mother: CHF" under FAMILY HISTORY is family history).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from tools.chart import Document
+from tools.extract.sections import clinical_nlp, section_assertion
+from tools.lookup import Candidate, TermIndex
+from tools.rulefiles import RULES_DIR, load_yaml_model
+
+log = logging.getLogger(__name__)
+
+CONTEXT_FILE = RULES_DIR / "context.yaml"
+
+Assertion = Literal["present", "negated", "possible", "historical", "family", "hypothetical"]
+ContextCategory = Literal[
+    "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY", "TERMINATE"
+]
+
+# When a sentence carries several cues, the one that most changes what may be coded wins:
+# "no family history of colon cancer" is negated, "possible history of MI" is possible.
+_PRECEDENCE: list[tuple[str, Assertion]] = [
+    ("is_negated", "negated"),
+    ("is_family", "family"),
+    ("is_hypothetical", "hypothetical"),
+    ("is_uncertain", "possible"),
+    ("is_historical", "historical"),
+]
+
+
+class ContextRuleSpec(BaseModel):
+    literal: str = Field(min_length=1)
+    category: ContextCategory
+    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE"] = "BIDIRECTIONAL"
+
+
+class ContextRules(BaseModel):
+    version: int
+    rules: list[ContextRuleSpec]
+
+
+class Mention(BaseModel):
+    """A concept named in the chart, as the output contract lists it."""
+
+    text: str
+    doc_id: str
+    start: int
+    end: int
+    assertion: Assertion
+    section: str
+    codes: list[str] = Field(default_factory=list)
+    candidates: list[Candidate] = Field(default_factory=list)
+    sentence_start: int
+    sentence_end: int
+    cues: list[str] = Field(default_factory=list)
+
+
+class MentionsInput(BaseModel):
+    document: Document
+
+
+class MentionsOutput(BaseModel):
+    mentions: list[Mention]
+
+
+@lru_cache(maxsize=2)
+def load_context_rules(path: Path = CONTEXT_FILE) -> ContextRules:
+    return load_yaml_model(path, ContextRules)
+
+
+@lru_cache(maxsize=1)
+def _context_pipeline() -> tuple[Any, Any]:
+    """The clinical tokenizer and a ConText component with default + project rules (built once)."""
+    from medspacy.context import ConText, ConTextRule
+
+    nlp = clinical_nlp()
+    context = ConText(nlp, rules="default", input_span_type="group", span_group_name="concepts")
+    context.add(
+        [
+            ConTextRule(literal=r.literal, category=r.category, direction=r.direction)
+            for r in load_context_rules().rules
+        ]
+    )
+    return nlp, context
+
+
+def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
+    """Every concept in the document's visible text, with assertion, section and candidates."""
+    doc_model = inp.document
+    text = doc_model.text
+    headers = [(s.header_start, s.header_end) for s in doc_model.sections if s.header_end]
+    found: list[tuple[int, int, Any, Any]] = []  # (start, end, match, sentence)
+    for sent in doc_model.sentences:
+        if any(h0 <= sent.start and sent.end <= h1 for h0, h1 in headers):
+            continue
+        words = [
+            w
+            for w in index.normalizer.words(text[sent.start : sent.end], offset=sent.start)
+            if doc_model.is_visible(w.start, w.end)
+            and not any(h0 <= w.start < h1 for h0, h1 in headers)
+        ]
+        for match in index.match_words(words):
+            if match.candidates:
+                found.append((match.start, match.end, match, sent))
+    if not found:
+        return MentionsOutput(mentions=[])
+
+    nlp, context = _context_pipeline()
+    sdoc = nlp.make_doc(text)
+    starts = {s.start for s in doc_model.sentences}
+    for token in sdoc:
+        token.is_sent_start = token.idx in starts or token.i == 0
+    spans = []
+    for start, end, _, _ in found:
+        span = sdoc.char_span(start, end, label="CONCEPT", alignment_mode="expand")
+        spans.append(span)
+    sdoc.spans["concepts"] = [s for s in spans if s is not None]
+    context(sdoc)
+    by_offsets = {(s.start_char, s.end_char): s for s in sdoc.spans["concepts"]}
+
+    mentions: list[Mention] = []
+    for (start, end, match, sent), span in zip(found, spans, strict=True):
+        section = doc_model.section_at(start)
+        assertion: Assertion = "present"
+        cues: list[str] = []
+        if span is not None:
+            sp = by_offsets.get((span.start_char, span.end_char), span)
+            for attr, status in _PRECEDENCE:
+                if getattr(sp._, attr, False):
+                    assertion = status
+                    break
+            cues = [f"{m.category}:{m.rule.literal}" for m in getattr(sp._, "modifiers", ())]
+        if assertion == "present":
+            assertion = section_assertion(section) or "present"
+        mentions.append(
+            Mention(
+                text=text[start:end],
+                doc_id=doc_model.doc_id,
+                start=start,
+                end=end,
+                assertion=assertion,
+                section=section,
+                codes=[match.candidates[0].code],
+                candidates=match.candidates,
+                sentence_start=sent.start,
+                sentence_end=sent.end,
+                cues=cues,
+            )
+        )
+    return MentionsOutput(mentions=mentions)

@@ -1,0 +1,181 @@
+"""Turning chart text and code titles into the same comparable words, keeping chart offsets.
+
+Both sides of a lookup go through here, so "HTN", "hypertensive" and "Hypertension" meet as one
+word, "type II diabetic" meets "Type 2 diabetes mellitus", and "renal cysts" meets "cyst of kidney".
+Every normalised word remembers the chart characters it came from, so evidence stays exact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from tools.rulefiles import RULES_DIR, load_yaml_model
+
+LEXICON_FILE = RULES_DIR / "lexicon.yaml"
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[/-][A-Za-z0-9]+)*")
+
+# Words that carry no meaning for matching a diagnosis. "without" is not here: the term builder
+# cuts "without ..." clauses off code titles instead, and in chart text it is a negation cue.
+STOPWORDS = frozenset(
+    """a an the of and or with in on to by for at as from into than this that these those its
+    is are was were be been being has have had his her their patient patients
+    nos nec unspecified specified other mellitus part site due w""".split()
+)
+
+# Words too general to name a diagnosis on their own ("disease", "left").
+GENERIC = frozenset(
+    """disease disorder diseases disorders syndrome condition conditions abnormal abnormality
+    abnormalities finding findings state problem problems change changes type stage acute
+    chronic left right bilateral unilateral upper lower primary secondary severe mild moderate
+    complication complications encounter history personal family status long term current
+    use other acquired congenital 1 2 3 4 5 6 7 8 9 0 injury""".split()
+)
+
+
+class Abbreviation(BaseModel):
+    abbr: str = Field(min_length=1)
+    expansion: str = Field(min_length=1)
+
+
+class Synonym(BaseModel):
+    canonical: str = Field(min_length=1)
+    words: list[str] = Field(min_length=1)
+
+
+class LexiconTerm(BaseModel):
+    term: str = Field(min_length=1)
+    code: str = Field(min_length=3)
+
+
+class Lexicon(BaseModel):
+    version: int
+    abbreviations: list[Abbreviation] = Field(default_factory=list)
+    synonyms: list[Synonym] = Field(default_factory=list)
+    terms: list[LexiconTerm] = Field(default_factory=list)
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(path: Path = LEXICON_FILE) -> Lexicon:
+    return load_yaml_model(path, Lexicon)
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A normalised word and the chart characters [start, end) it stands for."""
+
+    norm: str
+    start: int
+    end: int
+
+
+# Words that end in "s" without being plurals.
+_SINGULAR_S = frozenset(
+    """diabetes herpes rabies scabies series species feces faeces caries ascites measles mumps
+    rickets lues aids pubes nares biceps triceps diagnosis prognosis syphilis""".split()
+)
+
+
+def stem(word: str) -> str:
+    """A light, predictable singular form: 'cysts' -> 'cyst', 'arteries' -> 'artery'."""
+    if len(word) <= 3 or not word.isalpha() or word in _SINGULAR_S:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is", "os", "as", "ys")):
+        return word[:-1]
+    return word
+
+
+class Normalizer:
+    """Applies the lexicon's abbreviations and synonyms, then stems each word."""
+
+    def __init__(self, lexicon: Lexicon):
+        # Keys are tuples of lower-cased raw words; values are replacement words (stemmed).
+        self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._case_sensitive: dict[tuple[str, ...], str] = {}
+        for syn in lexicon.synonyms:
+            canonical = self._plain(syn.canonical)
+            for w in syn.words:
+                self._phrases[self._raw(w)] = canonical
+        for ab in lexicon.abbreviations:
+            key = self._raw(ab.abbr)
+            self._phrases[key] = self._plain(ab.expansion)
+            # Two-letter abbreviations ("PE", "MI", "HA") collide with ordinary words, so they only
+            # count when written exactly as the lexicon spells them.
+            if len(ab.abbr.replace("/", "").replace("-", "")) <= 2:
+                self._case_sensitive[key] = ab.abbr
+        self._max_len = max((len(k) for k in self._phrases), default=1)
+
+    @staticmethod
+    def _raw(text: str) -> tuple[str, ...]:
+        parts: list[str] = []
+        for m in _WORD.finditer(text):
+            token = m.group()
+            parts.extend([token] if _keeps_whole(token) else re.findall(r"[A-Za-z0-9]+", token))
+        return tuple(p.lower() for p in parts)
+
+    def _plain(self, text: str) -> tuple[str, ...]:
+        return tuple(stem(w) for w in self._raw(text))
+
+    def words(self, text: str, offset: int = 0) -> list[Word]:
+        """Normalised words of `text` (stopwords kept), offsets shifted by `offset`."""
+        raw: list[tuple[str, int, int]] = []
+        for m in _WORD.finditer(text):
+            token = m.group()
+            if _keeps_whole(token):
+                raw.append((token.lower(), m.start() + offset, m.end() + offset))
+                continue
+            for part in re.finditer(r"[A-Za-z0-9]+", token):
+                s = m.start() + part.start() + offset
+                raw.append((part.group().lower(), s, s + len(part.group())))
+        out: list[Word] = []
+        i = 0
+        n = len(raw)
+        while i < n:
+            replaced = False
+            for size in range(min(self._max_len, n - i), 0, -1):
+                key = tuple(r[0] for r in raw[i : i + size])
+                repl = self._phrases.get(key)
+                if repl is None:
+                    continue
+                exact = self._case_sensitive.get(key)
+                if exact is not None:
+                    surface = text[raw[i][1] - offset : raw[i + size - 1][2] - offset]
+                    if surface != exact:
+                        continue
+                start, end = raw[i][1], raw[i + size - 1][2]
+                out.extend(Word(w, start, end) for w in repl)
+                i += size
+                replaced = True
+                break
+            if not replaced:
+                low, start, end = raw[i]
+                out.append(Word(stem(low), start, end))
+                i += 1
+        return out
+
+    def key_words(self, text: str) -> tuple[str, ...]:
+        """Ordered, de-duplicated content words of a term: what a match must find."""
+        seen: dict[str, None] = {}
+        for w in self.words(text):
+            if w.norm not in STOPWORDS:
+                seen.setdefault(w.norm, None)
+        return tuple(seen)
+
+
+def _keeps_whole(token: str) -> bool:
+    """'s/p', 'A-fib' and 'N/V' are one abbreviation; 'gastro-esophageal' is two words."""
+    return ("/" in token or "-" in token) and len(token) <= 6
+
+
+@lru_cache(maxsize=1)
+def default_normalizer() -> Normalizer:
+    return Normalizer(load_lexicon())
