@@ -107,27 +107,28 @@ class CodeRef(BaseModel):
 
 _CODE_TOKEN = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?"
 # One reference inside a parenthesised list. Besides "E10.-", "O24.4-", "P70.2" and "I10-I16" the
-# tabular writes "D29.2.-" (stray dot), "S12.0--S12.3-", "I69. with final characters -23" and
-# "E08-E13 with .42"; the optional "\.?-?" after each code absorbs the first three shapes.
-_REF_PART = re.compile(
-    rf"^(?P<lo>{_CODE_TOKEN})\.?-?(?:\s*-\s*(?P<hi>{_CODE_TOKEN})\.?-?)?\s*(?:with\s*(?P<qual>.+))?$"
-)
+# tabular writes "D29.2.-" (stray dot), "S12.0--S12.3-" and "I69." (before "with final
+# characters -23"); the optional "\.?-?" after each code absorbs these shapes.
+_REF_PART = re.compile(rf"^(?P<lo>{_CODE_TOKEN})\.?-?(?:\s*-\s*(?P<hi>{_CODE_TOKEN})\.?-?)?$")
 _PARENTHESISED = re.compile(r"\(([^()]*)\)")
 _PART_SPLIT = re.compile(r",|\band\b")
+_WITH = re.compile(r"\bwith\b")
 _ORDINALS = {
     "fourth": 4,
     "4th": 4,
     "fifth": 5,
     "5th": 5,
     "sixth": 6,
+    "six": 6,  # "fifth or six character 5" (sic, T88.7)
     "6th": 6,
     "seventh": 7,
     "7th": 7,
 }
-_QUAL_POSITIONAL = re.compile(r"\.([0-9a-z]+)-?(?:-\.([0-9a-z]+)-?)?")
+_QUAL_POSITIONAL = re.compile(r"\.([0-9a-z]+)(?:-\.([0-9a-z]+))?")
 _QUAL_ORDINAL = re.compile(r"(\w+)[ -]characters?\s+\.?([0-9a-z])")
 _QUAL_ORDINAL_SPAN = re.compile(r"(\w+)\s+to\s+(\w+)\s+characters?\s+([0-9a-z]+)")
-_QUAL_FINAL = re.compile(r"final\s+characters?\s+-?([0-9a-z]+)")
+_QUAL_ORDINAL_EITHER = re.compile(r"(\w+)\s+or\s+(\w+)\s+characters?\s+\.?([0-9a-z])\b")
+_QUAL_FINAL = re.compile(r"final\s+characters?\s+(.+)")
 
 # unspecified_child heuristic, tier A: the title says outright that it is the unspecified or
 # uncomplicated form ("Heart failure, unspecified", "... NOS", "... without complications").
@@ -151,19 +152,22 @@ def _dot(undotted: str) -> str:
 def parse_code_refs(note: str) -> list[CodeRef]:
     """The code references in a note's parenthesised lists, e.g. "type 1 diabetes (E10.-)" -> E10.
 
+    A "with ..." qualifier applies to every code of its list: "(E08, E09, E11, E13 with final
+    characters .00 or .01)" and "(F10-F19 with .150, .250, .950)" are how the tabular writes it.
     Parenthesised text that does not start with a code ("(in)", "(with C3 glomerulopathy)") is
-    skipped, as are list items whose qualifier we cannot read.
+    skipped.
     """
     refs: list[CodeRef] = []
     for group in _PARENTHESISED.findall(note):
-        for part in _PART_SPLIT.split(group):
+        bases, *rest = _WITH.split(group, maxsplit=1)
+        qualifier = " ".join(rest[0].split()).lower() or None if rest else None
+        for part in _PART_SPLIT.split(bases):
             match = _REF_PART.match(part.strip())
             if match is None:
                 continue
             lo = _undot(match["lo"])
             hi = _undot(match["hi"]) if match["hi"] else None
-            qual = match["qual"].strip().lower() if match["qual"] else None
-            refs.append(CodeRef(lo=lo, hi=hi, qualifier=qual))
+            refs.append(CodeRef(lo=lo, hi=hi, qualifier=qualifier))
     return refs
 
 
@@ -272,7 +276,8 @@ class CodeSet:
         info = self.get(code)
         if info.billable:
             return [info.code]
-        return [c for c in self.descendants(info.code) if self._lib.is_leaf(c)]
+        # Twelve blocks (C00-C96, ...) are childless headings: leaves to the library, not codes.
+        return [c for c in self.descendants(info.code) if "-" not in c and self._lib.is_leaf(c)]
 
     def all_codes(self, include_headings: bool = False) -> list[str]:
         """Every code in tabular order; chapters and blocks only with `include_headings`."""
@@ -353,8 +358,12 @@ class CodeSet:
                 return nines[0]
         return None
 
+    def lacks_only_seventh(self, code: str) -> bool:
+        """True for a code whose children are all its 7th-character extensions (S72.001,
+        T81.40): the encounter (or fracture healing, fetus, ...) is all that is missing."""
+        return self._lacks_only_seventh(self.get(code))
+
     def _lacks_only_seventh(self, info: CodeInfo) -> bool:
-        """A code whose children are all its 7th-character extensions (S72.001, T81.40)."""
         return (
             info.needs_seventh
             and bool(info.children)
@@ -467,14 +476,17 @@ class CodeSet:
     def _qualifier_filter(self, qualifier: str, lo: str) -> Callable[[str], bool] | None:
         """A predicate over undotted codes for a "with ..." qualifier, or None if unreadable."""
         if qualifier.startswith("."):
-            positional = _QUAL_POSITIONAL.fullmatch(qualifier)
-            if positional is None:
+            # ".42", ".51-.52", ".150, .250, .950": characters right after the category.
+            spans = [
+                (m[1].upper(), (m[2] or m[1]).upper())
+                for m in _QUAL_POSITIONAL.finditer(qualifier)
+            ]
+            if not spans:
                 return None
-            first = positional[1].upper()
-            last = (positional[2] or positional[1]).upper()
-            width = len(first)
-            # ".42" is the 4th and 5th characters, right after the category.
-            return lambda c: len(c) >= 3 + width and first <= c[3 : 3 + width] <= last
+            return lambda c: any(
+                len(c) >= 3 + len(first) and first <= c[3 : 3 + len(first)] <= last
+                for first, last in spans
+            )
         if "open fracture" in qualifier and ("7th" in qualifier or "seventh" in qualifier):
             # "S52.- with open fracture 7th character": the letters whose definition says so.
             table = self.get(_dot(lo)).seventh_character
@@ -485,16 +497,33 @@ class CodeSet:
             begin = _ORDINALS[span[1]] - 1
             value = span[3].upper()
             return lambda c: c[begin : begin + len(value)] == value
+        either = _QUAL_ORDINAL_EITHER.search(qualifier)
+        if either and either[1] in _ORDINALS and either[2] in _ORDINALS:
+            # "T36-T50 with fifth or sixth character 5": adverse-effect codes (T36.0X5, T36.1X5).
+            positions = (_ORDINALS[either[1]] - 1, _ORDINALS[either[2]] - 1)
+            value = either[3].upper()
+            return lambda c: any(len(c) > p and c[p] == value for p in positions)
         final = _QUAL_FINAL.search(qualifier)
         if final:
-            suffix = final[1].upper()
-            return lambda c: len(c) > len(lo) and c.endswith(suffix)
+            # "final characters -23", "final characters .00 or .01", "final character 6"
+            values = re.findall(r"[0-9a-z]+", final[1])
+            suffixes = tuple(v.upper() for v in values if v not in ("or", "and"))
+            if not suffixes:
+                return None
+            # "Final" means the end of a complete code (T36.0X6, before its 7th character), so
+            # subcategories that merely end the same way (T36.6, I69.23) do not count.
+            return lambda c: len(c) > len(lo) and c.endswith(suffixes) and self._is_complete(c)
         ordinal = _QUAL_ORDINAL.search(qualifier)
         if ordinal and ordinal[1] in _ORDINALS:
             position = _ORDINALS[ordinal[1]] - 1
             value = ordinal[2].upper()
             return lambda c: len(c) > position and c[position] == value
         return None
+
+    def _is_complete(self, undotted: str) -> bool:
+        """A leaf, or a code that lacks only its 7th character."""
+        children = self._lib.get_children(_dot(undotted))
+        return all(len(_undot(c)) == _SEVENTH_POSITION for c in children)
 
     # --- building CodeInfo ---------------------------------------------------------------------
 
@@ -536,6 +565,8 @@ class CodeSet:
         if parent is not None:
             for note_kind in _NOTE_KINDS:
                 by_kind[note_kind].extend(getattr(parent, note_kind))
+        # T81 and its block T80-T88 repeat some notes word for word; list each text once.
+        by_kind = {k: list(dict.fromkeys(v)) for k, v in by_kind.items()}
         own_table = lib.get_seven_chr_def(code)
         if own_table:
             seventh = {k: _clean(v).replace("/ ", "; ") for k, v in own_table.items()}

@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 Origin = Literal["lexicon", "title", "inclusion", "index"]
 # Lower ranks first: a team's own lexicon wins a tie, then the official titles.
 _ORIGIN_RANK: dict[str, int] = {"lexicon": 0, "title": 1, "inclusion": 2, "index": 3}
-INDEX_FORMAT = 3  # bump when the term-building rules below change, to rebuild caches
 
 _DROP = re.compile(
     r"\b(?:not elsewhere classified|in diseases classified elsewhere|classified elsewhere|"
@@ -140,7 +139,10 @@ class TermIndex:
         residual: list[bool] = []
 
         def add(code: str, text: str, origin: str) -> None:
-            is_residual = text.lower().startswith(("other", "unspecified"))
+            # "Other ..." and "... in diseases classified elsewhere" are where a coder lands only
+            # when nothing more specific fits; they lose ties.
+            low = text.lower()
+            is_residual = low.startswith(("other", "unspecified")) or "classified elsewhere" in low
             for variant in term_variants(text):
                 key = normalizer.key_words(variant)
                 if not key or all(w in GENERIC for w in key):
@@ -174,9 +176,17 @@ class TermIndex:
         from tools.codeset import CODE_SET_VERSION
 
         h = hashlib.sha256()
-        h.update(f"{INDEX_FORMAT}|{CODE_SET_VERSION}|".encode())
-        for p in (LEXICON_FILE, Path(__file__).with_name("normalize.py")):
-            h.update(p.read_bytes())
+        # The index is derived from these files: any change to them rebuilds it.
+        here = Path(__file__).parent
+        h.update(CODE_SET_VERSION.encode())
+        for p in (
+            LEXICON_FILE,
+            here / "lookup.py",
+            here / "normalize.py",
+            here / "codeset.py",
+            here / "index_tables.py",
+        ):
+            h.update(p.read_bytes() if p.is_file() else b"-")
         return h.hexdigest()[:16]
 
     @classmethod
@@ -289,8 +299,8 @@ class TermIndex:
     def _rank(self, tid: int) -> tuple[int, int, int, int, str]:
         code = self.codes[tid]
         return (
-            _ORIGIN_RANK[self.origins[tid]],
             int(self.residual[tid]),
+            _ORIGIN_RANK[self.origins[tid]],
             int(not self.billable.get(code, False)),
             len(code),
             code,

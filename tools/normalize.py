@@ -112,7 +112,11 @@ class Normalizer:
             # count when written exactly as the lexicon spells them.
             if len(ab.abbr.replace("/", "").replace("-", "")) <= 2:
                 self._case_sensitive[key] = ab.abbr
-        self._max_len = max((len(k) for k in self._phrases), default=1)
+        # Phrase lengths by first word, longest first: most words start no phrase at all.
+        by_first: dict[str, set[int]] = {}
+        for k in self._phrases:
+            by_first.setdefault(k[0], set()).add(len(k))
+        self._sizes = {w: sorted(sizes, reverse=True) for w, sizes in by_first.items()}
 
     @staticmethod
     def _raw(text: str) -> tuple[str, ...]:
@@ -141,7 +145,9 @@ class Normalizer:
         n = len(raw)
         while i < n:
             replaced = False
-            for size in range(min(self._max_len, n - i), 0, -1):
+            for size in self._sizes.get(raw[i][0], ()):
+                if i + size > n:
+                    continue
                 key = tuple(r[0] for r in raw[i : i + size])
                 repl = self._phrases.get(key)
                 if repl is None:
@@ -158,7 +164,7 @@ class Normalizer:
                 break
             if not replaced:
                 low, start, end = raw[i]
-                out.append(Word(stem(low), start, end))
+                out.append(Word(_stem_cached(low), start, end))
                 i += 1
         return out
 
@@ -169,6 +175,11 @@ class Normalizer:
             if w.norm not in STOPWORDS:
                 seen.setdefault(w.norm, None)
         return tuple(seen)
+
+
+@lru_cache(maxsize=65536)
+def _stem_cached(word: str) -> str:
+    return stem(word)
 
 
 def _keeps_whole(token: str) -> bool:

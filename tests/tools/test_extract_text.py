@@ -61,18 +61,20 @@ def test_read_document_names_text_by_content_hash(tmp_path: Path) -> None:
 
 
 def test_utf8_bom_is_dropped_and_offsets_start_after_it(tmp_path: Path) -> None:
-    raw = b"\xef\xbb\xbf" + "HPI: no fever.".encode()
+    raw = b"\xef\xbb\xbf" + "HPI: no fever (caf\u00e9).".encode()
     path = _write(tmp_path, "bom.txt", raw)
 
     doc = read_document(path)
 
-    assert doc.text == "HPI: no fever."
+    assert doc.text == "HPI: no fever (caf\u00e9)."
     assert doc.text.index("no fever") == 5
     assert doc.sha256 == hashlib.sha256(raw).hexdigest()  # hash of the bytes, BOM included
 
 
 def test_latin1_file_gets_a_clear_one_line_error(tmp_path: Path) -> None:
-    path = _write(tmp_path, "legacy.txt", "Patient: Jos\u00e9, caf\u00e9 au lait spots".encode("latin-1"))
+    path = _write(
+        tmp_path, "legacy.txt", "Patient: Jos\u00e9, caf\u00e9 au lait spots".encode("latin-1")
+    )
 
     with pytest.raises(ChartInputError) as err:
         read_document(path)

@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import BaseModel, Field
 
-from tools.chart import Chart, Document
+from tools.chart import Chart, Document, Page, TextRun
+from tools.errors import ChartInputError
 from tools.extract.intake import read_document
 from tools.extract.sections import segment
 
-__all__ = ["ExtractInput", "extract_chart", "read_document", "segment", "structure"]
+__all__ = [
+    "ExtractInput",
+    "extract_chart",
+    "read_document",
+    "segment",
+    "structure",
+    "text_document",
+]
 
 
 class ExtractInput(BaseModel):
     chart_id: str
     sources: list[str] = Field(min_length=1)
     max_bytes: int = 50 * 1024 * 1024
+
+
+def text_document(text: str, doc_id: str, source_name: str = "text") -> Document:
+    """A document from text already in memory (an API body, an eval record), structured."""
+    if not text.strip():
+        raise ChartInputError(f"{source_name}: empty text")
+    return structure(
+        Document(
+            doc_id=doc_id,
+            source_name=source_name,
+            kind="text",
+            text=text,
+            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            pages=[Page(number=1, start=0, end=len(text))],
+            runs=[TextRun(start=0, end=len(text))],
+        )
+    )
 
 
 def structure(document: Document) -> Document:

@@ -8,21 +8,24 @@ sends the PDF bytes on stdin and reads one JSON object from stdout:
     {"ok": false, "kind": "encrypted" | "unopenable" | "memory" | "internal", "reason": "..."}
 
 The script imports nothing from the project (only the standard library and pymupdf), so the
-lead's package `__init__` files, whatever they grow into, never load in the child.
+package `__init__` files, whatever they grow into, never load in the child.
 
 How the document text is built (every offset in the result is exact):
 - characters of a line are concatenated as MuPDF gives them (MuPDF itself inserts a space where
-  the PDF leaves a gap between words; we add nothing);
+  the PDF leaves a small gap between words, and starts a new line at a wide one; we add nothing);
 - lines, and the blocks they belong to, are joined by "\\n" (no trailing newline on a page);
 - pages are joined by PAGE_SEPARATOR, "\\n\\f\\n", which belongs to no page and no run.
-So `text == PAGE_SEPARATOR.join(page texts)` and each page text is its lines joined by "\\n".
+So `text == PAGE_SEPARATOR.join(page texts)`, each page text is its lines joined by "\\n", and
+runs never contain a line break: a run is a stretch of one line with one visibility.
 
 Hidden text stays in the text, in runs marked `visible: false` with a `hidden_reason`:
-"invisible" (render mode 3 or 7: never painted), "transparent" (fill opacity near 0), "white"
-(near-white fill over a white background) and "off-page" (outside the page's visible area).
-Visibility comes from MuPDF's structured-text span attributes (fill/stroke flags, alpha, colour)
-cross-checked with `page.get_texttrace()`, matched character by character on (unicode, origin):
-either source saying "hidden" hides the character.
+"invisible" (render mode 3 or 7, or entirely outside its clip path: never seen), "transparent"
+(fill opacity near 0), "white" (near-white fill on a white background; white on a dark box is
+visible) and "off-page" (outside the page's crop box). Visibility comes from MuPDF's
+structured-text span attributes (fill/stroke flags, alpha, colour) cross-checked with
+`page.get_texttrace()`, matched character by character on (unicode, origin): either source saying
+"hidden" hides the character. A space takes the verdict of the character before it. OCR text is
+visible by construction: it was read from the rendered page.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ _WHITE_MIN = 0.95
 _TRANSPARENT_MAX = 0.05
 # Share of a white run's area that must be dark for it to count as white-on-dark (visible).
 _DARK_BACKGROUND_SHARE = 0.5
+_MAX_WHITE_CHECKS = 200
 
 
 class PdfRefused(Exception):
@@ -106,6 +110,11 @@ class _PageText:
     def has_text(self) -> bool:
         return any(not c.text.isspace() for line in self.lines for c in line)
 
+    def has_visible_text(self) -> bool:
+        return any(
+            not c.text.isspace() and c.hidden_reason is None for line in self.lines for c in line
+        )
+
 
 def read_pdf_bytes(data: bytes, *, ocr: bool = True) -> dict[str, Any]:
     """Extract text, pages and visibility-marked runs from PDF bytes (runs in the child only)."""
@@ -124,8 +133,6 @@ def read_pdf_bytes(data: bytes, *, ocr: bool = True) -> dict[str, Any]:
         raise PdfUnopenable("the file has no pages")
 
     warnings: list[str] = []
-    if doc.is_repaired:
-        warnings.append("pdf repaired by MuPDF")
 
     parts: list[str] = []
     offset = 0
@@ -138,6 +145,7 @@ def read_pdf_bytes(data: bytes, *, ocr: bool = True) -> dict[str, Any]:
             offset += len(PAGE_SEPARATOR)
         page_info: dict[str, Any] = {"number": number, "ocr": False, "unreadable": False}
         page_text = _PageText()
+        scanned_with_hidden_layer = False
         try:
             page = doc.load_page(index)
             page_info["width"] = round(page.rect.width, 2)
@@ -145,6 +153,12 @@ def read_pdf_bytes(data: bytes, *, ocr: bool = True) -> dict[str, Any]:
             page_text = _read_page(page)
             if not page_text.has_text() and _has_graphics(page):
                 page_text = _read_page_without_text_layer(page, number, ocr, page_info, warnings)
+            scanned_with_hidden_layer = (
+                page_text.source == "pdf"
+                and page_text.has_text()
+                and not page_text.has_visible_text()
+                and bool(page.get_image_info())
+            )
         except MemoryError:
             raise
         except Exception as err:  # a damaged page must not sink the other pages
@@ -164,12 +178,22 @@ def read_pdf_bytes(data: bytes, *, ocr: bool = True) -> dict[str, Any]:
             warnings.append(
                 f"page {number} has hidden text ({', '.join(hidden)}); kept but never cited"
             )
+        if scanned_with_hidden_layer:
+            # Scanners' "searchable PDF" output looks exactly like this; so does a planted layer.
+            warnings.append(
+                f"page {number} shows an image and all its text is hidden (a scan with an OCR "
+                "layer?); nothing on it can be cited"
+            )
 
+    # Read only now: MuPDF may first repair the file while loading a damaged page.
+    repaired = bool(doc.is_repaired)
+    if repaired:
+        warnings.insert(0, "pdf repaired by MuPDF")
     return {
         "text": "".join(parts),
         "pages": pages,
         "runs": [r.as_json() for r in runs],
-        "is_repaired": bool(doc.is_repaired),
+        "is_repaired": repaired,
         "warnings": warnings,
     }
 
@@ -253,7 +277,7 @@ def _trace_index(page: Any) -> dict[_TraceKey, _TraceChar]:
         info = _TraceChar(
             type=int(span.get("type", 0)),
             opacity=float(span.get("opacity", 1.0) or 0.0),
-            rgb=_to_rgb(span.get("color"), span.get("colorspace")),
+            rgb=_to_rgb(span.get("color")),
         )
         for ucs, _gid, origin, _bbox in span.get("chars", ()):
             index[_char_key(ucs, origin)] = info
@@ -264,7 +288,8 @@ def _char_key(ucs: int, origin: Any) -> _TraceKey:
     return (int(ucs), round(float(origin[0]), 1), round(float(origin[1]), 1))
 
 
-def _to_rgb(color: Any, colorspace: Any) -> tuple[float, float, float] | None:
+def _to_rgb(color: Any) -> tuple[float, float, float] | None:
+    """Texttrace colours come in the fill colour space: 1 (gray), 3 (RGB) or 4 (CMYK) values."""
     if not color:
         return None
     values = [float(v) for v in color]
@@ -360,23 +385,30 @@ def _is_white(rgb: tuple[float, float, float]) -> bool:
 
 
 def _confirm_white_on_white(page: Any, page_text: _PageText) -> None:
-    """Keep white text visible when it sits on a dark background (a header bar, a table cell)."""
+    """Keep white text visible when it sits on a dark background (a header bar, a table cell).
+
+    Each check renders the run's box; past _MAX_WHITE_CHECKS on one page (a hostile file could
+    hold thousands) the rest simply stay hidden, which is the safe side.
+    """
     pymupdf = _load_pymupdf()
 
-    for line in page_text.lines:
-        for chunk in _chunks(line):
-            if chunk[0].hidden_reason != "white":
-                continue
-            rect = _union([c.bbox for c in chunk])
-            if rect is None:
-                continue
-            clip = pymupdf.Rect(rect) * page.derotation_matrix
-            pix = page.get_pixmap(clip=clip, colorspace=pymupdf.csGRAY, alpha=False)
-            samples = pix.samples
-            dark = sum(1 for v in samples if v < 160)
-            if samples and dark / len(samples) >= _DARK_BACKGROUND_SHARE:
-                for c in chunk:
-                    c.hidden_reason = None
+    white = [
+        chunk
+        for line in page_text.lines
+        for chunk in _chunks(line)
+        if chunk[0].hidden_reason == "white"
+    ]
+    for chunk in white[:_MAX_WHITE_CHECKS]:
+        rect = _union([c.bbox for c in chunk])
+        if rect is None:
+            continue
+        # Char boxes are already in display coordinates, which is what `clip` expects.
+        pix = page.get_pixmap(clip=pymupdf.Rect(rect), colorspace=pymupdf.csGRAY, alpha=False)
+        samples = pix.samples
+        dark = sum(1 for v in samples if v < 160)
+        if samples and dark / len(samples) >= _DARK_BACKGROUND_SHARE:
+            for c in chunk:
+                c.hidden_reason = None
 
 
 def _settle_whitespace(line: list[_Char]) -> None:
@@ -449,8 +481,21 @@ def _union(
 
 
 def _clean(text: str) -> str:
-    # Lone surrogates cannot be encoded as UTF-8 later and NUL breaks downstream tools.
-    return "".join("\ufffd" if c == "\x00" or "\ud800" <= c <= "\udfff" else c for c in text)
+    """Make one character's text safe to join: no line or page breaks of its own, valid UTF-8."""
+    return "".join(_CLEAN_CHARS.get(c, c) for c in text)
+
+
+# A glyph mapped to "\n" or "\f" would forge a line or page break (a fake section header at the
+# start of a line); NUL and lone surrogates break UTF-8 output and downstream tools.
+_CLEAN_CHARS = {
+    **{chr(c): " " for c in range(1, 32) if chr(c) != "\t"},
+    "\x7f": " ",
+    "\x85": " ",
+    "\u2028": " ",
+    "\u2029": " ",
+    "\x00": "\ufffd",
+    **{chr(c): "\ufffd" for c in range(0xD800, 0xE000)},
+}
 
 
 def _finite_rect(bbox: Any) -> Any:
