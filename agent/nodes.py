@@ -44,6 +44,8 @@ def extract_document(state: CodingState, runtime: Runtime[CodingContext]) -> dic
                 chart_id=state.chart_id,
                 sources=state.sources,
                 max_bytes=int(settings.max_file_mb * 1024 * 1024),
+                pdf_timeout_s=settings.pdf_timeout_s,
+                pdf_memory_mb=settings.pdf_memory_mb,
             )
         )
     escalations = []

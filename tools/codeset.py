@@ -46,7 +46,7 @@ _NOTE_KINDS: tuple[NoteKind, ...] = (
     "use_additional_code",
     "code_also",
 )
-# Highest 7th-character position; `with_seventh` pads with the placeholder X up to 6 characters.
+# Length of a complete code without its dot; `with_seventh` pads with X to one less than this.
 _SEVENTH_POSITION = 7
 
 
@@ -248,19 +248,30 @@ class CodeSet:
         norm = self.normalize(code)
         info = self._info.get(norm)
         if info is None:
-            if norm not in self._items:
-                shown = code.strip()[:24]
-                raise UnknownCode(f"Unknown ICD-10-CM code {shown!r} (not in {CODE_SET_VERSION}).")
-            info = self._build(norm)
+            info = self._build(self._known(code))
             with self._info_lock:
                 self._info[norm] = info
         return info
 
     def is_billable(self, code: str) -> bool:
-        return self.get(code).billable
+        """True for a leaf code. Cheap: answers without building the full `CodeInfo`."""
+        norm = self._known(code)
+        info = self._info.get(norm)
+        if info is not None:
+            return info.billable
+        # Chapters ("4") and blocks ("E08-E13"; twelve are childless) are never billable.
+        return not norm.isdigit() and "-" not in norm and bool(self._lib.is_leaf(norm))
 
     def kind(self, code: str) -> CodeKind:
-        return self.get(code).kind
+        """Chapter, block, category, subcategory or extended (has its 7th character)."""
+        return _KIND_BY_LIBRARY_TYPE[_library_type(self._lib, self._known(code))]
+
+    def _known(self, code: str) -> str:
+        norm = self.normalize(code)
+        if norm not in self._items:
+            shown = code.strip()[:24]
+            raise UnknownCode(f"Unknown ICD-10-CM code {shown!r} (not in {CODE_SET_VERSION}).")
+        return norm
 
     def children(self, code: str) -> list[str]:
         return list(self.get(code).children)
@@ -478,8 +489,7 @@ class CodeSet:
         if qualifier.startswith("."):
             # ".42", ".51-.52", ".150, .250, .950": characters right after the category.
             spans = [
-                (m[1].upper(), (m[2] or m[1]).upper())
-                for m in _QUAL_POSITIONAL.finditer(qualifier)
+                (m[1].upper(), (m[2] or m[1]).upper()) for m in _QUAL_POSITIONAL.finditer(qualifier)
             ]
             if not spans:
                 return None

@@ -147,6 +147,10 @@ class TermIndex:
                 key = normalizer.key_words(variant)
                 if not key or all(w in GENERIC for w in key):
                     continue
+                # A lone short token from the tabular ("HR", "MS") is an abbreviation the
+                # lexicon must vouch for; in chart text it far more often means something else.
+                if len(key) == 1 and len(key[0]) <= 3 and origin != "lexicon":
+                    continue
                 prior = seen.get((code, key))
                 if prior is not None:
                     if _ORIGIN_RANK[origin] < _ORIGIN_RANK[origins[prior]]:

@@ -49,6 +49,7 @@ class ContextRuleSpec(BaseModel):
 
 class ContextRules(BaseModel):
     version: int
+    drop_defaults: list[str] = Field(default_factory=list)
     rules: list[ContextRuleSpec]
 
 
@@ -87,14 +88,25 @@ def _context_pipeline() -> tuple[Any, Any]:
     from medspacy.context import ConText, ConTextRule
 
     nlp = clinical_nlp()
-    context = ConText(nlp, rules="default", input_span_type="group", span_group_name="concepts")
+    spec = load_context_rules()
+    context = ConText(nlp, rules=None, input_span_type="group", span_group_name="concepts")
+    dropped = set(spec.drop_defaults)
+    defaults = [r for r in ConTextRule.from_json(_default_rules_path()) if r.literal not in dropped]
+    context.add(defaults)
     context.add(
         [
             ConTextRule(literal=r.literal, category=r.category, direction=r.direction)
-            for r in load_context_rules().rules
+            for r in spec.rules
         ]
     )
     return nlp, context
+
+
+def _default_rules_path() -> str:
+    """medspaCy's packaged English ConText rules (installed beside it as `resources/en`)."""
+    import medspacy
+
+    return str(Path(medspacy.__file__).resolve().parents[1] / "resources/en/context_rules.json")
 
 
 def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:

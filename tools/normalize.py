@@ -166,7 +166,7 @@ class Normalizer:
                 low, start, end = raw[i]
                 out.append(Word(_stem_cached(low), start, end))
                 i += 1
-        return out
+        return _bind_grades(out)
 
     def key_words(self, text: str) -> tuple[str, ...]:
         """Ordered, de-duplicated content words of a term: what a match must find."""
@@ -175,6 +175,30 @@ class Normalizer:
             if w.norm not in STOPWORDS:
                 seen.setdefault(w.norm, None)
         return tuple(seen)
+
+
+_GRADE = re.compile(r"^(?:\d{1,2}[a-z]?|[a-e])$")
+_GRADED = frozenset({"type", "stage", "grade", "class", "degree"})
+
+
+def _bind_grades(words: list[Word]) -> list[Word]:
+    """'type 2', 'stage 3a', 'grade 1' become one word each.
+
+    Otherwise the "1" of a numbered list item ("1. Type 2 diabetes ...") completes "type 1", and
+    "2. CKD stage 3a" reads as stage 2.
+    """
+    out: list[Word] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        if w.norm in _GRADED and nxt is not None and _GRADE.match(nxt.norm):
+            out.append(Word(f"{w.norm} {nxt.norm}", w.start, nxt.end))
+            i += 2
+            continue
+        out.append(w)
+        i += 1
+    return out
 
 
 @lru_cache(maxsize=65536)

@@ -51,9 +51,8 @@ def test_excludes1_is_inherited_with_its_origin(codes: CodeSet) -> None:
     origins = {n.text: n.origin for n in info.notes if n.kind == "excludes1"}
     assert origins["type 1 diabetes mellitus (E10.-)"] == "E11"
     # The chapter's note reaches the code too.
-    assert origins[
-        "transitory endocrine and metabolic disorders specific to newborn (P70-P74)"
-    ] == ("4")
+    newborn = "transitory endocrine and metabolic disorders specific to newborn (P70-P74)"
+    assert origins[newborn] == "4"
 
 
 def test_non_billable_category_and_subcategory(codes: CodeSet) -> None:
@@ -177,7 +176,9 @@ def test_excludes1_targets(codes: CodeSet) -> None:
     assert targets["gestational diabetes (O24.4-)"] == ["O24.4"]
     assert targets["neonatal diabetes mellitus (P70.2)"] == ["P70.2"]
     # P73 does not exist: the range expands to the categories that do.
-    assert targets["transitory endocrine and metabolic disorders specific to newborn (P70-P74)"] == [
+    assert targets[
+        "transitory endocrine and metabolic disorders specific to newborn (P70-P74)"
+    ] == [
         "P70",
         "P71",
         "P72",
@@ -223,6 +224,10 @@ def test_counts(codes: CodeSet) -> None:
     chapters = [c for c in codes.all_codes(include_headings=True) if c.isdigit()]
     assert len(chapters) == 22
     assert sum(len(codes.leaves_under(c)) for c in chapters) == 74_719
+    assert sum(codes.is_billable(c) for c in codes.all_codes()) == 74_719
+    # Twelve blocks are childless headings: leaves to the library, never billable here.
+    assert not codes.is_billable("C00-C96")
+    assert codes.kind("C00-C96") == "block"
 
 
 def test_descendants_and_leaves(codes: CodeSet) -> None:

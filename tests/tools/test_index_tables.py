@@ -41,9 +41,7 @@ def test_every_code_is_checked_against_the_code_set(entries: list[IndexEntry]) -
 
 
 def test_acetaminophen_rows(entries: list[IndexEntry]) -> None:
-    accidental = _find(
-        entries, "drug", ["Acetaminophen"], "Poisoning, Accidental (unintentional)"
-    )
+    accidental = _find(entries, "drug", ["Acetaminophen"], "Poisoning, Accidental (unintentional)")
     assert accidental.code == "T39.1X1"
     # The drug table stops before the 7th character.
     assert accidental.valid and not accidental.billable and not accidental.partial
@@ -107,7 +105,7 @@ def test_nonessential_modifiers_are_kept_apart(entries: list[IndexEntry]) -> Non
 
 
 def test_columns(entries: list[IndexEntry]) -> None:
-    columns = {e.table: set() for e in entries}  # type: dict[str, set[str | None]]
+    columns: dict[str, set[str | None]] = {e.table: set() for e in entries}
     for entry in entries:
         columns[entry.table].add(entry.column)
     assert columns["eindex"] == {None}

@@ -25,6 +25,8 @@ class ExtractInput(BaseModel):
     chart_id: str
     sources: list[str] = Field(min_length=1)
     max_bytes: int = 50 * 1024 * 1024
+    pdf_timeout_s: float = 60
+    pdf_memory_mb: int = 1024
 
 
 def text_document(text: str, doc_id: str, source_name: str = "text") -> Document:
@@ -46,7 +48,7 @@ def text_document(text: str, doc_id: str, source_name: str = "text") -> Document
 
 def structure(document: Document) -> Document:
     """The document with its sections and sentences filled in (offsets into its text)."""
-    sections, sentences = segment(document.text)
+    sections, sentences = segment(document.text, document.hidden_ranges())
     return document.model_copy(update={"sections": sections, "sentences": sentences})
 
 
@@ -57,7 +59,12 @@ def extract_chart(inp: ExtractInput) -> Chart:
     """
     documents: list[Document] = []
     for n, source in enumerate(inp.sources, start=1):
-        doc = read_document(source, max_bytes=inp.max_bytes)
+        doc = read_document(
+            source,
+            max_bytes=inp.max_bytes,
+            pdf_timeout_s=inp.pdf_timeout_s,
+            pdf_memory_mb=inp.pdf_memory_mb,
+        )
         if any(d.doc_id == doc.doc_id for d in documents):
             doc = doc.model_copy(update={"doc_id": f"{doc.doc_id}-{n}"})
         documents.append(structure(doc))

@@ -86,17 +86,23 @@ def clinical_nlp() -> Any:
     return nlp
 
 
-def segment(text: str) -> tuple[list[Section], list[Sentence]]:
-    """Return the sections and sentences of `text`, all as character offsets into it."""
+def segment(
+    text: str, hidden: list[tuple[int, int]] | None = None
+) -> tuple[list[Section], list[Sentence]]:
+    """Return the sections and sentences of `text`, all as character offsets into it.
+
+    A header inside `hidden` ranges (text a reader cannot see) starts no section: an invisible
+    "Assessment:" must not turn the visible text after it into a diagnostic statement.
+    """
     if not text.strip():
         return [], []
     nlp = clinical_nlp()
     doc = nlp(text)
-    sections = _sections(doc, len(text))
+    sections = _sections(doc, len(text), hidden or [])
     return sections, _sentences(doc, text, sections)
 
 
-def _sections(doc: Any, text_len: int) -> list[Section]:
+def _sections(doc: Any, text_len: int, hidden: list[tuple[int, int]]) -> list[Section]:
     found: list[Section] = []
     for sec in doc._.sections:
         if sec.category is None:
@@ -104,6 +110,8 @@ def _sections(doc: Any, text_len: int) -> list[Section]:
         header_start = doc[sec.title_start].idx
         title = doc[sec.title_start : sec.title_end]
         header_end = title.end_char
+        if any(h0 < header_end and header_start < h1 for h0, h1 in hidden):
+            continue
         found.append(
             Section(
                 name=sec.category,
