@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/codesense code examples/*.txt examples/*.pdf
+	$(VENV)/bin/codesense code examples/clinic_progress_note.txt examples/ed_note.txt \
+		examples/radiology_report.txt examples/clinic_followup.pdf
+	$(VENV)/bin/codesense code --setting inpatient examples/discharge_summary.txt
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

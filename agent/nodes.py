@@ -162,7 +162,7 @@ def score_and_route(state: CodingState, runtime: Runtime[CodingContext]) -> dict
     suggestions: list[Suggestion] = []
     for draft in state.drafts:
         mentions = [state.mentions[i] for i in draft.decision.mention_ids]
-        checks = draft.checks + [c for c in state.conflicts if draft.code in c.message]
+        checks = draft.checks
         score = confidence(
             draft.decision.match_score,
             mentions,

@@ -237,6 +237,9 @@ class TermIndex:
     def match_words(self, words: list[Word], max_candidates: int = 10) -> list[ConceptMatch]:
         """Concepts named in one sentence's words, most specific reading first for each."""
         content = [w for w in words if w.norm not in STOPWORDS]
+        # Words expanded from one abbreviation share its span; a term may use all of them or none
+        # ("HFrEF (EF 30%), COPD" must not borrow "chronic" from COPD for "chronic systolic HF").
+        group_size = Counter((w.start, w.end) for w in content)
         where: dict[str, list[int]] = {}
         for i, w in enumerate(content):
             where.setdefault(w.norm, []).append(i)
@@ -251,6 +254,9 @@ class TermIndex:
                 if window is None:
                     continue
                 positions, span = window
+                used = Counter((content[p].start, content[p].end) for p in positions)
+                if any(n < group_size[g] for g, n in used.items()):
+                    continue
                 # Allow a few other words between a term's words ("kidney disease, chronic,
                 # stage 3"), but not a whole clause.
                 if span > len(key) + max(2, len(key)):

@@ -50,6 +50,8 @@ class OfflineReasoner:
                 decision.mention_ids.append(i)
                 decision.match_score = max(decision.match_score, best.score)
         decisions = _drop_ancestors(list(by_code.values()))
+        decisions = _merge_into_diagnostic_statement(decisions, request.mentions)
+        decisions = _drop_symptoms_outside_diagnoses(decisions, request.mentions, rejections)
         _assign_roles(decisions, request.mentions)
         return DecisionResult(decisions=decisions, rejections=rejections)
 
@@ -91,6 +93,66 @@ def _drop_ancestors(decisions: list[CodeDecision]) -> list[CodeDecision]:
         else:
             child.mention_ids.extend(m for m in d.mention_ids if m not in child.mention_ids)
     return kept
+
+
+def _merge_into_diagnostic_statement(
+    decisions: list[CodeDecision], mentions: list[Mention]
+) -> list[CodeDecision]:
+    """One condition documented twice, vaguely in the history ("COPD") and precisely in the
+    diagnoses ("COPD with acute exacerbation"), is coded once, to the diagnostic statement's code;
+    the vaguer mention becomes more evidence for it. Same 3-character category is the test.
+    """
+
+    def stated(d: CodeDecision) -> bool:
+        return any(mentions[i].section in DIAGNOSTIC_SECTIONS for i in d.mention_ids)
+
+    kept: list[CodeDecision] = []
+    for d in decisions:
+        target = None
+        if not stated(d):
+            target = next(
+                (o for o in decisions if o is not d and o.code[:3] == d.code[:3] and stated(o)),
+                None,
+            )
+        if target is None:
+            kept.append(d)
+        else:
+            target.mention_ids.extend(m for m in d.mention_ids if m not in target.mention_ids)
+    return kept
+
+
+def _drop_symptoms_outside_diagnoses(
+    decisions: list[CodeDecision], mentions: list[Mention], rejections: list[Rejection]
+) -> list[CodeDecision]:
+    """Symptom codes (R00-R99) from the history or exam give way once the provider's diagnostic
+    statement names a definitive diagnosis: the diagnosis accounts for them (Section I.B.4-5).
+    A symptom the provider lists among the diagnoses is kept.
+    """
+
+    def stated_in_diagnoses(d: CodeDecision) -> bool:
+        return any(mentions[i].section in DIAGNOSTIC_SECTIONS for i in d.mention_ids)
+
+    if not any(not _is_symptom(d.code) and stated_in_diagnoses(d) for d in decisions):
+        return decisions
+    kept = []
+    for d in decisions:
+        if _is_symptom(d.code) and not stated_in_diagnoses(d):
+            rejections.extend(
+                Rejection(
+                    mention_id=i,
+                    reason="symptom outside the diagnostic statement, which names a definitive "
+                    "diagnosis (Section I.B.4-5)",
+                )
+                for i in d.mention_ids
+            )
+        else:
+            kept.append(d)
+    return kept
+
+
+def _is_symptom(code: str) -> bool:
+    """Chapter 18 symptoms, and the joint and limb pain codes that are symptoms in all but name."""
+    return code.startswith(("R", "M25.5", "M79.6"))
 
 
 def _assign_roles(decisions: list[CodeDecision], mentions: list[Mention]) -> None:

@@ -11,9 +11,9 @@ def test_abbreviations_expand_and_keep_their_span():
     text = "Pt with T2DM and CKD 3a, h/o HTN"
     words = default_normalizer().words(text)
     expanded = [w for w in words if text[w.start : w.end] == "T2DM"]
-    assert [w.norm for w in expanded] == ["type", "2", "diabetes", "mellitus"]
+    assert [w.norm for w in expanded] == ["type 2", "diabetes", "mellitus"]
     assert "hypertension" in _norms(text)
-    assert _norms("CKD 3a") == ["chronic", "kidney", "disease", "stage", "3a"]
+    assert _norms("CKD 3a") == ["chronic", "kidney", "disease", "stage 3a"]
 
 
 def test_two_letter_abbreviations_need_exact_case():
