@@ -114,8 +114,7 @@ def decide_codes(state: CodingState, runtime: Runtime[CodingContext]) -> dict[st
 
 def validate_decisions(state: CodingState) -> dict[str, Any]:
     proposed = [
-        ProposedCode(code=d.code, role=d.role, encounter=d.encounter)  # type: ignore[arg-type]
-        for d in state.decisions
+        ProposedCode(code=d.code, role=d.role, encounter=d.encounter) for d in state.decisions
     ]
     out = validate_codes(ValidateInput(codes=proposed, setting=state.setting, date_of_service=None))
     drafts = []
@@ -177,7 +176,7 @@ def score_and_route(state: CodingState, runtime: Runtime[CodingContext]) -> dict
             Suggestion(
                 code=draft.code,
                 description=draft.description,
-                role=draft.decision.role,  # type: ignore[arg-type]
+                role=draft.decision.role,
                 confidence=score,
                 status=status,
                 evidence=[Evidence.model_validate(e) for e in draft.evidence],

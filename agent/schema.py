@@ -59,7 +59,7 @@ class AuditSummary(BaseModel):
 
 
 class ChartResult(BaseModel):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     chart_id: str
     run_id: str
     setting: Setting

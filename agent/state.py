@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from agent.schema import ChartResult, Escalation, Setting
@@ -34,7 +36,7 @@ class CodeDecision(BaseModel):
 
     code: str
     mention_ids: list[int] = Field(min_length=1)
-    role: str = "secondary"
+    role: Literal["principal", "secondary"] = "secondary"
     rationale: str
     match_score: float = 1.0
     encounter: str | None = None

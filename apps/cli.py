@@ -26,10 +26,18 @@ def _parser() -> argparse.ArgumentParser:
 
     code = sub.add_parser("code", help="code one or more chart files (text or PDF)")
     code.add_argument("files", nargs="+", metavar="FILE", help="chart files: .txt (UTF-8) or .pdf")
-    code.add_argument("--setting", choices=["outpatient", "inpatient"], default=None,
-                      help="coding setting (default: outpatient, or CODESENSE_SETTING)")
-    code.add_argument("--format", choices=["table", "json"], default="table",
-                      help="table for people, json for programs (JSON Lines for several files)")
+    code.add_argument(
+        "--setting",
+        choices=["outpatient", "inpatient"],
+        default=None,
+        help="coding setting (default: outpatient, or CODESENSE_SETTING)",
+    )
+    code.add_argument(
+        "--format",
+        choices=["table", "json"],
+        default="table",
+        help="table for people, json for programs (JSON Lines for several files)",
+    )
     return parser
 
 

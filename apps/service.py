@@ -42,26 +42,33 @@ class CodingService:
     def code_file(self, path: str | Path, setting: Setting | None = None) -> ChartResult:
         source = Path(path)
         chart_id = chart_id_for(source) if source.is_file() else "chart-unknown"
-        return self._run(CodingInput(
-            chart_id=chart_id,
-            run_id=new_run_id(),
-            setting=setting or self.settings.setting,
-            sources=[str(source)],
-        ))
+        return self._run(
+            CodingInput(
+                chart_id=chart_id,
+                run_id=new_run_id(),
+                setting=setting or self.settings.setting,
+                sources=[str(source)],
+            )
+        )
 
     def code_chart(self, chart: Chart, setting: Setting | None = None) -> ChartResult:
-        return self._run(CodingInput(
-            chart_id=chart.chart_id,
-            run_id=new_run_id(),
-            setting=setting or self.settings.setting,
-            chart=chart,
-        ))
+        return self._run(
+            CodingInput(
+                chart_id=chart.chart_id,
+                run_id=new_run_id(),
+                setting=setting or self.settings.setting,
+                chart=chart,
+            )
+        )
 
     def _run(self, inp: CodingInput) -> ChartResult:
         state = self.graph.invoke(inp, context=self.context)
         result = state["result"]
         log.info(
             "coded chart=%s run=%s route=%s codes=%d",
-            result.chart_id, result.run_id, result.route, len(result.suggestions),
+            result.chart_id,
+            result.run_id,
+            result.route,
+            len(result.suggestions),
         )
         return ChartResult.model_validate(result)

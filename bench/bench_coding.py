@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import statistics
 import sys
@@ -35,7 +36,8 @@ def baseline_predictor():
 
     automaton = ahocorasick.Automaton()
     for code, text, _ in CodeSet.load().iter_terms():
-        term = text.lower().strip()
+        # "Hematuria, unspecified" and "Pneumonia NOS" are written "hematuria", "pneumonia".
+        term = re.sub(r",?\s*(unspecified|nos)\b.*$", "", text.lower()).strip()
         if len(term) >= 4 and term not in automaton:
             automaton.add_word(term, (len(term), code))
     automaton.make_automaton()

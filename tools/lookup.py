@@ -45,7 +45,9 @@ _DROP = re.compile(
 )
 _WITHOUT = re.compile(r"[,]?\s+without\b.*$", re.IGNORECASE)
 # "Pneumonia, unspecified organism" is what a chart calls "pneumonia".
-_UNSPECIFIED_TAIL = re.compile(r",\s*(?:unspecified|not specified|site not specified)\b.*$", re.IGNORECASE)
+_UNSPECIFIED_TAIL = re.compile(
+    r",\s*(?:unspecified|not specified|site not specified)\b.*$", re.IGNORECASE
+)
 _PARENS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 _ALTERNATIVE = re.compile(r"\b(\w+) or (\w+)\b")
 
@@ -291,7 +293,7 @@ class TermIndex:
                 Candidate(
                     code=code,
                     term=self.texts[tid],
-                    origin=self.origins[tid],  # type: ignore[arg-type]
+                    origin=self.origins[tid],
                     score=round(score, 3),
                 )
             )
@@ -388,9 +390,7 @@ def _most_specific(matches: list[ConceptMatch]) -> list[ConceptMatch]:
             continue
         for c in m.candidates:
             if all(c.code != o.code for o in winner.candidates):
-                winner.candidates.append(
-                    c.model_copy(update={"score": round(c.score * 0.5, 3)})
-                )
+                winner.candidates.append(c.model_copy(update={"score": round(c.score * 0.5, 3)}))
     kept.sort(key=lambda m: m.start)
     return kept
 

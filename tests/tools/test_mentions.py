@@ -37,14 +37,16 @@ def index() -> TermIndex:
             codes.append(code)
             texts.append(text)
             keys.append(n.key_words(v))
-    return TermIndex(
-        codes, texts, ["title"] * len(codes), keys, [False] * len(codes), {}, n
-    )
+    return TermIndex(codes, texts, ["title"] * len(codes), keys, [False] * len(codes), {}, n)
 
 
 def _mentions(text: str, index: TermIndex, runs: list[TextRun] | None = None):
     doc = Document(
-        doc_id="d1", source_name="t.txt", kind="text", text=text, sha256="0" * 64,
+        doc_id="d1",
+        source_name="t.txt",
+        kind="text",
+        text=text,
+        sha256="0" * 64,
         runs=runs or [TextRun(start=0, end=len(text))],
     )
     return find_mentions(MentionsInput(document=structure(doc)), index).mentions

@@ -65,7 +65,7 @@ def read_pdf_document(
                 f"{name}: the PDF is encrypted; remove the password and try again"
             )
         reason = " ".join(str(reply.get("reason") or "unknown error").split())[:80]
-        log.warning("pdf worker refused kind=%s", kind)
+        log.info("pdf worker refused kind=%s", kind)
         raise ChartInputError(f"{name}: could not be read as a PDF ({reason})")
 
     document = _document_from_result(reply.get("result"), name, doc_id, sha256)
@@ -118,7 +118,7 @@ def _run_worker(argv: list[str], data: bytes, name: str, timeout_s: float) -> di
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         proc.communicate()
-        log.warning("pdf worker timed out after %.1f s", timeout_s)
+        log.info("pdf worker timed out after %.1f s", timeout_s)
         raise ChartInputError(
             f"{name}: could not be read as a PDF (timed out after {timeout_s:g} s)"
         ) from None
@@ -128,7 +128,7 @@ def _run_worker(argv: list[str], data: bytes, name: str, timeout_s: float) -> di
             proc.wait()
 
     if proc.returncode != 0:
-        log.warning("pdf worker failed returncode=%d", proc.returncode)
+        log.info("pdf worker failed returncode=%d", proc.returncode)
         raise ChartInputError(
             f"{name}: could not be read as a PDF ({_describe_exit(proc.returncode)})"
         )
@@ -137,7 +137,7 @@ def _run_worker(argv: list[str], data: bytes, name: str, timeout_s: float) -> di
     except ValueError:
         reply = None
     if not isinstance(reply, dict):
-        log.warning("pdf worker gave malformed output bytes=%d", len(out))
+        log.info("pdf worker gave malformed output bytes=%d", len(out))
         raise ChartInputError(
             f"{name}: could not be read as a PDF (the reader's output was invalid)"
         )
