@@ -1,29 +1,16 @@
-"""The `codesense` command line: code charts and print the result as a table or as contract JSON."""
+"""`codesense code FILE...`: code charts, print a readable table or the contract's JSON Lines."""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import Any
 
 from tools.errors import CodeSenseError
 
-log = logging.getLogger("codesense")
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="codesense",
-        description="Suggest ICD-10-CM codes for patient charts, citing the chart text behind each.",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def register(sub: Any) -> None:
     code = sub.add_parser("code", help="code one or more chart files (text or PDF)")
     code.add_argument("files", nargs="+", metavar="FILE", help="chart files: .txt (UTF-8) or .pdf")
     code.add_argument(
@@ -38,33 +25,10 @@ def _parser() -> argparse.ArgumentParser:
         default="table",
         help="table for people, json for programs (JSON Lines for several files)",
     )
-    return parser
+    code.set_defaults(handler=run)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        if args.command == "code":
-            return _code(args)
-    except CodeSenseError as err:
-        print(f"codesense: {err}", file=sys.stderr)
-        return err.exit_code
-    except ValidationError as err:
-        print(f"codesense: invalid settings: {err.errors()[0]['msg']}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("codesense: interrupted", file=sys.stderr)
-        return 130
-    return 2
-
-
-def _code(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from agent.settings import Settings
     from apps.render import render_table
     from apps.service import CodingService
@@ -91,7 +55,3 @@ def _code(args: argparse.Namespace) -> int:
             render_table(result, Path(f).name)
         sys.stdout.flush()
     return 2 if failures else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

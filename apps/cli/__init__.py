@@ -1,0 +1,61 @@
+"""The `codesense` command line. Each command lives in its own module with `register(sub)`.
+
+A command module adds its subparser and sets `handler` to a function taking the parsed arguments
+and returning the exit status; errors a user can act on are `CodeSenseError`s, printed as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
+
+from apps.cli import code
+from tools.errors import CodeSenseError
+
+# Command modules, in the order `codesense --help` lists them.
+COMMANDS = [code]
+
+log = logging.getLogger("codesense")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codesense",
+        description="Suggest ICD-10-CM codes for patient charts, citing the chart text behind each.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except CodeSenseError as err:
+        print(f"codesense: {err}", file=sys.stderr)
+        return err.exit_code
+    except ValidationError as err:
+        print(f"codesense: invalid settings: {err.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("codesense: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
