@@ -196,11 +196,15 @@ class TermIndex:
         return h.hexdigest()[:16]
 
     @classmethod
+    def cache_path(cls, cache_dir: Path) -> Path:
+        return cache_dir / f"term-index-{cls.cache_key()}.json"
+
+    @classmethod
     def load_or_build(cls, cache_dir: Path | None) -> TermIndex:
         """Load the cached index for this code set and lexicon, or build and cache it."""
         if cache_dir is None:
             return cls.build()
-        path = cache_dir / f"term-index-{cls.cache_key()}.json"
+        path = cls.cache_path(cache_dir)
         normalizer = default_normalizer()
         if path.is_file():
             try:

@@ -39,6 +39,13 @@ def run(args: argparse.Namespace) -> int:
 
     for f in args.files:
         check_path(Path(f), max_bytes=int(settings.max_file_mb * 1024 * 1024))
+    from tools.lookup import TermIndex
+
+    if not TermIndex.cache_path(settings.cache_dir).is_file():
+        print(
+            "codesense: building the term index from the code set (first run, about a minute)",
+            file=sys.stderr,
+        )
     service = CodingService(settings)
     failures = 0
     for f in args.files:

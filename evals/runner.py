@@ -1,0 +1,286 @@
+"""The eval runner: code every chart of a labelled set in worker processes, one JSON line each.
+
+Each chart's record holds what scoring needs and nothing it must recompute: gold codes, every
+mention with its assertion, best reading and ranked candidates, every suggestion with its
+confidence, status, calibration features and whether its evidence still matches the chart, the
+chart's route, and the time it took. Records are appended to `predictions.jsonl` in the output
+folder as they finish, so an interrupted run resumes where it stopped; a run whose code, rules or
+calibration changed since starts over (records from different code are not comparable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, Field
+
+from evals.datasets import LabelledChart
+from evals.metrics import undot
+
+log = logging.getLogger(__name__)
+
+PREDICTIONS_FILE = "predictions.jsonl"
+RUN_FILE = "run.json"
+# Candidates kept per mention: enough for recall@10 and a look at what ranked below.
+KEEP_CANDIDATES = 20
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+class MentionRecord(BaseModel):
+    start: int
+    end: int
+    assertion: str
+    section: str
+    codes: list[str]
+    candidates: list[str]
+    sources: list[str] = Field(default_factory=list)
+    span_valid: bool = True
+
+
+class SuggestionRecord(BaseModel):
+    code: str
+    confidence: float
+    status: str
+    features: dict[str, float]
+    evidence_valid: bool
+    mentions: int
+
+
+class ChartRecord(BaseModel):
+    id: str
+    gold: list[str]
+    mentions: list[MentionRecord] = Field(default_factory=list)
+    suggestions: list[SuggestionRecord] = Field(default_factory=list)
+    route: str = "escalate"
+    escalations: list[str] = Field(default_factory=list)
+    latency_s: float = 0.0
+    error: str | None = None
+
+    def all_mention_codes(self) -> set[str]:
+        """What "all mentions" mode scores: every mention's best reading, whatever its assertion."""
+        return {undot(c) for m in self.mentions for c in m.codes}
+
+    def suggested_codes(self) -> set[str]:
+        """What "guidelines" mode scores: the codes the reasoner would bill."""
+        return {undot(s.code) for s in self.suggestions}
+
+    def candidate_codes(self, k: int) -> set[str]:
+        """Every mention's top-k candidate codes (its best reading first)."""
+        return {undot(c) for m in self.mentions for c in m.candidates[:k]}
+
+
+class RunInfo(BaseModel):
+    dataset: str
+    fingerprint: str
+    setting: str
+    workers: int = 1
+    wall_s: float = 0.0
+    charts_timed: int = 0
+
+
+def fingerprint(setting: str) -> str:
+    """A hash of everything that decides the output: code, rules, data files, the setting."""
+    h = hashlib.sha256(setting.encode())
+    for folder, pattern in (
+        ("agent", "**/*.py"),
+        ("tools", "**/*.py"),
+        ("rules", "**/*.yaml"),
+        ("data", "*.json"),
+    ):
+        for path in sorted((_ROOT / folder).glob(pattern)):
+            h.update(path.relative_to(_ROOT).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# -- worker side -------------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(data_dir: str, setting: str) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from agent.settings import Settings
+    from apps.service import CodingService
+
+    settings = Settings(data_dir=Path(data_dir), setting=setting)  # type: ignore[arg-type]
+    _WORKER["service"] = CodingService(settings)
+    _WORKER["setting"] = setting
+
+
+def code_one(chart: LabelledChart) -> ChartRecord:
+    """Code one labelled chart with this process's service and keep what scoring needs."""
+    from agent.scoring import features_for_draft
+    from agent.state import CodingInput
+    from tools.chart import Chart
+    from tools.errors import CodeSenseError
+    from tools.evidence import Evidence, evidence_problems
+    from tools.extract import text_document
+
+    service = _WORKER["service"]
+    gold = sorted({undot(c) for c in chart.codes})
+    t0 = time.perf_counter()
+    try:
+        doc = text_document(chart.text, "d1", source_name=chart.id)
+        structured = Chart(chart_id=f"eval-{chart.id}", documents=[doc])
+        state = service.graph.invoke(
+            CodingInput(
+                chart_id=structured.chart_id,
+                run_id=f"eval-{chart.id}",
+                setting=_WORKER["setting"],
+                chart=structured,
+            ),
+            context=service.context,
+        )
+    except CodeSenseError as err:
+        return ChartRecord(id=chart.id, gold=gold, error=str(err))
+    latency = time.perf_counter() - t0
+    result = state["result"]
+    mentions_in = state.get("mentions", [])
+    mentions: list[MentionRecord] = []
+    for m_in, m_out in zip(mentions_in, result.mentions, strict=True):
+        ranked = list(dict.fromkeys([*m_out.codes, *(c.code for c in m_in.candidates)]))
+        mentions.append(
+            MentionRecord(
+                start=m_out.start,
+                end=m_out.end,
+                assertion=m_out.assertion,
+                section=m_out.section,
+                codes=m_out.codes,
+                candidates=ranked[:KEEP_CANDIDATES],
+                sources=sorted({c.origin for c in m_in.candidates}),
+                span_valid=doc.text[m_out.start : m_out.end] == m_out.text,
+            )
+        )
+    suggestions: list[SuggestionRecord] = []
+    drafts = state.get("drafts", [])
+    penalty = 0.0
+    for draft, sug in zip(drafts, result.suggestions, strict=True):
+        problems = [
+            p for e in sug.evidence for p in evidence_problems(structured, Evidence(**e.model_dump()))
+        ]
+        feats = features_for_draft(draft, mentions_in, penalty)
+        suggestions.append(
+            SuggestionRecord(
+                code=sug.code,
+                confidence=sug.confidence,
+                status=sug.status,
+                features=feats.as_dict(),
+                evidence_valid=not problems and bool(sug.evidence),
+                mentions=len(draft.decision.mention_ids),
+            )
+        )
+    return ChartRecord(
+        id=chart.id,
+        gold=gold,
+        mentions=mentions,
+        suggestions=suggestions,
+        route=result.route,
+        escalations=[e.reason for e in result.escalations],
+        latency_s=round(latency, 4),
+    )
+
+
+# -- parent side -------------------------------------------------------------------------------
+
+
+def load_records(out_dir: Path) -> list[ChartRecord]:
+    path = out_dir / PREDICTIONS_FILE
+    if not path.is_file():
+        return []
+    records: list[ChartRecord] = []
+    with path.open("rb") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                records.append(ChartRecord.model_validate_json(line))
+            except ValueError:
+                # A line cut short by an interrupted run: that chart is simply coded again.
+                log.warning("skipping an unreadable line in %s", path.name)
+    return records
+
+
+def run_eval(
+    charts: list[LabelledChart],
+    out_dir: Path,
+    dataset: str,
+    data_dir: Path,
+    setting: str = "outpatient",
+    workers: int | None = None,
+    fresh: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[ChartRecord], RunInfo]:
+    """Code every chart not already in `out_dir`, in parallel; return all records in input order."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    info = RunInfo(dataset=dataset, fingerprint=fingerprint(setting), setting=setting)
+    pred_path, run_path = out_dir / PREDICTIONS_FILE, out_dir / RUN_FILE
+    previous = _previous_run(run_path)
+    if fresh or previous is None or previous.fingerprint != info.fingerprint:
+        if previous is not None and not fresh:
+            log.warning("code, rules or settings changed since the last run: starting over")
+        pred_path.unlink(missing_ok=True)
+    else:
+        info = previous.model_copy(update={"dataset": dataset})
+    run_path.write_bytes(orjson.dumps(info.model_dump(), option=orjson.OPT_INDENT_2))
+
+    wanted = {c.id for c in charts}
+    done = {r.id: r for r in load_records(out_dir) if r.id in wanted}
+    todo = [c for c in charts if c.id not in done]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    if todo:
+        _warm_term_index(data_dir)
+        t0 = time.perf_counter()
+        with pred_path.open("ab") as sink:
+            for n, record in enumerate(_code_all(todo, data_dir, setting, workers), start=1):
+                sink.write(record.model_dump_json().encode() + b"\n")
+                sink.flush()
+                done[record.id] = record
+                if progress is not None:
+                    progress(len(done), len(charts))
+        info.wall_s += time.perf_counter() - t0
+        info.charts_timed += len(todo)
+        info.workers = workers
+        run_path.write_bytes(orjson.dumps(info.model_dump(), option=orjson.OPT_INDENT_2))
+    elif progress is not None:
+        progress(len(done), len(charts))
+    return [done[c.id] for c in charts if c.id in done], info
+
+
+def _previous_run(path: Path) -> RunInfo | None:
+    if not path.is_file():
+        return None
+    try:
+        return RunInfo.model_validate_json(path.read_bytes())
+    except ValueError:
+        return None
+
+
+def _warm_term_index(data_dir: Path) -> None:
+    """Build the term index cache once here, so workers load it instead of each building it."""
+    from tools.lookup import TermIndex
+
+    TermIndex.load_or_build(data_dir / "cache")
+
+
+def _code_all(
+    charts: list[LabelledChart], data_dir: Path, setting: str, workers: int
+) -> Iterator[ChartRecord]:
+    if workers == 1:
+        _init_worker(str(data_dir), setting)
+        for chart in charts:
+            yield code_one(chart)
+        return
+    # fork: workers start from this process without re-importing; nothing heavy is loaded here.
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(str(data_dir), setting)) as pool:
+        yield from pool.imap_unordered(code_one, charts, chunksize=1)
