@@ -12,6 +12,7 @@ The document text convention (lines joined by "\\n", pages by "\\n\\f\\n") is de
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
@@ -19,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -101,18 +103,61 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _run_worker(argv: list[str], data: bytes, name: str, timeout_s: float) -> dict[str, Any]:
-    """Run the child to completion or kill its whole process group; return its JSON reply."""
+class _SpareWorkers:
+    """One worker started ahead per command line, so the next PDF finds the library loaded.
+
+    Every document still gets a fresh process (a hostile PDF cannot affect the next one); only
+    the start-up is moved earlier. A spare whose environment no longer matches is discarded, and
+    a spare whose parent dies reads end-of-input and exits.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spares: dict[tuple[str, ...], tuple[subprocess.Popen[bytes], dict[str, str]]] = {}
+        atexit.register(self.close)
+
+    def take(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        env = _worker_env()
+        key = tuple(argv)
+        with self._lock:
+            spare = self._spares.pop(key, None)
+            self._spares[key] = (_start_worker(argv, env), env)
+        if spare is not None:
+            proc, spare_env = spare
+            if proc.poll() is None and spare_env == env:
+                return proc
+            _kill_group(proc)
+            proc.wait()
+        return _start_worker(argv, env)
+
+    def close(self) -> None:
+        with self._lock:
+            spares, self._spares = list(self._spares.values()), {}
+        for proc, _ in spares:
+            if proc.poll() is None:
+                _kill_group(proc)
+                proc.wait()
+
+
+def _start_worker(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     # The rlimit is set by the child itself, not through preexec_fn, which is unsafe in a
     # threaded parent (FastAPI's thread pool). A new session lets us kill grandchildren too.
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
-        env=_worker_env(),
+        env=env,
     )
+
+
+_SPARES = _SpareWorkers()
+
+
+def _run_worker(argv: list[str], data: bytes, name: str, timeout_s: float) -> dict[str, Any]:
+    """Run the child to completion or kill its whole process group; return its JSON reply."""
+    proc = _SPARES.take(argv)
     try:
         out, _ = proc.communicate(data, timeout=timeout_s)
     except subprocess.TimeoutExpired:

@@ -564,6 +564,9 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
     try:
         _limit_resources(args.memory_mb)
+        # Load the library before waiting for input: the parent keeps one worker started ahead,
+        # so the ~0.3 s import overlaps the previous document instead of delaying this one.
+        _load_pymupdf()
         data = sys.stdin.buffer.read()
         payload: dict[str, Any] = {"ok": True, "result": read_pdf_bytes(data, ocr=not args.no_ocr)}
     except PdfRefused as err:
