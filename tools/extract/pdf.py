@@ -118,6 +118,10 @@ class _SpareWorkers:
 
     def take(self, argv: list[str]) -> subprocess.Popen[bytes]:
         env = _worker_env()
+        if str(WORKER_SCRIPT) not in argv:
+            # Only our worker loads its library before reading input; a spare of any other
+            # command (the stand-ins tests use) would just run ahead with nothing to gain.
+            return _start_worker(argv, env)
         key = tuple(argv)
         with self._lock:
             spare = self._spares.pop(key, None)
