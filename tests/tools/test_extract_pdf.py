@@ -525,3 +525,17 @@ def test_example_pdf_planted_text_is_never_visible(
     assert [r.hidden_reason for r in example_doc.runs if not r.visible] == ["white", "invisible"]
     [run] = [r for r in example_doc.runs if r.start == start]
     assert (run.end, run.hidden_reason) == (end, reason)
+
+
+def test_spare_worker_is_fresh_per_document_and_closed_cleanly(small_pdf: Path) -> None:
+    from tools.extract.pdf import _SPARES
+
+    read_pdf_document(small_pdf, "a")
+    first = {id(p) for p, _ in _SPARES._spares.values()}
+    read_pdf_document(small_pdf, "b")
+    second = {id(p) for p, _ in _SPARES._spares.values()}
+    assert first and second and first != second  # the spare was used up and replaced
+    procs = [p for p, _ in _SPARES._spares.values()]
+    _SPARES.close()
+    assert all(p.poll() is not None for p in procs)
+    assert read_pdf_document(small_pdf, "c").text  # still works after closing
