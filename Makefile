@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench bench-audit eval index calibrate install clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -34,6 +34,26 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) bench/bench_coding.py
+
+# The semantic index of code titles, inclusion terms and index entries (about 5 min on 2 cores
+# fresh; incremental and resumable after that).
+index: $(STAMP)
+	$(PY) -m apps.cli index build
+
+# CodiEsp dev scored and reported into reports/codiesp-dev/ (the committed report).
+eval: $(STAMP)
+	$(PY) -m apps.cli index build
+	$(PY) -m apps.cli eval codiesp-dev --out .codesense/evals/codiesp-dev --report reports/codiesp-dev
+
+# Refit data/calibration.json on CodiEsp train, checked on dev.
+calibrate: $(STAMP)
+	$(PY) -m apps.cli eval codiesp-train --out .codesense/evals/codiesp-train
+	$(PY) -m apps.cli eval codiesp-dev --out .codesense/evals/codiesp-dev
+	$(PY) -m apps.cli calibrate .codesense/evals/codiesp-train --check .codesense/evals/codiesp-dev
+
+# Audit cost per chart (events, write overhead) and verify speed on 1M synthetic events.
+bench-audit: $(STAMP)
+	$(PY) bench/bench_audit.py
 
 clean:
 	rm -rf $(VENV) .codesense .pytest_cache .mypy_cache .ruff_cache

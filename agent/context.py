@@ -6,12 +6,14 @@ charts shares one loaded term index and tests can inject their own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.reasoners import Reasoner, get_reasoner
 from agent.settings import Settings
 from tools.lookup import TermIndex
 from tools.rulefiles import RULES_DIR, file_digest
+from tools.rules import RuleSet, rule_set
+from tools.semantic import SemanticRetriever
 
 
 def rules_version() -> str:
@@ -25,13 +27,27 @@ class CodingContext:
     index: TermIndex
     reasoner: Reasoner
     rules_version: str
+    # The rule packs (guidelines, edits, CDI queries, payer rules), loaded and checked at start.
+    rules: RuleSet = field(default_factory=rule_set)
+    # The semantic index, opened on first use; None when it is off or not built.
+    semantic: SemanticRetriever | None = None
 
     @classmethod
     def create(cls, settings: Settings | None = None) -> CodingContext:
         settings = settings or Settings()
+        rules = rule_set()
         return cls(
             settings=settings,
             index=TermIndex.load_or_build(settings.cache_dir),
-            reasoner=get_reasoner(settings.reasoner),
-            rules_version=rules_version(),
+            reasoner=get_reasoner(settings.reasoner, rules),
+            rules_version=rules.version,
+            rules=rules,
+            semantic=semantic_retriever(settings),
         )
+
+
+def semantic_retriever(settings: Settings) -> SemanticRetriever | None:
+    """A lazy handle on the semantic index when it is on and built (nothing heavy loads here)."""
+    if settings.semantic_retrieval and SemanticRetriever.available(settings.data_dir):
+        return SemanticRetriever(settings.data_dir)
+    return None

@@ -5,30 +5,26 @@ Each node reads what earlier nodes wrote and returns only the fields it owns.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
 from agent.context import CodingContext
+from agent.guidelines import delivery as guideline_delivery
 from agent.reasoners import DecisionRequest
 from agent.schema import ChartResult, Escalation, MentionOut, Route, Suggestion
-from agent.scoring import code_status, confidence
+from agent.scoring import code_status, confidence, features_for_draft
 from agent.state import CodeCandidate, CodingState, DraftSuggestion
 from tools.chart import Chart
 from tools.codeset import CODE_SET_VERSION, CodeSet
 from tools.evidence import Evidence, EvidenceError, cite
 from tools.extract import ExtractInput, extract_chart, structure
-from tools.extract.sections import section_weight
 from tools.mentions import MentionsInput, find_mentions
-from tools.validate import ProposedCode, ValidateInput, validate_codes
+from tools.rules.text import chart_facts
+from tools.semantic import semantic_candidates
+from tools.validate import APRIL_UPDATE_START, ProposedCode, ValidateInput, validate_codes
 
 _SEVERITY: dict[Route, int] = {"auto": 0, "review": 1, "escalate": 2}
-_ENCOUNTER = [
-    ("sequela", re.compile(r"\b(?:sequela|sequelae|late effect)\b", re.IGNORECASE)),
-    ("subsequent", re.compile(r"\bsubsequent encounter\b|\bfollow[- ]up visit\b", re.IGNORECASE)),
-    ("initial", re.compile(r"\binitial encounter\b|\bemergency department\b", re.IGNORECASE)),
-]
 
 
 def extract_document(state: CodingState, runtime: Runtime[CodingContext]) -> dict[str, Any]:
@@ -79,8 +75,13 @@ def find_concepts(state: CodingState, runtime: Runtime[CodingContext]) -> dict[s
     return {"mentions": mentions}
 
 
-def gather_candidates(state: CodingState) -> dict[str, Any]:
-    """Chart-level candidate codes, each with every mention that could support it."""
+def gather_candidates(state: CodingState, runtime: Runtime[CodingContext]) -> dict[str, Any]:
+    """Chart-level candidate codes, each with every mention that could support it.
+
+    With the semantic index on, the nearest codes in meaning join them, for mentions the term
+    index matched thinly and for phrases it matched nothing in (those have no mention). They are
+    candidates only: no mention's reading changes.
+    """
     by_code: dict[str, CodeCandidate] = {}
     for i, mention in enumerate(state.mentions):
         for cand in mention.candidates:
@@ -91,32 +92,54 @@ def gather_candidates(state: CodingState) -> dict[str, Any]:
                 entry.mention_ids.append(i)
                 if cand.score > entry.best.score:
                     entry.best = cand
+    retriever = runtime.context.semantic
+    if retriever is not None and state.chart is not None:
+        found = semantic_candidates(
+            state.chart,
+            state.mentions,
+            runtime.context.index,
+            retriever,
+            runtime.context.settings.semantic_candidates,
+        )
+        for mention_ids, cand in found:
+            if cand.code not in by_code:
+                by_code[cand.code] = CodeCandidate(
+                    code=cand.code, mention_ids=mention_ids, best=cand
+                )
     return {"candidates": list(by_code.values())}
 
 
 def decide_codes(state: CodingState, runtime: Runtime[CodingContext]) -> dict[str, Any]:
     assert state.chart is not None
     reasoner = runtime.context.reasoner
-    result = reasoner.decide(
-        DecisionRequest(
-            setting=state.setting,
-            mentions=state.mentions,
-            candidates=state.candidates,
-            encounter=_encounter(state.chart),
-        )
+    rules = runtime.context.rules
+    facts = chart_facts(state.chart, rules, state.setting, APRIL_UPDATE_START)
+    request = DecisionRequest(
+        setting=state.setting,
+        mentions=state.mentions,
+        candidates=state.candidates,
+        encounter=facts.encounter,
+        chart=state.chart,
+        facts=facts,
     )
+    # Whatever the reasoner chose, the assertion guard has the last word (rules/guidelines).
+    result = guideline_delivery.guard(request, reasoner.decide(request), rules)
     return {
         "decisions": result.decisions,
         "rejections": result.rejections,
         "reasoner_name": reasoner.name,
+        "facts": facts,
     }
 
 
-def validate_decisions(state: CodingState) -> dict[str, Any]:
+def validate_decisions(state: CodingState, runtime: Runtime[CodingContext]) -> dict[str, Any]:
+    rules = runtime.context.rules
     proposed = [
         ProposedCode(code=d.code, role=d.role, encounter=d.encounter) for d in state.decisions
     ]
-    out = validate_codes(ValidateInput(codes=proposed, setting=state.setting, date_of_service=None))
+    out = validate_codes(
+        ValidateInput(codes=proposed, setting=state.setting, date_of_service=None), rules=rules
+    )
     drafts = []
     for decision, checked in zip(state.decisions, out.codes, strict=True):
         drafts.append(
@@ -124,12 +147,14 @@ def validate_decisions(state: CodingState) -> dict[str, Any]:
                 decision=decision,
                 code=checked.code or decision.code,
                 description=checked.description or "",
-                checks=checked.checks,
+                # The guideline rules that shaped the code, then validation's checks.
+                checks=decision.rules + checked.checks,
                 needs_review=checked.needs_review or checked.code is None,
                 review_reasons=checked.reasons,
             )
         )
-    return {"drafts": drafts, "conflicts": out.conflicts}
+    drafts, drg = guideline_delivery.apply_edits(state, drafts, rules)
+    return {"drafts": drafts, "conflicts": out.conflicts, "drg": drg}
 
 
 def check_evidence(state: CodingState) -> dict[str, Any]:
@@ -139,10 +164,9 @@ def check_evidence(state: CodingState) -> dict[str, Any]:
     escalations: list[Escalation] = []
     for draft in state.drafts:
         spans: list[Evidence] = []
-        for i in draft.decision.mention_ids:
-            m = state.mentions[i]
+        for doc_id, start, end in guideline_delivery.decision_spans(state, draft.decision):
             try:
-                spans.append(cite(state.chart, m.doc_id, m.start, m.end))
+                spans.append(cite(state.chart, doc_id, start, end))
             except EvidenceError as err:
                 escalations.append(Escalation(reason="evidence_rejected", detail=str(err)))
         if spans:
@@ -160,15 +184,8 @@ def score_and_route(state: CodingState, runtime: Runtime[CodingContext]) -> dict
     penalty = _document_penalty(state.chart)
     suggestions: list[Suggestion] = []
     for draft in state.drafts:
-        mentions = [state.mentions[i] for i in draft.decision.mention_ids]
         checks = draft.checks
-        score = confidence(
-            draft.decision.match_score,
-            mentions,
-            [section_weight(m.section) for m in mentions],
-            checks,
-            penalty,
-        )
+        score = confidence(features_for_draft(draft, state.mentions, penalty))
         status = code_status(
             score, checks, draft.needs_review, settings.auto_threshold, settings.review_threshold
         )
@@ -182,6 +199,7 @@ def score_and_route(state: CodingState, runtime: Runtime[CodingContext]) -> dict
                 evidence=[Evidence.model_validate(e) for e in draft.evidence],
                 rationale=draft.decision.rationale,
                 rules=checks,
+                hcc=draft.hcc,
             )
         )
     escalations = list(state.escalations)
@@ -196,7 +214,14 @@ def score_and_route(state: CodingState, runtime: Runtime[CodingContext]) -> dict
         )
     if any(e.reason not in {"no_codes"} for e in escalations):
         route = "escalate"
-    coded = {d.decision.mention_ids[0]: d.code for d in state.drafts}
+    # A mention's codes: what it was coded to when it was coded as itself (present, or
+    # uncertain at discharge); a family or past mention keeps its disease reading.
+    coded = {
+        d.decision.mention_ids[0]: d.code
+        for d in state.drafts
+        if d.decision.mention_ids
+        and state.mentions[d.decision.mention_ids[0]].assertion in ("present", "possible")
+    }
     mentions_out = []
     for i, m in enumerate(state.mentions):
         codes = [coded[i]] if i in coded else [_billable_reading(codeset, m.codes[0])]
@@ -222,6 +247,8 @@ def score_and_route(state: CodingState, runtime: Runtime[CodingContext]) -> dict
         escalations=escalations,
         suggestions=suggestions,
         mentions=mentions_out,
+        queries=guideline_delivery.cdi_queries(state, runtime.context.rules),
+        drg=state.drg,
     )
     return {"result": result, "escalations": escalations}
 
@@ -230,13 +257,6 @@ def _billable_reading(codeset: CodeSet, code: str) -> str:
     if codeset.is_billable(code):
         return code
     return codeset.unspecified_child(code) or code
-
-
-def _encounter(chart: Chart) -> str | None:
-    for name, pattern in _ENCOUNTER:
-        if any(pattern.search(d.text) for d in chart.documents):
-            return name
-    return None
 
 
 def _document_penalty(chart: Chart | None) -> float:

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tools.edits import DrgSummary, HccFlag
 from tools.evidence import Evidence
 from tools.validate import RuleCheck
 
@@ -35,6 +36,8 @@ class Suggestion(BaseModel):
     evidence: list[Evidence] = Field(min_length=1)
     rationale: str
     rules: list[RuleCheck] = Field(default_factory=list)
+    # CMS-HCC category of the code and the MEAT evidence found for it (risk adjustment).
+    hcc: HccFlag | None = None
 
 
 class MentionOut(BaseModel):
@@ -48,9 +51,14 @@ class MentionOut(BaseModel):
 
 
 class Query(BaseModel):
+    """A documentation (CDI) query: non-leading, citing the chart's clinical indicators."""
+
     topic: str
     question: str
     evidence: list[Evidence] = Field(default_factory=list)
+    options: list[str] = Field(default_factory=list)
+    codes: list[str] = Field(default_factory=list, description="the codes the query concerns")
+    rule_id: str = ""
 
 
 class AuditSummary(BaseModel):
@@ -71,4 +79,6 @@ class ChartResult(BaseModel):
     suggestions: list[Suggestion] = Field(default_factory=list)
     mentions: list[MentionOut] = Field(default_factory=list)
     queries: list[Query] = Field(default_factory=list)
+    # Inpatient: the MS-DRG the codes group to (None outpatient or when no grouper rule is on).
+    drg: DrgSummary | None = None
     audit: AuditSummary = Field(default_factory=AuditSummary)

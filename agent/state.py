@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from agent.decisions import ReviewOutcome
 from agent.schema import ChartResult, Escalation, Setting
 from tools.chart import Chart
+from tools.edits import DrgSummary, HccFlag
 from tools.lookup import Candidate
 from tools.mentions import Mention
+from tools.rules.text import ChartFacts
 from tools.validate import RuleCheck
 
 
@@ -31,15 +34,33 @@ class CodeCandidate(BaseModel):
     best: Candidate
 
 
+class TextSpan(BaseModel):
+    """Chart text a rule read a code from ("insulin glargine" for Z79.4), by offsets."""
+
+    doc_id: str
+    start: int
+    end: int
+
+
 class CodeDecision(BaseModel):
-    """A code the reasoner chose, the mentions it rests on, and why."""
+    """A code the reasoner chose, the mentions (or rule-matched spans) it rests on, and why."""
 
     code: str
-    mention_ids: list[int] = Field(min_length=1)
+    mention_ids: list[int] = Field(default_factory=list)
     role: Literal["principal", "secondary"] = "secondary"
     rationale: str
     match_score: float = 1.0
     encounter: str | None = None
+    # Text a rule pattern matched (a medication, "s/p CABG", "32 weeks"): evidence too.
+    spans: list[TextSpan] = Field(default_factory=list)
+    # The guideline rules applied to this code ("E11.9 + N18.31 -> E11.22").
+    rules: list[RuleCheck] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rests_on_the_chart(self) -> CodeDecision:
+        if not self.mention_ids and not self.spans:
+            raise ValueError(f"{self.code}: a decision needs a mention or a span of chart text")
+        return self
 
 
 class Rejection(BaseModel):
@@ -47,6 +68,7 @@ class Rejection(BaseModel):
 
     mention_id: int
     reason: str
+    rule_id: str | None = None
 
 
 class DraftSuggestion(BaseModel):
@@ -59,6 +81,7 @@ class DraftSuggestion(BaseModel):
     needs_review: bool = False
     review_reasons: list[str] = Field(default_factory=list)
     evidence: list[dict[str, object]] = Field(default_factory=list)
+    hcc: HccFlag | None = None
 
 
 class CodingState(CodingInput):
@@ -72,4 +95,10 @@ class CodingState(CodingInput):
     conflicts: list[RuleCheck] = Field(default_factory=list)
     escalations: list[Escalation] = Field(default_factory=list)
     reasoner_name: str = ""
+    # Read by decide_codes from the chart-fact rules (encounter, weeks of gestation, age, sex).
+    facts: ChartFacts = Field(default_factory=ChartFacts)
+    # Written by validate_decisions for inpatient charts.
+    drg: DrgSummary | None = None
     result: ChartResult | None = None
+    # Written by the review step once a person has decided (None for runs routed auto).
+    review: ReviewOutcome | None = None

@@ -48,6 +48,16 @@ def render_table(result: ChartResult, label: str, console: Console | None = None
         for m in skipped:
             text = " ".join(m.text.split())
             console.print(f'    "{text}" - {m.assertion} ({m.section.replace("_", " ")})')
+    if result.drg is not None:
+        console.print(
+            f"  {result.drg.grouper}: DRG {result.drg.drg} {result.drg.description} "
+            f"(MDC {result.drg.mdc}, {result.drg.severity})"
+        )
+    for q in result.queries:
+        cited = "; ".join(f'"{" ".join(e.quote.split())}"' for e in q.evidence[:4])
+        console.print(f"  [cyan]Query[/cyan] ({q.topic}): {q.question}")
+        console.print(f"    options: {' | '.join(q.options)}")
+        console.print(f"    indicators: {cited}")
     console.print(
         f"  code set {result.code_set}  rules {result.rules_version[:19]}  "
         f"reasoner {result.reasoner}\n"

@@ -1,8 +1,14 @@
 """Labelled chart sets for evaluation: the CodiEsp English loader and the plain JSONL format.
 
-Plain format, one JSON object per line: {"id": str, "text": str, "codes": [str, ...]} with
-ICD-10-CM codes (dotted or not). CodiEsp files (`../shared/data/codiesp-en/*.jsonl`) are read as
-the same records, their diagnosis codes (`dx_codes`) as gold.
+Plain format, one JSON object per line (anyone can produce it):
+
+    {"id": "chart-1", "text": "...", "codes": ["E11.22", "N18.31"],
+     "evidence": [{"code": "E11.22", "start": 120, "end": 151}]}
+
+`codes` are ICD-10-CM codes, dotted or not; `evidence` is optional, character offsets into
+`text`. CodiEsp files (`../shared/data/codiesp-en/{train,dev}.jsonl`) are read as the same records,
+their diagnosis codes (`dx_codes`) as gold; their evidence offsets point into the Spanish original
+(`text_es`), not the English text, so they are not used.
 """
 
 from __future__ import annotations
@@ -11,15 +17,34 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tools.errors import ChartInputError
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+# Short names for the corpora beside the project; anything else is a path to a JSONL file.
+NAMED_DATASETS = {
+    "codiesp-dev": SHARED_DATA / "codiesp-en" / "dev.jsonl",
+    "codiesp-train": SHARED_DATA / "codiesp-en" / "train.jsonl",
+}
+
+
+class GoldSpan(BaseModel):
+    code: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
 
 
 class LabelledChart(BaseModel):
     id: str
     text: str
     codes: list[str]
+    evidence: list[GoldSpan] = Field(default_factory=list)
+
+
+def resolve(dataset: str) -> Path:
+    """A dataset name ("codiesp-dev") or path to its JSONL file."""
+    return NAMED_DATASETS.get(dataset, Path(dataset))
 
 
 def load_jsonl(path: Path, limit: int | None = None) -> list[LabelledChart]:
@@ -38,7 +63,12 @@ def _iter(path: Path, limit: int | None) -> Iterator[LabelledChart]:
             try:
                 row = orjson.loads(line)
                 codes = row.get("codes", row.get("dx_codes"))
-                yield LabelledChart(id=str(row["id"]), text=row["text"], codes=codes)
+                yield LabelledChart(
+                    id=str(row["id"]),
+                    text=row["text"],
+                    codes=codes,
+                    evidence=row.get("evidence") or [],
+                )
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as err:
                 raise ChartInputError(
                     f"{path.name} line {n}: not a labelled chart ({err.__class__.__name__})"

@@ -45,6 +45,14 @@ class MentionRecord(BaseModel):
     span_valid: bool = True
 
 
+class PhraseRecord(BaseModel):
+    """Text the term index matched nothing in, and the semantic index's nearest codes for it."""
+
+    start: int
+    end: int
+    candidates: list[str]
+
+
 class SuggestionRecord(BaseModel):
     code: str
     confidence: float
@@ -58,6 +66,7 @@ class ChartRecord(BaseModel):
     id: str
     gold: list[str]
     mentions: list[MentionRecord] = Field(default_factory=list)
+    phrases: list[PhraseRecord] = Field(default_factory=list)
     suggestions: list[SuggestionRecord] = Field(default_factory=list)
     route: str = "escalate"
     escalations: list[str] = Field(default_factory=list)
@@ -73,22 +82,25 @@ class ChartRecord(BaseModel):
         return {undot(s.code) for s in self.suggestions}
 
     def candidate_codes(self, k: int) -> set[str]:
-        """Every mention's top-k candidate codes (its best reading first)."""
-        return {undot(c) for m in self.mentions for c in m.candidates[:k]}
+        """Every mention's top-k candidate codes (its best reading first), and every unmatched
+        phrase's top-k semantic candidates."""
+        lists = [m.candidates for m in self.mentions] + [p.candidates for p in self.phrases]
+        return {undot(c) for ranked in lists for c in ranked[:k]}
 
 
 class RunInfo(BaseModel):
     dataset: str
     fingerprint: str
     setting: str
+    semantic: bool = False
     workers: int = 1
     wall_s: float = 0.0
     charts_timed: int = 0
 
 
-def fingerprint(setting: str) -> str:
+def fingerprint(setting: str, semantic: bool = False) -> str:
     """A hash of everything that decides the output: code, rules, data files, the setting."""
-    h = hashlib.sha256(setting.encode())
+    h = hashlib.sha256(f"{setting} semantic={semantic}".encode())
     for folder, pattern in (
         ("agent", "**/*.py"),
         ("tools", "**/*.py"),
@@ -106,13 +118,18 @@ def fingerprint(setting: str) -> str:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(data_dir: str, setting: str) -> None:
+def _init_worker(data_dir: str, setting: str, semantic: bool) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if semantic:
+        # One thread per worker: the pool already uses every core.
+        import torch
+
+        torch.set_num_threads(1)
     from agent.settings import Settings
     from apps.service import CodingService
 
-    settings = Settings(data_dir=Path(data_dir), setting=setting)  # type: ignore[arg-type]
+    settings = Settings(data_dir=Path(data_dir), setting=setting, semantic_retrieval=semantic)
     _WORKER["service"] = CodingService(settings)
     _WORKER["setting"] = setting
 
@@ -143,12 +160,23 @@ def code_one(chart: LabelledChart) -> ChartRecord:
         )
     except CodeSenseError as err:
         return ChartRecord(id=chart.id, gold=gold, error=str(err))
+    except Exception as err:  # a bug on one chart must not lose an hour's run: counted, logged
+        log.exception("chart %s failed", chart.id)
+        return ChartRecord(id=chart.id, gold=gold, error=f"{type(err).__name__}: {err}")
     latency = time.perf_counter() - t0
     result = state["result"]
     mentions_in = state.get("mentions", [])
+    semantic: dict[tuple[int, int], list[tuple[float, str]]] = {}
+    for cand in state.get("candidates", []):
+        if cand.best.origin == "semantic" and cand.best.span is not None:
+            semantic.setdefault(tuple(cand.best.span), []).append((cand.best.score, cand.code))
     mentions: list[MentionRecord] = []
     for m_in, m_out in zip(mentions_in, result.mentions, strict=True):
-        ranked = list(dict.fromkeys([*m_out.codes, *(c.code for c in m_in.candidates)]))
+        # A mention's candidates: its term matches, the tabular neighbours of the best one (as
+        # the mention lists them), then its semantic neighbours, most similar first.
+        nearest = sorted(semantic.pop((m_out.start, m_out.end), []), key=lambda sc: -sc[0])
+        ordered = [c.code for c in m_in.candidates] + [code for _, code in nearest]
+        ranked = list(dict.fromkeys([*m_out.codes, *ordered]))
         mentions.append(
             MentionRecord(
                 start=m_out.start,
@@ -163,12 +191,13 @@ def code_one(chart: LabelledChart) -> ChartRecord:
         )
     suggestions: list[SuggestionRecord] = []
     drafts = state.get("drafts", [])
-    penalty = 0.0
     for draft, sug in zip(drafts, result.suggestions, strict=True):
         problems = [
-            p for e in sug.evidence for p in evidence_problems(structured, Evidence(**e.model_dump()))
+            p
+            for e in sug.evidence
+            for p in evidence_problems(structured, Evidence(**e.model_dump()))
         ]
-        feats = features_for_draft(draft, mentions_in, penalty)
+        feats = features_for_draft(draft, mentions_in)
         suggestions.append(
             SuggestionRecord(
                 code=sug.code,
@@ -179,10 +208,19 @@ def code_one(chart: LabelledChart) -> ChartRecord:
                 mentions=len(draft.decision.mention_ids),
             )
         )
+    phrases = [
+        PhraseRecord(
+            start=span[0],
+            end=span[1],
+            candidates=[code for _, code in sorted(hits, key=lambda sc: -sc[0])][:KEEP_CANDIDATES],
+        )
+        for span, hits in sorted(semantic.items())
+    ]
     return ChartRecord(
         id=chart.id,
         gold=gold,
         mentions=mentions,
+        phrases=phrases,
         suggestions=suggestions,
         route=result.route,
         escalations=[e.reason for e in result.escalations],
@@ -219,10 +257,22 @@ def run_eval(
     workers: int | None = None,
     fresh: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    semantic: bool = False,
 ) -> tuple[list[ChartRecord], RunInfo]:
-    """Code every chart not already in `out_dir`, in parallel; return all records in input order."""
+    """Code every chart not already in `out_dir`, in parallel; return all records in input order.
+
+    `semantic` turns semantic-index candidates on (only when the index is built).
+    """
+    from tools.semantic import SemanticRetriever
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    info = RunInfo(dataset=dataset, fingerprint=fingerprint(setting), setting=setting)
+    semantic = semantic and SemanticRetriever.available(data_dir)
+    info = RunInfo(
+        dataset=dataset,
+        fingerprint=fingerprint(setting, semantic),
+        setting=setting,
+        semantic=semantic,
+    )
     pred_path, run_path = out_dir / PREDICTIONS_FILE, out_dir / RUN_FILE
     previous = _previous_run(run_path)
     if fresh or previous is None or previous.fingerprint != info.fingerprint:
@@ -233,6 +283,7 @@ def run_eval(
         info = previous.model_copy(update={"dataset": dataset})
     run_path.write_bytes(orjson.dumps(info.model_dump(), option=orjson.OPT_INDENT_2))
 
+    _drop_partial_line(pred_path)
     wanted = {c.id for c in charts}
     done = {r.id: r for r in load_records(out_dir) if r.id in wanted}
     todo = [c for c in charts if c.id not in done]
@@ -241,7 +292,7 @@ def run_eval(
         _warm_term_index(data_dir)
         t0 = time.perf_counter()
         with pred_path.open("ab") as sink:
-            for n, record in enumerate(_code_all(todo, data_dir, setting, workers), start=1):
+            for record in _code_all(todo, data_dir, setting, workers, semantic):
                 sink.write(record.model_dump_json().encode() + b"\n")
                 sink.flush()
                 done[record.id] = record
@@ -254,6 +305,15 @@ def run_eval(
     elif progress is not None:
         progress(len(done), len(charts))
     return [done[c.id] for c in charts if c.id in done], info
+
+
+def _drop_partial_line(path: Path) -> None:
+    """Cut a line an interrupted run left half written, so new records start on a line."""
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
 def _previous_run(path: Path) -> RunInfo | None:
@@ -273,14 +333,15 @@ def _warm_term_index(data_dir: Path) -> None:
 
 
 def _code_all(
-    charts: list[LabelledChart], data_dir: Path, setting: str, workers: int
+    charts: list[LabelledChart], data_dir: Path, setting: str, workers: int, semantic: bool
 ) -> Iterator[ChartRecord]:
     if workers == 1:
-        _init_worker(str(data_dir), setting)
+        _init_worker(str(data_dir), setting, semantic)
         for chart in charts:
             yield code_one(chart)
         return
     # fork: workers start from this process without re-importing; nothing heavy is loaded here.
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(str(data_dir), setting)) as pool:
+    initargs = (str(data_dir), setting, semantic)
+    with ctx.Pool(workers, initializer=_init_worker, initargs=initargs) as pool:
         yield from pool.imap_unordered(code_one, charts, chunksize=1)

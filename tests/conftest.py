@@ -1,18 +1,31 @@
 """Shared test fixtures: one term index and one coding service per test session.
 
-The term index cache lives in the repository's `.codesense/` (git-ignored), so only the first
-test run on a machine pays for building it.
+Each test session gets a fresh data directory (runs, audit log, keys), so tests never read or
+grow a developer's `.codesense/`; only the term index cache is shared with it, through a symlink,
+so only the first test run on a machine pays for building the index.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("CODESENSE_DATA_DIR", str(ROOT / ".codesense"))
+
+
+def _session_data_dir() -> Path:
+    shared_cache = ROOT / ".codesense" / "cache"
+    shared_cache.mkdir(parents=True, exist_ok=True)
+    data_dir = Path(tempfile.mkdtemp(prefix="codesense-test-"))
+    (data_dir / "cache").symlink_to(shared_cache, target_is_directory=True)
+    return data_dir
+
+
+if "CODESENSE_DATA_DIR" not in os.environ:
+    os.environ["CODESENSE_DATA_DIR"] = str(_session_data_dir())
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 SHARED_DATA = ROOT.parent / "shared" / "data"
 EXAMPLES = ROOT / "examples"

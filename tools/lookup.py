@@ -15,7 +15,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -34,9 +34,18 @@ from tools.normalize import (
 
 log = logging.getLogger(__name__)
 
-Origin = Literal["lexicon", "title", "inclusion", "index"]
+# "hierarchy" and "semantic" candidates are alternatives added after the term match: the codes
+# beside the best one in the tabular, and the nearest code texts in meaning (tools/semantic.py).
+Origin = Literal["lexicon", "title", "inclusion", "index", "hierarchy", "semantic"]
 # Lower ranks first: a team's own lexicon wins a tie, then the official titles.
-_ORIGIN_RANK: dict[str, int] = {"lexicon": 0, "title": 1, "inclusion": 2, "index": 3}
+_ORIGIN_RANK: dict[str, int] = {
+    "lexicon": 0,
+    "title": 1,
+    "inclusion": 2,
+    "index": 3,
+    "hierarchy": 4,
+    "semantic": 5,
+}
 
 _DROP = re.compile(
     r"\b(?:not elsewhere classified|in diseases classified elsewhere|classified elsewhere|"
@@ -46,7 +55,11 @@ _DROP = re.compile(
 _WITHOUT = re.compile(r"[,]?\s+without\b.*$", re.IGNORECASE)
 # "Pneumonia, unspecified organism" is what a chart calls "pneumonia".
 _UNSPECIFIED_TAIL = re.compile(
-    r",\s*(?:unspecified|not specified|site not specified)\b.*$", re.IGNORECASE
+    r",\s*(?:unspecified|not specified|site not specified)\b(?P<tail>.*)$", re.IGNORECASE
+)
+# Tails after ", unspecified" that say what the chart leaves open, never where the condition is.
+_OPEN_TAILS = frozenset(
+    "organism severity stage type degree time cause level site trimester depth".split()
 )
 _PARENS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 _ALTERNATIVE = re.compile(r"\b(\w+) or (\w+)\b")
@@ -59,6 +72,8 @@ class Candidate(BaseModel):
     term: str
     origin: Origin
     score: float
+    # For a semantic candidate, the chart span [start, end) it was retrieved for.
+    span: tuple[int, int] | None = None
 
 
 @dataclass(slots=True)
@@ -80,7 +95,7 @@ def term_variants(text: str) -> list[str]:
     """
     text = _DROP.sub(" ", text)
     text = _WITHOUT.sub("", text)
-    text = _UNSPECIFIED_TAIL.sub("", text)
+    text = _drop_unspecified_tail(text)
     bare = _PARENS.sub(" ", text)
     full = _PARENS.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", text)
     variants: list[str] = []
@@ -92,6 +107,21 @@ def term_variants(text: str) -> list[str]:
         else:
             variants.append(v)
     return list(dict.fromkeys(" ".join(v.split()) for v in variants))
+
+
+def _drop_unspecified_tail(text: str) -> str:
+    """'Pneumonia, unspecified organism' -> 'Pneumonia'; 'Fracture of humerus, unspecified arm'
+    -> 'Fracture of humerus'; but 'Fistula, unspecified joint' keeps its site ('Fistula joint'):
+    a one-word head needs the tail's body part, or every fistula would be a joint fistula."""
+    m = _UNSPECIFIED_TAIL.search(text)
+    if m is None:
+        return text
+    head = text[: m.start()]
+    tail = m["tail"].split(",")[0].strip()
+    head_words = [w for w in re.findall(r"[a-z]+", head.lower()) if w not in STOPWORDS]
+    if not tail or tail.lower() in _OPEN_TAILS or len(head_words) >= 2:
+        return head
+    return f"{head} {tail}"
 
 
 class TermIndex:
@@ -123,6 +153,11 @@ class TermIndex:
     def __len__(self) -> int:
         return len(self.codes)
 
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Every word some term needs: a chart word outside it names no code."""
+        return frozenset(w for key in self.keys for w in key)
+
     # -- building -------------------------------------------------------------------------------
 
     @classmethod
@@ -140,11 +175,12 @@ class TermIndex:
         keys: list[tuple[str, ...]] = []
         residual: list[bool] = []
 
-        def add(code: str, text: str, origin: str) -> None:
+        def add(code: str, text: str, origin: str, alone: bool = True) -> None:
             # "Other ..." and "... in diseases classified elsewhere" are where a coder lands only
-            # when nothing more specific fits; they lose ties.
+            # when nothing more specific fits; they lose ties. ("Unspecified cataract" is what
+            # "cataract" means: it is the reading of choice, not a residual.)
             low = text.lower()
-            is_residual = low.startswith(("other", "unspecified")) or "classified elsewhere" in low
+            is_residual = low.startswith("other") or "classified elsewhere" in low
             for variant in term_variants(text):
                 key = normalizer.key_words(variant)
                 if not key or all(w in GENERIC for w in key):
@@ -152,6 +188,10 @@ class TermIndex:
                 # A lone short token from the tabular ("HR", "MS") is an abbreviation the
                 # lexicon must vouch for; in chart text it far more often means something else.
                 if len(key) == 1 and len(key[0]) <= 3 and origin != "lexicon":
+                    continue
+                # One word that means the code only under its heading: "Axis" (fracture of C2),
+                # "Arrest" (legal problems), "standing" (External Cause Index, "fall from").
+                if len(key) == 1 and not alone:
                     continue
                 prior = seen.get((code, key))
                 if prior is not None:
@@ -167,12 +207,25 @@ class TermIndex:
 
         for term in load_lexicon().terms:
             add(codeset.normalize(term.code), term.term, "lexicon")
+        titles: dict[str, str] = {}
         for code, text, origin in codeset.iter_terms():
-            add(code, text, "title" if origin == "title" else "inclusion")
+            if origin == "title":
+                titles[code] = text.lower()
+                add(code, text, "title")
+                continue
+            # Injury, poisoning, external cause and Z-code inclusion terms lean on their title.
+            word = text.split(" (")[0].strip().lower()
+            contextual = code[0] in "STVWXYZ" and word not in titles.get(code, "")
+            add(code, text, "inclusion", alone=not contextual)
         for entry in load_index_entries():
             for text in entry_terms(entry):
-                add(entry.code, text, "index")
-        billable = {c: codeset.is_billable(c) for c in set(codes)}
+                add(entry.code, text, "index", alone=entry.table != "eindex")
+        # A category whose NOS reading is a default child ("diabetes NOS" on E11 -> E11.9) counts
+        # as billable for ranking; one without ("Ascites" on R18) loses to "Other ascites" R18.8.
+        billable = {
+            c: codeset.is_billable(c) or codeset.unspecified_child(c) is not None
+            for c in set(codes)
+        }
         return cls(codes, texts, origins, keys, residual, billable, normalizer)
 
     # -- caching ----------------------------------------------------------------------------------
@@ -240,8 +293,15 @@ class TermIndex:
 
     # -- matching -----------------------------------------------------------------------------------
 
-    def match_words(self, words: list[Word], max_candidates: int = 10) -> list[ConceptMatch]:
-        """Concepts named in one sentence's words, most specific reading first for each."""
+    def match_words(
+        self, words: list[Word], max_candidates: int = 10, text: str | None = None
+    ) -> list[ConceptMatch]:
+        """Concepts named in one sentence's words, most specific reading first for each.
+
+        With `text` (what the words' offsets index), a term may not gather its words from
+        different items of a list: in "history of COPD, hypertension and CHF" no term reads
+        "pulmonary hypertension" or "hypertensive heart disease with heart failure".
+        """
         content = [w for w in words if w.norm not in STOPWORDS]
         # Words expanded from one abbreviation share its span; a term may use all of them or none
         # ("HFrEF (EF 30%), COPD" must not borrow "chronic" from COPD for "chronic systolic HF").
@@ -262,6 +322,8 @@ class TermIndex:
                 positions, span = window
                 used = Counter((content[p].start, content[p].end) for p in positions)
                 if any(n < group_size[g] for g, n in used.items()):
+                    continue
+                if text is not None and _crosses_list(content, positions, set(key), text):
                     continue
                 # Allow a few other words between a term's words ("kidney disease, chronic,
                 # stage 3"), but not a whole clause.
@@ -314,17 +376,18 @@ class TermIndex:
 
     def _rank(self, tid: int) -> tuple[int, int, int, int, str]:
         code = self.codes[tid]
+        # A billable code first: "asthma" reads J45.909 ("Asthma NOS"), not the category J45.
         return (
+            int(not self.billable.get(code, False)),
             int(self.residual[tid]),
             _ORIGIN_RANK[self.origins[tid]],
-            int(not self.billable.get(code, False)),
             len(code),
             code,
         )
 
     def lookup(self, phrase: str, max_candidates: int = 10) -> list[Candidate]:
         """Candidates for a free-text phrase ("type 2 DM with CKD 3a"), best first."""
-        matches = self.match_words(self.normalizer.words(phrase), max_candidates)
+        matches = self.match_words(self.normalizer.words(phrase), max_candidates, text=phrase)
         matches.sort(key=lambda m: (-len(m.words), m.start))
         out: list[Candidate] = []
         for m in matches:
@@ -332,6 +395,28 @@ class TermIndex:
                 if all(c.code != o.code for o in out):
                     out.append(c)
         return out[:max_candidates]
+
+
+_LIST_SEPARATOR = re.compile(r"[,;]|\band\b|\bor\b", re.IGNORECASE)
+
+
+def _crosses_list(
+    content: list[Word], positions: tuple[int, ...], key: set[str], text: str
+) -> bool:
+    """True when a list separator and another item's words lie between two of a term's words.
+
+    "kidney disease, chronic, stage 3" stays one concept (the comma separates no other item);
+    "COPD, hypertension" is two ("pulmonary" and "hypertension" are in different items).
+    """
+    for p, q in zip(positions, positions[1:], strict=False):
+        if q == p + 1 and not _LIST_SEPARATOR.search(text[content[p].end : content[q].start]):
+            continue
+        between = [content[i].norm for i in range(p + 1, q)]
+        if not any(w not in key for w in between):
+            continue
+        if _LIST_SEPARATOR.search(text[content[p].end : content[q].start]):
+            return True
+    return False
 
 
 def _tightest(

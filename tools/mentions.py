@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from tools.chart import Document
+from tools.errors import CodeSenseError
 from tools.extract.sections import clinical_nlp, section_assertion
 from tools.lookup import Candidate, TermIndex
 from tools.rulefiles import RULES_DIR, load_yaml_model
@@ -124,7 +125,7 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
             if doc_model.is_visible(w.start, w.end)
             and not any(h0 <= w.start < h1 for h0, h1 in headers)
         ]
-        for match in index.match_words(words):
+        for match in index.match_words(words, text=text):
             if match.candidates:
                 found.append((match.start, match.end, match, sent))
     if not found:
@@ -172,4 +173,97 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
                 cues=cues,
             )
         )
-    return MentionsOutput(mentions=mentions)
+    return MentionsOutput(
+        mentions=[_with_neighbours(m) for m in _resolve_vague_neoplasms(mentions)]
+    )
+
+
+MAX_CANDIDATES = 20
+# Share of the best candidate's score a tabular neighbour carries: always below any term match.
+_NEIGHBOUR_SCORE = 0.3
+
+
+def _with_neighbours(mention: Mention) -> Mention:
+    """The mention's candidates, then the codes beside its best one in the tabular list: its
+    category or subcategory, their other children, and its own children.
+
+    "Lymphadenopathy" reads R59.1 (generalized); R59.0 (localized) and R59.9 (unspecified) are
+    where a coder who knows more, or a reasoner that reads more, would go instead.
+    """
+    from tools.codeset import CodeSet
+
+    if not mention.candidates:
+        return mention
+    codeset = CodeSet.load()
+    best = mention.candidates[0]
+    try:
+        info = codeset.get(best.code)
+    except CodeSenseError:
+        return mention
+    near: list[str] = []
+    parent = info.parent
+    if parent and not parent.isdigit() and "-" not in parent:
+        near.append(parent)
+        near.extend(codeset.get(parent).children)
+    near.extend(info.children)
+    have = {c.code for c in mention.candidates}
+    extra = [
+        Candidate(
+            code=code,
+            term=codeset.get(code).description,
+            origin="hierarchy",
+            score=round(best.score * _NEIGHBOUR_SCORE, 3),
+        )
+        for code in dict.fromkeys(near)
+        if code not in have
+    ]
+    room = MAX_CANDIDATES - len(mention.candidates)
+    if room <= 0 or not extra:
+        return mention
+    return mention.model_copy(update={"candidates": [*mention.candidates, *extra[:room]]})
+
+
+# A neoplasm named without its site: "the tumor", "the carcinoma", "metastases". Each maps to the
+# residual code of its behaviour, and to the code prefixes of the neoplasms it may refer back to.
+_ANY_NEOPLASM = ("C", "D0", "D1", "D2", "D3", "D4")
+_MALIGNANT_PRIMARY = tuple(f"C{n:02d}" for n in [*range(0, 77), *range(81, 97)])
+_SECONDARY = ("C77", "C78", "C79")
+_VAGUE_NEOPLASMS: dict[str, tuple[str, ...]] = {
+    "D49": _ANY_NEOPLASM,  # tumor, growth, neoplasm
+    "D49.9": _ANY_NEOPLASM,
+    "C80": _MALIGNANT_PRIMARY,  # carcinoma, cancer, malignancy
+    "C80.1": _MALIGNANT_PRIMARY,
+    "C79": _SECONDARY,  # metastasis
+    "C79.9": _SECONDARY,
+}
+
+
+def _resolve_vague_neoplasms(mentions: list[Mention]) -> list[Mention]:
+    """'Renal cell carcinoma of the right kidney ... the tumor measured 7 cm': the tumor is the
+    carcinoma already named, not a second neoplasm of unknown site and behaviour.
+
+    A mention whose best reading is the residual neoplasm code of its behaviour takes, as best
+    reading, the nearest site-specific neoplasm code it could refer to (the closest one before it,
+    else after it); with none in the document it keeps its own.
+    """
+    specific = [
+        (i, m.candidates[0].code)
+        for i, m in enumerate(mentions)
+        if m.candidates and m.candidates[0].code not in _VAGUE_NEOPLASMS
+    ]
+    out: list[Mention] = []
+    for i, m in enumerate(mentions):
+        prefixes = _VAGUE_NEOPLASMS.get(m.candidates[0].code) if m.candidates else None
+        if prefixes is None:
+            out.append(m)
+            continue
+        fits = [(j, code) for j, code in specific if code.startswith(prefixes)]
+        before = [f for f in fits if f[0] < i]
+        target = before[-1] if before else (fits[0] if fits else None)
+        if target is None:
+            out.append(m)
+            continue
+        referent = next(c for c in mentions[target[0]].candidates if c.code == target[1])
+        lead = referent.model_copy(update={"score": min(referent.score, m.candidates[0].score)})
+        out.append(m.model_copy(update={"codes": [lead.code], "candidates": [lead, *m.candidates]}))
+    return out

@@ -34,7 +34,7 @@ GENERIC = frozenset(
     abnormalities finding findings state problem problems change changes type stage acute
     chronic left right bilateral unilateral upper lower primary secondary severe mild moderate
     complication complications encounter history personal family status long term current
-    use other acquired congenital 1 2 3 4 5 6 7 8 9 0 injury""".split()
+    use other acquired congenital 1 2 3 4 5 6 7 8 9 0 injury activity activities""".split()
 )
 
 
@@ -91,6 +91,10 @@ def stem(word: str) -> str:
         return word[:-2]
     if word.endswith("s") and not word.endswith(("ss", "us", "is", "os", "as", "ys")):
         return word[:-1]
+    # Greek and Latin plurals in -as: 'edemas', 'hematomas', 'paresthesias', 'fistulas'
+    # ('pancreas', 'bias' and 'alias' keep their s).
+    if len(word) > 5 and word.endswith(("mas", "ias", "ulas")):
+        return word[:-1]
     return word
 
 
@@ -105,13 +109,23 @@ class Normalizer:
             canonical = self._plain(syn.canonical)
             for w in syn.words:
                 self._phrases[self._raw(w)] = canonical
+        self._index_sizes()
+        # An expansion reads through the synonyms too: "COPD" is "chronic obstructive pulmonary
+        # disease", which the titles' side reads with "lung" for "pulmonary".
+        expansions = {
+            self._raw(ab.abbr): tuple(w.norm for w in self.words(ab.expansion))
+            for ab in lexicon.abbreviations
+        }
         for ab in lexicon.abbreviations:
             key = self._raw(ab.abbr)
-            self._phrases[key] = self._plain(ab.expansion)
+            self._phrases[key] = expansions[key]
             # Two-letter abbreviations ("PE", "MI", "HA") collide with ordinary words, so they only
             # count when written exactly as the lexicon spells them.
             if len(ab.abbr.replace("/", "").replace("-", "")) <= 2:
                 self._case_sensitive[key] = ab.abbr
+        self._index_sizes()
+
+    def _index_sizes(self) -> None:
         # Phrase lengths by first word, longest first: most words start no phrase at all.
         by_first: dict[str, set[int]] = {}
         for k in self._phrases:
@@ -178,7 +192,7 @@ class Normalizer:
 
 
 _GRADE = re.compile(r"^(?:\d{1,2}[a-z]?|[a-e])$")
-_GRADED = frozenset({"type", "stage", "grade", "class", "degree"})
+_GRADED = frozenset({"type", "stage", "grade", "class", "degree", "hepatitis", "vitamin"})
 
 
 def _bind_grades(words: list[Word]) -> list[Word]:

@@ -32,6 +32,9 @@ def _node_line(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None
         else:
             match = None
         if match is None:
+            # A discriminated union adds its tag ("combine") to the location: skip it.
+            if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+                continue
             break
         node = match
         line = node.start_mark.line + 1

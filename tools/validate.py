@@ -12,12 +12,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import combinations
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
 from tools.codeset import CODE_SET_VERSION, CodeInfo, CodeSet, NoteKind, TabularNote
 from tools.errors import UnknownCode
+
+if TYPE_CHECKING:
+    from tools.rules.load import RuleSet
 
 CheckResult = Literal["pass", "warn", "fail"]
 Encounter = Literal["initial", "subsequent", "sequela"]
@@ -29,7 +32,11 @@ FY2026_END = date(2026, 9, 30)
 
 _ENCOUNTER_LETTER: dict[Encounter, str] = {"initial": "A", "subsequent": "D", "sequela": "S"}
 # Notes that only apply when the condition is present: unmet, they are reminders, not warnings.
-_CONDITIONAL = re.compile(r"\bif (?:applicable|known|present|any)\b|\bwhere applicable\b", re.I)
+_CONDITIONAL = re.compile(
+    r"\bif (?:applicable|known|present|any)\b|\bwhere applicable\b|"
+    r"\b(?:code first|code also|identify) any\b",
+    re.I,
+)
 _NOTE_LABEL: dict[NoteKind, str] = {
     "code_first": "Code first",
     "use_additional_code": "Use additional",
@@ -98,8 +105,12 @@ class _Draft:
         self.info = None
 
 
-def validate_codes(inp: ValidateInput, codeset: CodeSet | None = None) -> ValidateOutput:
-    """Check every proposed code, fix what is safe to fix, and flag the rest for review."""
+def validate_codes(
+    inp: ValidateInput, codeset: CodeSet | None = None, rules: RuleSet | None = None
+) -> ValidateOutput:
+    """Check every proposed code, fix what is safe to fix, and flag the rest for review.
+    With `rules`, the rule packs' checks on the code list run too (sequencing, combination
+    codes coded as parts, missing "use additional" codes)."""
     codes = codeset or CodeSet.load()
     version = _version_check(inp.date_of_service)
     drafts = [_check_code(p, codes, version) for p in inp.codes]
@@ -110,6 +121,8 @@ def validate_codes(inp: ValidateInput, codeset: CodeSet | None = None) -> Valida
             _check_notes(draft, final, codes)
     conflicts = _check_excludes1(drafts, codes)
     conflicts.extend(_check_chart(drafts, inp.setting))
+    if rules is not None:
+        _check_rule_packs(drafts, inp, rules, codes)
     return ValidateOutput(
         codes=[
             CodeValidation(
@@ -326,6 +339,15 @@ def _is_manifestation(info: CodeInfo, codes: CodeSet) -> bool:
     return any("classified elsewhere" in t.lower() for t in titles)
 
 
+def is_manifestation(code: str, codes: CodeSet | None = None) -> bool:
+    """True for a manifestation code ("in diseases classified elsewhere"); False if unknown."""
+    codeset = codes or CodeSet.load()
+    try:
+        return _is_manifestation(codeset.get(code), codeset)
+    except UnknownCode:
+        return False
+
+
 def _check_sequencing(draft: _Draft, codes: CodeSet, setting: str) -> None:
     info = draft.info
     if info is None or draft.proposed.role != "principal":
@@ -426,6 +448,21 @@ def _check_excludes1(drafts: list[_Draft], codes: CodeSet) -> list[RuleCheck]:
         for draft in (first, second):
             draft.add(check.id, check.result, check.message)
     return conflicts
+
+
+def _check_rule_packs(
+    drafts: list[_Draft], inp: ValidateInput, rules: RuleSet, codes: CodeSet
+) -> None:
+    """The rule packs' code-list checks, on the codes that stand, in their proposed order."""
+    from tools.rules.checks import check_code_list
+
+    standing = [d for d in drafts if d.code is not None]
+    found = check_code_list(
+        [d.code for d in standing if d.code], inp.setting, rules, inp.date_of_service, codes
+    )
+    for draft, checks in zip(standing, found, strict=True):
+        for check in checks:
+            draft.add(check.id, check.result, check.message)
 
 
 def _check_chart(drafts: list[_Draft], setting: str) -> list[RuleCheck]:

@@ -6,13 +6,16 @@ protocol and its choices go through the same validation and evidence checks.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
 from agent.schema import Setting
 from agent.state import CodeCandidate, CodeDecision, Rejection
+from tools.chart import Chart
 from tools.mentions import Mention
+from tools.rules.text import ChartFacts
 
 
 class DecisionRequest(BaseModel):
@@ -21,6 +24,13 @@ class DecisionRequest(BaseModel):
     candidates: list[CodeCandidate]
     # Words from the chart that set a 7th character ("initial encounter", "sequela").
     encounter: str | None = None
+    # The chart itself, for rules that read text beyond the mentions (a medication list for
+    # Z79.4, "s/p CABG" for Z95.1, "32 weeks" for Z3A.32).
+    chart: Chart | None = None
+    # Facts the chart-fact rules read: encounter, weeks of gestation, trimester, age, sex.
+    facts: ChartFacts = Field(default_factory=ChartFacts)
+    # The date rules are in force for (the date of service, or the code set's date).
+    on: date | None = None
 
 
 class DecisionResult(BaseModel):

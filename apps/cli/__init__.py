@@ -14,11 +14,12 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from apps.cli import code
+from apps.cli import audit, code, index, review, rules, runs, show, trace
+from apps.cli import eval as evaluate
 from tools.errors import CodeSenseError
 
 # Command modules, in the order `codesense --help` lists them.
-COMMANDS = [code]
+COMMANDS = [code, evaluate, index, review, runs, show, trace, audit, rules]
 
 log = logging.getLogger("codesense")
 
@@ -43,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # Checkpoint loading accepts only allow-listed types (read when langgraph is imported).
+    os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
     try:
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)

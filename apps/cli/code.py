@@ -61,4 +61,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             render_table(result, Path(f).name)
         sys.stdout.flush()
+        if result.route != "auto":
+            # Routed to a person: the run is paused until `codesense review` decides.
+            print(
+                f"codesense: run {result.run_id} awaits review ({result.route}): "
+                f"codesense review {result.run_id} --reviewer ID --accept/--reject/--add CODE",
+                file=sys.stderr,
+            )
     return 2 if failures else 0

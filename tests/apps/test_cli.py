@@ -121,7 +121,8 @@ def _bad_inputs(tmp: Path) -> dict[str, Path]:
         ("missing", "no such file"),
     ],
 )
-def test_bad_input_gets_one_line_and_nonzero_exit(tmp_path, kind, says):
+def test_bad_input_gets_one_line_and_nonzero_exit(term_index, tmp_path, kind, says):
+    # `term_index` makes sure the index is built, so its one-time notice is not on stderr.
     path = _bad_inputs(tmp_path)[kind]
     proc = _run("code", str(path))
     assert proc.returncode != 0

@@ -1,0 +1,117 @@
+"""Combination codes and the "with" convention (Section I.A.15), and chapter 15 trimesters."""
+
+from __future__ import annotations
+
+from agent.guidelines.work import Work
+from agent.state import CodeDecision
+from tools.rules.codes import render
+from tools.rules.schema import (
+    Combine,
+    TrimesterSpecific,
+)
+from tools.rules.text import compiled
+
+MAX_PASSES = 4
+_ORDINAL = {1: "first", 2: "second", 3: "third"}
+
+
+def combine(work: Work) -> None:
+    """Combination codes: when every group of a rule is coded, its combination code replaces
+    the parts it names in `remove` ("with" presumes the link, Section I.A.15)."""
+    rules: list[Combine] = work.in_force(Combine)
+    for _ in range(MAX_PASSES):
+        fired = False
+        for rule in rules:
+            while _combine_once(work, rule):
+                fired = True
+        if not fired:
+            return
+
+
+def _combine_once(work: Work, rule: Combine) -> bool:
+    # A combination made once stays made, even after a later step refined it (O99.280 made
+    # trimester-specific as O99.282 must not bring O99.280 back).
+    if rule.add and any(c.id == rule.id for d in work.decisions for c in d.rules):
+        return False
+    used: list[CodeDecision] = []
+    for group in rule.when:
+        found = next(
+            (
+                d
+                for d in work.coded(group)
+                if all(d is not u for u in used)
+                and not (rule.same_category and used and d.code[:3] != used[0].code[:3])
+            ),
+            None,
+        )
+        if found is None:
+            return False
+        used.append(found)
+    if rule.unless_coded and work.coded(rule.unless_coded):
+        return False
+    if rule.unless_text and compiled(rule.unless_text).search(work.sentence_text(used)):
+        return False
+    values = {str(n): d.code[:3] for n, d in enumerate(used, start=1)}
+    added: list[str] = []
+    for template in rule.add:
+        code = render(template, values)
+        known = work.known(code) if code else None
+        if known is None:
+            return False
+        added.append(known)
+    present = {d.code for d in work.decisions}
+    removable = [d for d in work.coded(rule.remove) if d.code not in added] if rule.remove else []
+    new = [c for c in added if c not in present]
+    if not new and not removable:
+        return False
+    parts = " + ".join(d.code for d in used)
+    mention_ids = [i for d in used for i in d.mention_ids]
+    spans = [s for d in used for s in d.spans]
+    targets = [
+        work.add(
+            code,
+            f"combination code for {parts} ({rule.title})",
+            mention_ids,
+            spans,
+            match_score=max(d.match_score for d in used),
+        )
+        for code in added
+    ]
+    keep = targets[0] if targets else next((d for d in used if d not in removable), None)
+    for d in removable:
+        work.remove(d, into=keep)
+    result = " + ".join(added) if added else ", ".join(d.code for d in used if d not in removable)
+    dropped = f"; {', '.join(d.code for d in removable)} not coded" if removable else ""
+    for target in targets or ([keep] if keep else []):
+        work.note(target, rule, f"{parts} -> {result}{dropped}")
+    return True
+
+
+def trimester_specific(work: Work) -> None:
+    """Pregnancy codes take the documented trimester (I.C.15.a.3)."""
+    trimester = work.facts.trimester
+    if trimester is None:
+        return
+    for rule in work.in_force(TrimesterSpecific):
+        codes = work.matcher(rule.codes)
+        for d in list(work.decisions):
+            if not codes.matches(d.code):
+                continue
+            title = work.description(d.code)
+            if "unspecified trimester" not in title.lower():
+                continue
+            wanted = title.lower().replace(
+                "unspecified trimester", f"{_ORDINAL[trimester]} trimester"
+            )
+            parent = work.codes.get(d.code).parent
+            siblings = work.codes.get(parent).children if parent else []
+            target = next((c for c in siblings if work.description(c).lower() == wanted), None)
+            if target is None:
+                continue
+            old, d.code = d.code, target
+            source = work.facts.sources.get("trimester") or work.facts.sources.get(
+                "gestation_weeks"
+            )
+            work.note(
+                d, rule, f"{old} -> {target}: {_ORDINAL[trimester]} trimester documented ({source})"
+            )

@@ -1,0 +1,74 @@
+"""The order the guideline steps run in, and the engine that runs them on one chart.
+
+1. mentions: reject by assertion; code the rest; history codes for family and past conditions;
+2. codes: most specific, one condition once, where a code may come from, default types, codes
+   read from chart text, combination codes, symptoms, trimesters, "use additional code";
+3. history codes kept only when relevant, then the assertion guard, the last word on what a
+   code may rest on;
+4. sequencing by the setting's rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agent.guidelines import (
+    additional,
+    combination,
+    mention_steps,
+    sequencing,
+    sources,
+    specificity,
+    symptoms,
+)
+from agent.guidelines.work import Work
+from agent.reasoners.base import DecisionRequest, DecisionResult
+from tools.codeset import CodeSet
+from tools.rules.load import RuleSet, rule_set
+
+Step = Callable[[Work], None]
+
+STEPS: list[Step] = [
+    mention_steps.suppress_mentions,
+    mention_steps.code_mentions,
+    specificity.most_specific,
+    specificity.default_codes,
+    specificity.merge_into_statement,
+    sources.suppress_sources,
+    specificity.recode,
+    mention_steps.history_codes,
+    additional.add_codes,
+    combination.combine,
+    symptoms.symptoms,
+    combination.trimester_specific,
+    additional.require_codes,
+    combination.combine,
+    # Combination codes can make a category chosen earlier ("E11") an ancestor: once more.
+    specificity.most_specific,
+    sources.suppress_when_text,
+    mention_steps.history_relevance,
+    mention_steps.guard_assertions,
+    additional.encounter_notes,
+    sequencing.sequence,
+]
+
+
+class GuidelineEngine:
+    """Applies a rule set; build one per process (the rules reload when a pack file changes)."""
+
+    def __init__(self, rules: RuleSet | None = None, codes: CodeSet | None = None) -> None:
+        self._rules = rules
+        self._codes = codes
+
+    @property
+    def rules(self) -> RuleSet:
+        return self._rules if self._rules is not None else rule_set()
+
+    def decide(self, request: DecisionRequest) -> DecisionResult:
+        work = Work(request, self.rules, self._codes or CodeSet.load())
+        for step in STEPS:
+            step(work)
+        return DecisionResult(
+            decisions=work.decisions,
+            rejections=[work.rejected[i] for i in sorted(work.rejected)],
+        )

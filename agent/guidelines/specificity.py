@@ -1,0 +1,162 @@
+"""Specificity: categories read as their unspecified code, a code giving way to a more specific one,
+one condition documented twice coded once, and default types (diabetes of unstated type is E11).
+"""
+
+from __future__ import annotations
+
+from agent.guidelines.work import Work
+from agent.state import CodeDecision
+from tools.rules.codes import CodeMatcher
+from tools.rules.schema import (
+    MergeIntoStatement,
+    MostSpecific,
+    Recode,
+)
+from tools.rules.text import compiled
+
+
+def default_codes(work: Work) -> None:
+    """A category the term index stopped at ("E11", "I25.1") is read as its unspecified code
+    (E11.9, I25.10) before the rules run, as validation would: rules then see the final code.
+    Codes that lack only their 7th character keep waiting for the encounter."""
+    for rule in work.in_force(MostSpecific)[:1]:
+        for d in list(work.decisions):
+            if not work.known(d.code) or work.codes.is_billable(d.code):
+                continue
+            if work.codes.lacks_only_seventh(d.code):
+                continue
+            child = work.codes.unspecified_child(d.code)
+            if child is None:
+                continue
+            old = d.code
+            existing = work.find(child)
+            if existing is not None:
+                work.remove(d, into=existing)
+                d = existing
+            else:
+                d.code = child
+            work.note(
+                d,
+                rule,
+                f"{old} is a category: {child}, its unspecified code, as nothing more specific is documented here",
+            )
+
+
+def most_specific(work: Work) -> None:
+    """'E11' gives way to 'E11.22' when both are chosen: the specific code carries both."""
+    for rule in work.in_force(MostSpecific)[:1]:
+        bare = {id(d): d.code.replace(".", "") for d in work.decisions}
+        for d in list(work.decisions):
+            child = next(
+                (
+                    o
+                    for o in work.decisions
+                    if o is not d and o.code != d.code and bare[id(o)].startswith(bare[id(d)])
+                ),
+                None,
+            )
+            if child is not None:
+                work.remove(d, into=child)
+                work.note(child, rule, f"{d.code} is less specific than {child.code}: not coded")
+        # Overlapping readings of one phrase ("right upper quadrant abdominal pain" also read as
+        # "upper quadrant abdominal pain"): the longer phrase's code of the same category wins.
+        for d in list(work.decisions):
+            wider = next(
+                (
+                    o
+                    for o in work.decisions
+                    if o is not d
+                    and o.code[:3] == d.code[:3]
+                    and d.mention_ids
+                    and all(_inside(work, i, o) for i in d.mention_ids)
+                ),
+                None,
+            )
+            if wider is not None:
+                work.remove(d, into=wider)
+                work.note(wider, rule, f"{d.code} reads part of the phrase coded {wider.code}")
+
+
+def _inside(work: Work, mention_id: int, decision: CodeDecision) -> bool:
+    m = work.mentions[mention_id]
+    return any(
+        o.doc_id == m.doc_id
+        and o.start <= m.start
+        and m.end <= o.end
+        and (o.start, o.end) != (m.start, m.end)
+        for o in (work.mentions[j] for j in decision.mention_ids)
+    )
+
+
+def merge_into_statement(work: Work) -> None:
+    """One condition documented twice, vaguely elsewhere ("COPD") and precisely in the
+    diagnostic statement ("COPD with acute exacerbation"), is coded once; when the statement's
+    own code is the unspecified one and the other is specific, the specific code is kept."""
+    for rule in work.in_force(MergeIntoStatement):
+        groups = [work.matcher(g) for g in rule.groups]
+        for d in list(work.decisions):
+            if not d.mention_ids or work.stated_in(d, rule.statement_sections):
+                continue
+            target = next(
+                (
+                    o
+                    for o in work.decisions
+                    if o is not d
+                    and _same_condition(rule, groups, o.code, d.code)
+                    and work.stated_in(o, rule.statement_sections)
+                ),
+                None,
+            )
+            if target is None:
+                continue
+            kept = target.code
+            if (
+                target.code[:3] == d.code[:3]
+                and "unspecified" in work.description(target.code).lower()
+                and "unspecified" not in work.description(d.code).lower()
+            ):
+                kept = d.code
+            work.remove(d, into=target)
+            if kept != target.code:
+                work.note(
+                    target,
+                    rule,
+                    f"the statement's {target.code} made specific to {kept} from the same "
+                    "provider's documentation elsewhere in the note",
+                )
+                target.code = kept
+            else:
+                work.note(
+                    target,
+                    rule,
+                    f"{d.code} documented outside the diagnostic statement is the same "
+                    f"condition: coded once as {target.code}",
+                )
+
+
+def _same_condition(rule: MergeIntoStatement, groups: list[CodeMatcher], a: str, b: str) -> bool:
+    if rule.same_category and a[:3] == b[:3]:
+        return True
+    return any(g.matches(a) and g.matches(b) for g in groups)
+
+
+def recode(work: Work) -> None:
+    """E13.621 from "diabetic foot ulcer" becomes E11.621: type 2 is the default (I.C.4.a.2)."""
+    for rule in work.in_force(Recode):
+        for d in list(work.decisions):
+            prefix = next((p for p in rule.from_codes if d.code.startswith(p)), None)
+            if prefix is None:
+                continue
+            if rule.unless_text and compiled(rule.unless_text).search(work.sentence_text([d])):
+                continue
+            target = work.known(rule.to + d.code[len(prefix) :])
+            if target is None or target == d.code:
+                continue
+            old = d.code
+            existing = work.find(target)
+            if existing is not None:
+                work.remove(d, into=existing)
+                d = existing
+            else:
+                d.code = target
+            work.note(d, rule, f"{old} recoded as {target}")

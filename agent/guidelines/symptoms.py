@@ -1,0 +1,72 @@
+"""Signs and symptoms beside a definitive diagnosis (Section I.B.4-6)."""
+
+from __future__ import annotations
+
+from agent.guidelines.work import NOT_A_DIAGNOSIS, Work
+from tools.rules.codes import ANY
+from tools.rules.schema import (
+    SymptomIntegral,
+    SymptomsOutsideStatement,
+)
+
+
+def symptoms(work: Work) -> None:
+    """Symptoms give way to the definitive diagnosis that accounts for them (I.B.4-5); those not
+    routinely part of it stay (I.B.6)."""
+    for rule in work.in_force(SymptomsOutsideStatement):
+        symptom = work.matcher(rule.symptoms)
+        definitive = [
+            d
+            for d in work.decisions
+            if not symptom.matches(d.code)
+            and not NOT_A_DIAGNOSIS.matches(d.code)
+            and work.stated_in(d, rule.statement_sections)
+        ]
+        if not definitive:
+            continue
+        for d in list(work.decisions):
+            if symptom.matches(d.code) and not work.stated_in(d, rule.statement_sections):
+                work.remove(d)
+                work.note(
+                    definitive[0],
+                    rule,
+                    f"{d.code} ('{work.mentions[d.mention_ids[0]].text}') documented outside the "
+                    "diagnostic statement: not coded beside a definitive diagnosis"
+                    if d.mention_ids
+                    else f"{d.code}: not coded beside a definitive diagnosis",
+                )
+                for i in d.mention_ids:
+                    work.reject(
+                        i, f"symptom outside the diagnostic statement ({rule.citation})", rule.id
+                    )
+    for integral in work.in_force(SymptomIntegral):
+        symptom = work.matcher(integral.symptoms)
+        if ANY in integral.diagnoses:
+            causes = [
+                d
+                for d in work.decisions
+                if not symptom.matches(d.code)
+                and not NOT_A_DIAGNOSIS.matches(d.code)
+                and not d.code.startswith("R")
+            ]
+        else:
+            diagnosis = work.matcher(integral.diagnoses)
+            causes = [
+                d
+                for d in work.decisions
+                if diagnosis.matches(d.code) and not symptom.matches(d.code)
+            ]
+        if not causes:
+            continue
+        for d in list(work.decisions):
+            if not symptom.matches(d.code):
+                continue
+            work.remove(d)
+            work.note(
+                causes[0],
+                integral,
+                f"{d.code} ({work.description(d.code)}) not coded separately: integral to "
+                f"{causes[0].code}",
+            )
+            for i in d.mention_ids:
+                work.reject(i, f"integral to {causes[0].code} ({integral.citation})", integral.id)

@@ -1,0 +1,210 @@
+"""The working set of one chart's coding decisions while the guideline rules run over it.
+
+Every step of the engine reads and rewrites the same `Work`: the mentions, the decisions so far,
+the rejected mentions with their reasons, the chart facts, and helpers to match codes against a
+rule's selectors, to find a code's sentences, and to record which rule did what to which code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, TypeVar
+
+from agent.state import CodeDecision, Rejection, TextSpan
+from tools.codeset import CodeSet
+from tools.errors import UnknownCode
+from tools.mentions import Mention
+from tools.rules.codes import CodeMatcher
+from tools.rules.load import RuleSet
+from tools.rules.schema import RuleBase
+from tools.rules.text import sentence_ranges
+from tools.validate import APRIL_UPDATE_START, CheckResult, RuleCheck, is_manifestation
+
+if TYPE_CHECKING:
+    from agent.reasoners.base import DecisionRequest
+
+R = TypeVar("R", bound=RuleBase)
+
+STATEMENT_SECTIONS = ("discharge_diagnoses", "assessment_plan", "impression")
+# Chapters whose codes never stand for a definitive diagnosis: external causes and factors.
+NOT_A_DIAGNOSIS = CodeMatcher(["V00-Y99", "Z00-Z99"])
+
+
+class Work:
+    def __init__(self, request: DecisionRequest, rules: RuleSet, codes: CodeSet) -> None:
+        self.request = request
+        self.rules = rules
+        self.codes = codes
+        self.setting = request.setting
+        self.on: date = request.on or APRIL_UPDATE_START
+        self.mentions: list[Mention] = request.mentions
+        self.facts = request.facts
+        self.encounter = request.facts.encounter or request.encounter
+        self.decisions: list[CodeDecision] = []
+        self.rejected: dict[int, Rejection] = {}
+        self._matchers: dict[tuple[str, ...], CodeMatcher] = {}
+        self._doc_order = {
+            d.doc_id: n for n, d in enumerate(request.chart.documents if request.chart else [])
+        }
+
+    # --- rules and codes ------------------------------------------------------------------
+
+    def in_force(self, kind: type[R]) -> list[R]:
+        return self.rules.of_kind(kind, self.setting, self.on)
+
+    def matcher(self, selectors: Sequence[str]) -> CodeMatcher:
+        key = tuple(selectors)
+        found = self._matchers.get(key)
+        if found is None:
+            found = CodeMatcher(key, lambda c: is_manifestation(c, self.codes))
+            self._matchers[key] = found
+        return found
+
+    def coded(self, selectors: Sequence[str]) -> list[CodeDecision]:
+        m = self.matcher(selectors)
+        return [d for d in self.decisions if m.matches(d.code)]
+
+    def known(self, code: str) -> str | None:
+        """The code in canonical form if the code set has it (a category counts: validation
+        makes it specific), else None."""
+        try:
+            return self.codes.get(code).code
+        except UnknownCode:
+            return None
+
+    def description(self, code: str) -> str:
+        try:
+            return self.codes.get(code).description
+        except UnknownCode:
+            return ""
+
+    # --- decisions ------------------------------------------------------------------------
+
+    def find(self, code: str) -> CodeDecision | None:
+        return next((d for d in self.decisions if d.code == code), None)
+
+    def add(
+        self,
+        code: str,
+        rationale: str,
+        mention_ids: Iterable[int] = (),
+        spans: Iterable[TextSpan] = (),
+        match_score: float = 0.9,
+    ) -> CodeDecision:
+        """A new decision, or more evidence for the existing decision of the same code."""
+        existing = self.find(code)
+        if existing is not None:
+            self.absorb(existing, mention_ids, spans)
+            return existing
+        decision = CodeDecision(
+            code=code,
+            mention_ids=list(dict.fromkeys(mention_ids)),
+            spans=list(spans),
+            rationale=rationale,
+            match_score=match_score,
+            encounter=self.encounter,
+        )
+        self.decisions.append(decision)
+        return decision
+
+    @staticmethod
+    def absorb(
+        target: CodeDecision, mention_ids: Iterable[int] = (), spans: Iterable[TextSpan] = ()
+    ) -> None:
+        target.mention_ids.extend(i for i in mention_ids if i not in target.mention_ids)
+        target.spans.extend(s for s in spans if s not in target.spans)
+
+    def remove(self, decision: CodeDecision, into: CodeDecision | None = None) -> None:
+        """Drop a decision; its evidence moves to `into` when the two are one condition."""
+        self.decisions = [d for d in self.decisions if d is not decision]
+        if into is not None:
+            self.absorb(into, decision.mention_ids, decision.spans)
+
+    def reject(self, mention_id: int, reason: str, rule_id: str | None) -> None:
+        if mention_id not in self.rejected:
+            self.rejected[mention_id] = Rejection(
+                mention_id=mention_id, reason=reason, rule_id=rule_id
+            )
+
+    def unreject(self, mention_id: int) -> None:
+        self.rejected.pop(mention_id, None)
+
+    @staticmethod
+    def note(
+        decision: CodeDecision, rule: RuleBase, message: str, result: CheckResult = "pass"
+    ) -> None:
+        check = RuleCheck(id=rule.id, result=result, message=f"{message} ({rule.citation})")
+        if check not in decision.rules:
+            decision.rules.append(check)
+
+    # --- where a decision sits in the chart ------------------------------------------------
+
+    def forbidden(self, assertion: str, section: str) -> bool:
+        """An assertion no code may rest on here (uncertain: outpatient, or outside the
+        inpatient discharge statement)."""
+        if assertion in ("negated", "family", "hypothetical"):
+            return True
+        if assertion == "possible":
+            return self.setting == "outpatient" or section not in STATEMENT_SECTIONS
+        return False
+
+    def blocked(self, doc_id: str, start: int, end: int) -> str | None:
+        """The assertion of a mention overlapping this text that no code may rest on, if any:
+        "bone metastases" read by a rule pattern inside "suspected bone metastases"."""
+        for m in self.mentions:
+            overlaps = m.doc_id == doc_id and m.start < end and start < m.end
+            if overlaps and self.forbidden(m.assertion, m.section):
+                return m.assertion
+        return None
+
+    def stated_in(self, decision: CodeDecision, sections: Sequence[str]) -> bool:
+        return any(self.mentions[i].section in sections for i in decision.mention_ids)
+
+    def position(self, decision: CodeDecision) -> tuple[int, int]:
+        places = [
+            (self._doc_order.get(self.mentions[i].doc_id, 0), self.mentions[i].start)
+            for i in decision.mention_ids
+        ] + [(self._doc_order.get(s.doc_id, 0), s.start) for s in decision.spans]
+        return min(places, default=(0, 0))
+
+    def spans_of(self, decisions: Iterable[CodeDecision]) -> list[tuple[str, int, int]]:
+        spans: list[tuple[str, int, int]] = []
+        for d in decisions:
+            spans.extend(
+                (self.mentions[i].doc_id, self.mentions[i].start, self.mentions[i].end)
+                for i in d.mention_ids
+            )
+            spans.extend((s.doc_id, s.start, s.end) for s in d.spans)
+        return spans
+
+    def sentences_of(self, decisions: Iterable[CodeDecision]) -> list[tuple[str, int, int]]:
+        """The sentences of the decisions' mentions and spans (doc_id, start, end)."""
+        chart = self.request.chart
+        spans = self.spans_of(decisions)
+        if chart is None:
+            return [
+                (
+                    self.mentions[i].doc_id,
+                    self.mentions[i].sentence_start,
+                    self.mentions[i].sentence_end,
+                )
+                for d in decisions
+                for i in d.mention_ids
+            ]
+        return sentence_ranges(chart, spans)
+
+    def sentence_text(self, decisions: Iterable[CodeDecision]) -> str:
+        chart = self.request.chart
+        if chart is None:
+            return " ".join(self.mentions[i].text for d in decisions for i in d.mention_ids)
+        return " \n ".join(
+            chart.document(doc_id).text[s:e] for doc_id, s, e in self.sentences_of(decisions)
+        )
+
+    def mention_sentence(self, mention_id: int) -> str:
+        m = self.mentions[mention_id]
+        chart = self.request.chart
+        if chart is None:
+            return m.text
+        return chart.document(m.doc_id).text[m.sentence_start : m.sentence_end]

@@ -1,0 +1,56 @@
+"""`codesense audit verify|events`: check the audit chain against its anchors; list events."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    audit = sub.add_parser("audit", help="verify the audit log or list its events")
+    commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = commands.add_parser(
+        "verify", help="check every event's hash, the chain and the signed anchors"
+    )
+    verify.add_argument("--from", dest="first", type=int, default=1, metavar="N")
+    verify.add_argument("--to", dest="last", type=int, default=None, metavar="M")
+    verify.set_defaults(handler=run_verify)
+    events = commands.add_parser("events", help="print audit events as JSON Lines")
+    events.add_argument("--run", dest="run_id", default=None, metavar="RUN_ID")
+    events.add_argument("--from", dest="first", type=int, default=1, metavar="N")
+    events.add_argument("--limit", type=int, default=100)
+    events.set_defaults(handler=run_events)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from agent.settings import Settings
+    from store.records import Records
+    from store.verify import verify_log
+
+    report = verify_log(Records.open(Settings()).audit, first=args.first, last=args.last)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not report.ok:
+        where = f"seq {report.first_bad}" if report.first_bad is not None else "anchors"
+        print(f"audit log BROKEN at {where}: {report.problem}")
+        return 1
+    print(
+        f"audit log ok: {report.events:,} events (seq {report.first}-{report.last}), "
+        f"{report.anchors_checked} signed anchors matched, "
+        f"{report.events_per_second:,.0f} events/s"
+    )
+    return 0
+
+
+def run_events(args: argparse.Namespace) -> int:
+    from itertools import islice
+
+    from agent.settings import Settings
+    from store.records import Records
+
+    log = Records.open(Settings()).audit
+    found = log.events(args.run_id) if args.run_id else log.range(args.first)
+    for event in islice(found, max(args.limit, 0)):
+        sys.stdout.write(event.model_dump_json(exclude_defaults=True) + "\n")
+    return 0

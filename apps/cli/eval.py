@@ -1,0 +1,128 @@
+"""`codesense eval DATASET`: code a labelled set in parallel, score it, write a report."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    ev = sub.add_parser(
+        "eval",
+        help="score the coder on a labelled set (JSONL with text and gold codes)",
+        description="Code every chart of DATASET, score it, and write report.md, summary.json "
+        "and plots to --out. Interrupted runs resume from what is already in --out.",
+    )
+    ev.add_argument(
+        "dataset",
+        metavar="DATASET",
+        help="a JSONL file ({id, text, codes}) or codiesp-dev / codiesp-train",
+    )
+    ev.add_argument(
+        "--mode",
+        choices=["all-mentions", "guidelines"],
+        default="all-mentions",
+        help="headline scoring: every mention's code (CodiEsp's annotation) or billed codes only",
+    )
+    ev.add_argument("--limit", type=int, default=None, metavar="N", help="first N charts only")
+    ev.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="predictions and report folder"
+    )
+    ev.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write report.md, summary.json and the plots here instead of --out",
+    )
+    ev.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    ev.add_argument("--fresh", action="store_true", help="ignore earlier results in --out")
+    ev.add_argument(
+        "--setting", choices=["outpatient", "inpatient"], default=None, help="coding setting"
+    )
+    ev.add_argument(
+        "--semantic",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="add semantic-index candidates when the index is built (default: on)",
+    )
+    ev.set_defaults(handler=run)
+
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit the confidence model on an eval run and write data/calibration.json",
+        description="Fit the logistic confidence model on the suggestions of an eval run (its "
+        "--out folder), check it on another, and write the fitted parameters.",
+    )
+    cal.add_argument("train", type=Path, metavar="RUN_DIR", help="eval folder to fit on")
+    cal.add_argument("--check", type=Path, default=None, metavar="RUN_DIR", help="held-out run")
+    cal.add_argument("--name", default="codiesp-train", help="what the fit is on, for the record")
+    cal.add_argument("--out", type=Path, default=None, help="default: data/calibration.json")
+    cal.set_defaults(handler=run_calibrate)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from agent.settings import Settings
+    from evals.evaluate import evaluate
+
+    settings = Settings()
+    name = Path(args.dataset).stem
+    out = args.out or settings.data_dir / "evals" / name
+    console = Console(stderr=True)
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(f"coding {name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = evaluate(
+            args.dataset,
+            out,
+            data_dir=settings.data_dir,
+            mode=args.mode,
+            limit=args.limit,
+            workers=args.workers,
+            fresh=args.fresh,
+            setting=args.setting or settings.setting,
+            auto_threshold=settings.auto_threshold,
+            command="codesense " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "",
+            progress=progress,
+            semantic=args.semantic,
+            report_dir=args.report,
+        )
+    head = summary.scorings[summary.mode]
+    valid, cat = head["valid gold"].micro, head["category"].micro
+    print(
+        f"{summary.dataset} ({summary.charts} charts, {summary.mode}): valid gold "
+        f"P {valid.precision:.3f} R {valid.recall:.3f} F1 {valid.f1:.3f} | category F1 "
+        f"{cat.f1:.3f} | recall@10 {summary.recall_at_k.get(10, 0.0):.3f} | ECE "
+        f"{summary.calibration.ece:.3f} | {summary.latency.charts_per_s} charts/s"
+    )
+    print(f"report: {(args.report or out) / 'report.md'}")
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from agent.scoring import CALIBRATION_FILE
+    from evals.calibrate import fit_calibration, write_calibration
+
+    model, lines = fit_calibration(args.train, args.check, args.name)
+    out = args.out or CALIBRATION_FILE
+    write_calibration(model, out)
+    print("\n".join(lines))
+    print(
+        f"wrote {out}; set CODESENSE_AUTO_THRESHOLD={model.auto_threshold} for 95% auto precision"
+    )
+    return 0

@@ -1,0 +1,42 @@
+"""`codesense runs`: the most recent runs, their route, status and codes (nothing from the chart)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    runs = sub.add_parser("runs", help="list recent runs")
+    runs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    runs.add_argument(
+        "--status",
+        choices=["running", "awaiting_review", "completed", "reviewed", "failed"],
+        default=None,
+        help="only runs in this state",
+    )
+    runs.add_argument("--format", choices=["table", "json"], default="table")
+    runs.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.settings import Settings
+    from apps.run_reads import list_runs
+    from store.records import Records
+
+    found = list_runs(Records.open(Settings()), limit=max(args.limit, 1), status=args.status)
+    if args.format == "json":
+        for record in found:
+            sys.stdout.write(record.model_dump_json() + "\n")
+        return 0
+    if not found:
+        print("no runs yet")
+        return 0
+    print(f"{'RUN':<21} {'CREATED (UTC)':<19} {'STATUS':<15} {'ROUTE':<8} {'CHART':<12} CODES")
+    for r in found:
+        print(
+            f"{r.run_id:<21} {r.created_at[:19].replace('T', ' '):<19} {r.status:<15} "
+            f"{r.route or '-':<8} {(r.chart_hash or '-')[7:19]:<12} {' '.join(r.codes)}"
+        )
+    return 0

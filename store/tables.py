@@ -1,0 +1,84 @@
+"""The tables of the run store and the audit log, created on first use, for either dialect.
+
+The audit table refuses UPDATE and DELETE through triggers: the application can only append.
+Anyone with raw access to the file can still drop a trigger, which is why the chain is hashed and
+anchored; the triggers stop mistakes, the hashes and anchors catch tampering.
+"""
+
+from __future__ import annotations
+
+from store.db import Database
+
+_COMMON = [
+    """CREATE TABLE IF NOT EXISTS audit_events (
+        seq {bigint} PRIMARY KEY,
+        run_id TEXT,
+        hash TEXT NOT NULL,
+        once_key TEXT,
+        body {blob} NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS audit_events_run ON audit_events (run_id)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS audit_events_once ON audit_events (once_key)",
+    """CREATE TABLE IF NOT EXISTS charts (
+        content_hash TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        documents INTEGER NOT NULL,
+        sealed {blob} NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY,
+        chart_hash TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        setting TEXT NOT NULL,
+        status TEXT NOT NULL,
+        route TEXT,
+        codes TEXT NOT NULL DEFAULT '[]',
+        versions TEXT NOT NULL DEFAULT '{{}}',
+        audit_events INTEGER NOT NULL DEFAULT 0,
+        audit_head TEXT,
+        output {blob},
+        justification {blob}
+    )""",
+    "CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at)",
+    """CREATE TABLE IF NOT EXISTS reviews (
+        decision_id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        accepted TEXT NOT NULL,
+        rejected TEXT NOT NULL,
+        added TEXT NOT NULL,
+        sealed {blob} NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS reviews_run ON reviews (run_id)",
+]
+
+_SQLITE_GUARDS = [
+    """CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
+       BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
+       BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+]
+
+_PG_GUARDS = [
+    """CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION 'audit log is append-only'; END $$ LANGUAGE plpgsql""",
+    """CREATE OR REPLACE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
+       FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()""",
+]
+
+
+def ensure_tables(db: Database) -> None:
+    if db.dialect == "sqlite":
+        types = {"bigint": "INTEGER", "blob": "BLOB"}
+        guards = _SQLITE_GUARDS
+    else:
+        types = {"bigint": "BIGINT", "blob": "BYTEA"}
+        guards = _PG_GUARDS
+    with db.transaction(audit_lock=True):
+        for statement in _COMMON:
+            db.execute(statement.format(**types))
+        for statement in guards:
+            db.execute(statement)

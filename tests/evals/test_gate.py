@@ -1,0 +1,26 @@
+"""The CI gate: a fixed slice of CodiEsp dev must score at least the floors in evals/gate.yaml."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from evals.datasets import resolve
+from evals.gate import load_gate, run_gate
+
+
+def test_accuracy_holds_on_the_gate_slice(tmp_path: Path):
+    gate = load_gate()
+    if not resolve(gate.dataset).is_file():
+        pytest.skip(f"{gate.dataset} is not beside the project (../shared/data)")
+    got, failures = run_gate(gate, tmp_path, Path(os.environ["CODESENSE_DATA_DIR"]))
+    assert not failures, "; ".join(failures) + f" (figures: {got})"
+    assert got["evidence_validity"] == 1.0
+
+
+def test_gate_file_names_a_fixed_slice():
+    gate = load_gate()
+    assert len(gate.charts) == len(set(gate.charts)) >= 30
+    assert gate.floors.micro_f1_valid > 0.3

@@ -1,0 +1,106 @@
+"""Term index readings tuned on CodiEsp train: plurals, list items, NOS readings, site tails,
+translated phrasing, neoplasms named twice, and the tabular neighbours kept as candidates."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.extract import text_document
+from tools.lookup import TermIndex, term_variants
+from tools.mentions import MentionsInput, find_mentions
+from tools.normalize import default_normalizer, stem
+
+
+def _top(index: TermIndex, phrase: str) -> str | None:
+    found = index.lookup(phrase)
+    return found[0].code if found else None
+
+
+def test_latin_and_greek_plurals():
+    assert [stem(w) for w in ("edemas", "hematomas", "paresthesias", "fistulas")] == [
+        "edema",
+        "hematoma",
+        "paresthesia",
+        "fistula",
+    ]
+    assert stem("pancreas") == "pancreas" and stem("bias") == "bias"
+
+
+def test_abbreviations_read_through_synonyms():
+    n = default_normalizer()
+    assert [w.norm for w in n.words("COPD")] == list(
+        n.key_words("chronic obstructive pulmonary disease")
+    )
+
+
+def test_hepatitis_letters_are_part_of_the_name(term_index: TermIndex):
+    assert _top(term_index, "hepatitis") == "K75.9"  # not B15.9, "Hepatitis A": "a" is no stopword
+    assert _top(term_index, "HCV") == "B19.20"
+
+
+def test_unspecified_tail_keeps_a_body_site_the_head_needs():
+    assert term_variants("Fistula, unspecified joint") == ["Fistula joint"]
+    assert term_variants("Pneumonia, unspecified organism") == ["Pneumonia"]
+    assert term_variants("Fracture of shaft of humerus, unspecified arm") == [
+        "Fracture of shaft of humerus"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "code"),
+    [
+        ("asthma", "J45.909"),  # "Asthma NOS", not the category J45
+        ("ascites", "R18.8"),  # the Index's reading, not the non-billable R18
+        ("cataract", "H26.9"),  # not "Cataract in diseases classified elsewhere"
+        ("adenopathies", "R59.9"),
+        ("axillary lymphadenopathy", "R59.0"),
+        ("weight loss", "R63.4"),
+        ("gastrointestinal bleeding", "K92.2"),
+        ("pale skin and mucous membranes", "R23.1"),
+        ("metastases in the liver", "C78.7"),
+    ],
+)
+def test_readings(term_index: TermIndex, phrase: str, code: str):
+    assert _top(term_index, phrase) == code
+
+
+def test_single_words_that_only_mean_a_code_under_their_heading(term_index: TermIndex):
+    for word in ("axis", "arrest", "standing", "light", "activity"):
+        assert not [
+            c
+            for c in term_index.lookup(word)
+            if c.code.startswith(("S12", "Z65", "X50", "W89", "Y93"))
+        ], word
+
+
+def test_a_term_does_not_gather_words_from_different_list_items(term_index: TermIndex):
+    text = "History of obstructive pulmonary disease, hypertension and hypercholesterolemia."
+    codes = {
+        c.code
+        for m in term_index.match_words(term_index.normalizer.words(text), text=text)
+        for c in m.candidates[:1]
+    }
+    assert "I10" in codes and "I27.20" not in codes
+    text = "Chronic kidney disease, stage 3"
+    assert _top(term_index, text) in {"N18.30", "N18.3"}
+
+
+def test_a_vague_neoplasm_refers_back_to_the_one_named(term_index: TermIndex):
+    doc = text_document("Renal cell carcinoma of the right kidney. The tumor measured 7 cm.", "d1")
+    mentions = find_mentions(MentionsInput(document=doc), term_index).mentions
+    by_text = {m.text.lower(): m for m in mentions}
+    assert by_text["tumor"].codes == [by_text["renal cell carcinoma"].codes[0]]
+    alone = find_mentions(
+        MentionsInput(document=text_document("A tumor was seen.", "d2")), term_index
+    )
+    assert alone.mentions[0].codes[0] in {"D49", "D49.9"}  # D49.9 once made billable
+
+
+def test_tabular_neighbours_follow_the_term_candidates(term_index: TermIndex):
+    doc = text_document("Generalized lymphadenopathy.", "d1")
+    m = find_mentions(MentionsInput(document=doc), term_index).mentions[0]
+    origins = [c.origin for c in m.candidates]
+    assert origins[0] != "hierarchy" and "hierarchy" in origins
+    first_neighbour = origins.index("hierarchy")
+    assert all(o == "hierarchy" for o in origins[first_neighbour:])
+    assert {"R59.0", "R59.9"} <= {c.code for c in m.candidates}

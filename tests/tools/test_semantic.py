@@ -1,0 +1,82 @@
+"""The semantic index, built tiny: embedding, incremental and resumable builds, look-up, one writer."""
+
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+
+import pytest
+
+from tools.errors import CodeSenseError
+from tools.semantic import SemanticEntry, SemanticIndex, SemanticIndexMissing, iter_entries
+
+ENTRIES = [
+    SemanticEntry(code="R59.9", text="Enlarged lymph nodes, unspecified", origin="title"),
+    SemanticEntry(code="R63.4", text="Abnormal weight loss", origin="title"),
+    SemanticEntry(code="R42", text="Dizziness and giddiness", origin="title"),
+    SemanticEntry(code="N20.0", text="Calculus of kidney", origin="title"),
+    SemanticEntry(code="I10", text="Essential (primary) hypertension", origin="title"),
+    SemanticEntry(code="I10", text="High blood pressure", origin="inclusion"),
+    SemanticEntry(code="J18.9", text="Pneumonia, unspecified organism", origin="title"),
+    SemanticEntry(code="K35.80", text="Unspecified acute appendicitis", origin="title"),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> SemanticIndex:
+    index = SemanticIndex.open(tmp_path_factory.mktemp("semantic"), create=True)
+    assert index.build(ENTRIES[:5]) == (5, 0)
+    return index
+
+
+def test_nearest_meaning_without_shared_words(tiny: SemanticIndex):
+    hits = tiny.search(["kidney stone", "the patient lost a lot of weight", "raised BP"], k=3)
+    assert [h[0].code for h in hits] == ["N20.0", "R63.4", "I10"]
+    assert all(0.0 < h.similarity <= 1.0 for h in hits[0])
+    assert hits[0][0].similarity > hits[0][-1].similarity
+
+
+def test_build_is_incremental_and_drops_stale_entries(tiny: SemanticIndex):
+    # Resuming after the first five: only the rest are embedded.
+    assert tiny.build(ENTRIES) == (3, 0)
+    assert len(tiny) == len(ENTRIES)
+    assert tiny.build(ENTRIES) == (0, 0)
+    assert tiny.build(ENTRIES[:-1]) == (0, 1)
+    # One hit per code, even when a code has several texts.
+    codes = [h.code for h in tiny.search(["hypertension"], k=5)[0]]
+    assert len(codes) == len(set(codes))
+
+
+def test_progress_is_reported(tmp_path: Path):
+    index = SemanticIndex.open(tmp_path, create=True)
+    seen: list[tuple[int, int]] = []
+    index.build(ENTRIES[:3], progress=lambda done, total: seen.append((done, total)), batch=2)
+    assert seen == [(0, 3), (2, 3), (3, 3)]
+
+
+def test_reopening_finds_the_persisted_index(tiny: SemanticIndex):
+    again = SemanticIndex.open(tiny.folder.parent)
+    assert len(again) == len(tiny)
+
+
+def test_missing_index_says_how_to_build_it(tmp_path: Path):
+    with pytest.raises(SemanticIndexMissing, match="codesense index build"):
+        SemanticIndex.open(tmp_path)
+
+
+def test_a_second_writer_is_refused(tmp_path: Path):
+    index = SemanticIndex.open(tmp_path, create=True)
+    with (index.folder / "build.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(CodeSenseError, match="another process"):
+            index.build(ENTRIES[:1])
+
+
+def test_full_index_covers_titles_inclusions_and_index_entries():
+    entries = list(iter_entries())
+    origins = {e.origin for e in entries}
+    assert {"title", "inclusion", "index", "lexicon"} <= origins
+    assert len({e.key for e in entries}) == len(entries)
+    # 7th-character extensions are left out: they differ only by encounter.
+    assert not any(e.code == "S72.001A" for e in entries)
+    assert any(e.code == "S72.001" for e in entries)

@@ -1,0 +1,85 @@
+"""Rule-pack checks on a finished code list, whoever produced it (the offline reasoner, an LLM
+reasoner, or codes an auditor brings): sequencing, combination codes coded as separate parts,
+missing "use additional" codes. Only problems are reported; the engine records what it applied.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tools.codeset import CodeSet
+from tools.rules.codes import CodeMatcher, render
+from tools.rules.load import RuleSet
+from tools.rules.schema import Combine, NeverFirst, RequireCode, RuleBase, SequenceBefore
+from tools.validate import APRIL_UPDATE_START, CheckResult, RuleCheck, is_manifestation
+
+_RESULT: dict[str, CheckResult] = {"error": "fail", "warning": "warn", "info": "pass"}
+
+
+def check_code_list(
+    codes: list[str],
+    setting: str,
+    rules: RuleSet,
+    on: date | None = None,
+    codeset: CodeSet | None = None,
+) -> list[list[RuleCheck]]:
+    """Per code (in sequence order, the first is principal / first-listed), the rules it breaks."""
+    day = on or APRIL_UPDATE_START
+    out: list[list[RuleCheck]] = [[] for _ in codes]
+    if not codes:
+        return out
+    cs = codeset or CodeSet.load()
+
+    def matcher(selectors: list[str]) -> CodeMatcher:
+        return CodeMatcher(selectors, lambda c: is_manifestation(c, cs))
+
+    def report(i: int, rule: RuleBase, message: str) -> None:
+        out[i].append(
+            RuleCheck(
+                id=rule.id, result=_RESULT[rule.severity], message=f"{message} ({rule.citation})"
+            )
+        )
+
+    for never in rules.of_kind(NeverFirst, setting, day):
+        if matcher(never.codes).matches(codes[0]) and len(codes) > 1:
+            report(0, never, f"{codes[0]} may not be sequenced first: {never.title}")
+    for pair in rules.of_kind(SequenceBefore, setting, day):
+        first, then = matcher(pair.first), matcher(pair.then)
+        for i, code in enumerate(codes):
+            if not first.matches(code):
+                continue
+            earlier = [c for c in codes[:i] if then.matches(c) and not first.matches(c)]
+            if earlier:
+                report(i, pair, f"{code} should be sequenced before {earlier[0]}: {pair.title}")
+    for combo in rules.of_kind(Combine, setting, day):
+        if not combo.add:
+            continue
+        used: list[int] = []
+        for group in combo.when:
+            m = matcher(group)
+            hit = next((i for i, c in enumerate(codes) if m.matches(c) and i not in used), None)
+            if hit is None:
+                break
+            used.append(hit)
+        else:
+            if combo.unless_coded and any(matcher(combo.unless_coded).matches(c) for c in codes):
+                continue
+            values = {str(n): codes[i][:3] for n, i in enumerate(used, start=1)}
+            wanted = [render(t, values) for t in combo.add]
+            if any(w is not None and w in codes for w in wanted):
+                continue
+            parts = " + ".join(codes[i] for i in used)
+            report(
+                used[0],
+                combo,
+                f"{parts} coded separately: the combination code is "
+                f"{', '.join(w for w in wanted if w)} unless the record says they are unrelated",
+            )
+    for need in rules.of_kind(RequireCode, setting, day):
+        needed = matcher(need.need)
+        for i, code in enumerate(codes):
+            if matcher(need.when_coded).matches(code) and not any(
+                needed.matches(c) for j, c in enumerate(codes) if j != i
+            ):
+                report(i, need, f"{code}: {need.message}")
+    return out

