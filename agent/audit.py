@@ -21,10 +21,11 @@ from typing import Any
 from langgraph.errors import GraphInterrupt
 from langgraph.runtime import Runtime
 
-from agent.audit_steps import CODE, describe_step
+from agent.audit_steps import describe_step
 from agent.context import CodingContext
 from agent.reasoners import DecisionRequest, DecisionResult, Reasoner
 from agent.state import CodingState
+from core.codes import is_code
 from store.audit_log import AuditLog
 from store.events import AuditEvent, EventDraft, digest, digest_json
 
@@ -152,7 +153,7 @@ class AuditedReasoner:
             input_hash=digest_json(request),
             output_hash=digest_json(out),
             # A model may answer with something that is not a code; it is counted, not logged.
-            codes=sorted({c for c in codes if CODE.match(c)}),
+            codes=sorted({c for c in codes if is_code(c)}),
             count=len(codes),
         )
         return out

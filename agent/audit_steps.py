@@ -8,18 +8,16 @@ Only ids, hashes, codes and offsets come out; documents are named by their place
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
-from agent.decisions import ReviewOutcome
-from agent.schema import ChartResult
 from agent.state import CodingState, DraftSuggestion
+from core.codes import is_code
+from core.contract import ChartResult, ReviewOutcome
 from store.events import digest, digest_json
 from tools.chart import Chart
 from tools.mentions import Mention
 
-CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
 MAX_SPANS = 2000
 MAX_CODES = 500
 
@@ -37,7 +35,7 @@ def _doc_index(chart: Chart | None) -> dict[str, int]:
 
 
 def _codes(codes: list[str]) -> list[str]:
-    return sorted({c for c in codes if CODE.match(c)})[:MAX_CODES]
+    return sorted({c for c in codes if is_code(c)})[:MAX_CODES]
 
 
 def _extract(state: CodingState, update: dict[str, Any]) -> Described:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent.reasoners import Reasoner, get_reasoner
-from agent.settings import Settings
+from core.settings import Settings
 from tools.lookup import TermIndex
 from tools.rulefiles import RULES_DIR, file_digest
 from tools.rules import RuleSet, rule_set

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from agent.schema import Escalation
 from agent.state import CodingState
+from core.contract import Escalation
 from tools.evidence import Evidence
 from tools.lookup import Candidate
 from tools.validate import RuleCheck

@@ -12,19 +12,17 @@ from langgraph.runtime import Runtime
 from agent.context import CodingContext
 from agent.guidelines import delivery as guideline_delivery
 from agent.reasoners import DecisionRequest
-from agent.schema import ChartResult, Escalation, MentionOut, Route, Suggestion
-from agent.scoring import code_status, confidence, features_for_draft
+from agent.scoring import chart_route, code_status, confidence, features_for_draft
 from agent.state import CodeCandidate, CodingState, DraftSuggestion
+from core.contract import ChartResult, Escalation, MentionOut, Suggestion
 from tools.chart import Chart
-from tools.codeset import CODE_SET_VERSION, CodeSet
+from tools.codeset import APRIL_UPDATE_START, CODE_SET_VERSION, CodeSet
 from tools.evidence import Evidence, EvidenceError, cite
 from tools.extract import ExtractInput, extract_chart, structure
 from tools.mentions import MentionsInput, find_mentions
 from tools.rules.text import chart_facts
 from tools.semantic import semantic_candidates
-from tools.validate import APRIL_UPDATE_START, ProposedCode, ValidateInput, validate_codes
-
-_SEVERITY: dict[Route, int] = {"auto": 0, "review": 1, "escalate": 2}
+from tools.validate import ProposedCode, ValidateInput, validate_codes
 
 
 def extract_document(state: CodingState, runtime: Runtime[CodingContext]) -> dict[str, Any]:
@@ -202,18 +200,7 @@ def score_and_route(state: CodingState, runtime: Runtime[CodingContext]) -> dict
                 hcc=draft.hcc,
             )
         )
-    escalations = list(state.escalations)
-    route: Route = "auto"
-    for s in suggestions:
-        if _SEVERITY[s.status] > _SEVERITY[route]:
-            route = s.status
-    if not suggestions and route == "auto":
-        route = "review"
-        escalations.append(
-            Escalation(reason="no_codes", detail="no diagnosis asserted for coding was found")
-        )
-    if any(e.reason not in {"no_codes"} for e in escalations):
-        route = "escalate"
+    route, escalations = chart_route([s.status for s in suggestions], state.escalations)
     # A mention's codes: what it was coded to when it was coded as itself (present, or
     # uncertain at discharge); a family or past mention keeps its disease reading.
     coded = {

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from langgraph.types import interrupt
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
-from agent.decisions import AddedCode, ReviewDecision, ReviewOutcome
 from agent.state import CodingState
+from core.codes import is_code
+from core.contract import AddedCode, ReviewerId, ReviewOutcome
+from core.errors import CodeSenseError
 from store.events import utc_now
 from tools.codeset import CodeSet
-from tools.errors import CodeSenseError
 from tools.evidence import EvidenceError, cite
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,23 @@ class AddRequest(BaseModel):
     spans: list[SpanRequest] = Field(default_factory=list)
 
 
+class ReviewDecision(BaseModel):
+    """What resumes a paused graph: a request checked against the chart before it is sent."""
+
+    decision_id: Annotated[str, StringConstraints(pattern=r"^dec-[0-9a-f]{16}$")]
+    reviewer: ReviewerId
+    decided_at: str
+    accept: list[str] = Field(default_factory=list)
+    reject: list[str] = Field(default_factory=list)
+    add: list[AddedCode] = Field(default_factory=list)
+    reason: str = ""
+
+
 class ReviewRequest(BaseModel):
     """A decision as a reviewer typed it, before it is checked against the chart."""
 
-    reviewer: str
+    # Who decides. Surfaces other than the command line set it from the signed-in actor.
+    reviewer: str | None = None
     accept: list[str] = Field(default_factory=list)
     reject: list[str] = Field(default_factory=list)
     add: list[AddRequest] = Field(default_factory=list)
@@ -89,10 +103,20 @@ def check_decision(
     codeset = codeset or CodeSet.load()
     suggested = [s.code for s in state.result.suggestions]
 
-    def known(code: str) -> str:
+    def known(code: str, billable: bool = False) -> str:
+        """The code in canonical spelling, refused when it is not one assignable code: a range
+        or block ("E08-E13"), an unknown code, or (for an added code) a category or a code
+        still missing characters ("E11", "E11.2", "S72.001")."""
         norm = CodeSet.normalize(code)
+        shown = code.strip()[:24]
+        if not is_code(norm):
+            raise ReviewError(f"{shown!r} is not a single ICD-10-CM code (name one code)")
         if not codeset.exists(norm):
-            raise ReviewError(f"{code.strip()[:24]!r} is not an ICD-10-CM code")
+            raise ReviewError(f"{shown!r} is not an ICD-10-CM code")
+        if billable and not codeset.is_billable(norm):
+            below = codeset.leaves_under(norm)[:3]
+            hint = f" (for example {', '.join(below)})" if below else ""
+            raise ReviewError(f"{norm} is not a billable code: choose the complete code{hint}")
         return norm
 
     accept = [known(c) for c in request.accept]
@@ -105,7 +129,7 @@ def check_decision(
         raise ReviewError(f"{sorted(both)[0]} is both accepted and rejected")
     added: list[AddedCode] = []
     for item in request.add:
-        code = known(item.code)
+        code = known(item.code, billable=True)
         if code in suggested:
             raise ReviewError(f"{code} is already suggested; accept it instead of adding it")
         evidence = []
@@ -129,6 +153,8 @@ def check_decision(
         )
     if not (accept or reject or added):
         raise ReviewError("a review needs at least one --accept, --reject or --add")
+    if not request.reviewer:
+        raise ReviewError("a review needs a reviewer id")
     try:
         return ReviewDecision(
             decision_id="dec-" + secrets.token_hex(8),

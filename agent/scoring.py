@@ -24,8 +24,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from agent.schema import Escalation, Route
 from agent.state import DraftSuggestion
+from core.contract import Escalation, Route
 from tools.extract.sections import section_weight
 from tools.mentions import Mention
 from tools.validate import RuleCheck
@@ -186,11 +186,19 @@ def code_status(
     return "auto"
 
 
-def chart_route(statuses: list[Route], escalations: list[Escalation]) -> Route:
-    route: Route = "auto"
-    for s in statuses:
-        if _SEVERITY[s] > _SEVERITY[route]:
-            route = s
-    if escalations:
+def chart_route(
+    statuses: list[Route], escalations: list[Escalation]
+) -> tuple[Route, list[Escalation]]:
+    """The chart's route and its escalations: the most severe code status; `review` with the
+    escalation `no_codes` when nothing was coded; `escalate` when any other escalation stands
+    (unreadable pages, evidence refused, a reasoner that failed)."""
+    escalations = list(escalations)
+    route: Route = max(statuses, key=_SEVERITY.__getitem__, default="auto")
+    if not statuses:
+        route = "review"
+        escalations.append(
+            Escalation(reason="no_codes", detail="no diagnosis asserted for coding was found")
+        )
+    if any(e.reason != "no_codes" for e in escalations):
         route = "escalate"
-    return route
+    return route, escalations

@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from agent.decisions import ReviewOutcome
-from agent.schema import ChartResult, Escalation, Setting
+from core.contract import ChartResult, Escalation, ReviewOutcome, Setting
 from tools.chart import Chart
 from tools.edits import DrgSummary, HccFlag
 from tools.lookup import Candidate

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from agent.schema import ChartResult
+from core.contract import ChartResult
 
 _ROUTE_STYLE = {"auto": "green", "review": "yellow", "escalate": "red"}
 

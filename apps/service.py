@@ -1,11 +1,21 @@
-"""The one service layer every surface calls: code charts, resume reviewed runs, return contract
-objects; every run is stored, audited and (when it waits for a person) checkpointed encrypted.
+"""The one facade every surface calls: the command line, the HTTP API, the web pages and Slack.
+
+Each call takes an `Actor` (who, which role, which organisation), checks the role against the one
+role matrix (`apps/actors.py`), keeps to the actor's organisation (another org's run is "not
+found"), audits what it did or read, and returns typed models. Surfaces parse, authorise for
+their own transport and render; they never code, store or audit by themselves, so
+`codesense trace`, `GET /v1/runs/{id}/trace` and a Slack "why" question cannot disagree.
+
+Every coding run is stored and audited; charts routed `review` or `escalate` pause with an
+encrypted checkpoint until a person decides. A review claims the run first: of two reviewers at
+once, one is applied and the other told the run is being (or was) reviewed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
@@ -14,24 +24,47 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.types import Command
+from pydantic import BaseModel
 
 from agent.audit import AuditedContext, RunRecorder
 from agent.context import CodingContext
-from agent.decisions import ReviewedChartResult
 from agent.graph import build_graph
 from agent.justification import justify
-from agent.review import ReviewError, ReviewRequest, check_decision
-from agent.schema import SCHEMA_VERSION, AuditSummary, ChartResult, Setting
-from agent.settings import Settings
+from agent.review import ReviewRequest, check_decision
 from agent.state import CodingInput, CodingState
+from apps.actors import Actor, Role
+from apps.trace import Trace, collect_trace
+from core.contract import SCHEMA_VERSION, AuditSummary, ChartResult, ReviewedChartResult, Setting
+from core.errors import CodeSenseError
+from core.settings import Settings
+from store.api_keys import ApiKeyRecord
 from store.checkpoints import model_allowlist, open_checkpointer
-from store.events import AuditEvent, digest, digest_json
+from store.events import AuditEvent, EventDraft, digest, digest_json
+from store.owners import this_process
 from store.records import Records, database_url
-from store.runs import ReviewRecord, RunStatus
+from store.runs import ReviewRecord, RunKind, RunRecord, RunStatus, review_conflict
+from store.verify import VerifyReport, verify_log
 from tools.chart import Chart
 from tools.codeset import CODE_SET_VERSION
+from tools.extract.fhir import chart_from_fhir
+from tools.extract.uploads import read_upload
+from tools.rule_lookup import RuleLookupInput, RuleLookupOutput, lookup_rules
 
 log = logging.getLogger(__name__)
+
+
+class RunView(BaseModel):
+    """A stored run: its record (ids, status, codes) and its output, the contract plus review."""
+
+    run: RunRecord
+    result: ReviewedChartResult | None
+
+
+class TraceView(BaseModel):
+    """A run's justification trace and the chart it cites (None when the chart is not stored)."""
+
+    trace: Trace
+    chart: Chart | None
 
 
 def new_run_id() -> str:
@@ -44,11 +77,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def chart_id_for(path: Path) -> str:
-    """A stable id from the file's bytes, so no patient name in a file name leaks into ids."""
-    return "chart-" + file_sha256(path)[:12]
 
 
 def chart_content_hash(chart: Chart) -> str:
@@ -81,12 +109,11 @@ def _package_version(name: str) -> str:
         return "unknown"
 
 
-class CodingService:
-    """Holds the loaded term index and the compiled graphs; safe to reuse for many charts.
+class Service:
+    """Holds the loaded term index, the compiled graph and the store; one per process.
 
-    `graph` is the coding graph alone (no pause, no checkpointer, nothing stored): evals and
-    tests invoke it directly. `code_file`, `code_chart` and `review` go through `workflow`, the
-    same nodes plus the review pause, with the run store, the audit log and the checkpointer.
+    Safe to share between threads (the server's worker threads): the store serialises its
+    writes, and each run is its own graph thread.
     """
 
     def __init__(
@@ -96,34 +123,69 @@ class CodingService:
         records: Records | None = None,
     ):
         self.settings = settings or Settings()
-        self.context = context or CodingContext.create(self.settings)
-        self.graph: Any = build_graph(human_review=False).compile()
+        self._context = context
         self._records = records
         self._workflow: Any = None
         self._checkpointer: Any = None
+        self._lock = threading.Lock()
+
+    # -- what the service holds, loaded on first use ------------------------------------------
+
+    @property
+    def context(self) -> CodingContext:
+        if self._context is None:
+            with self._lock:
+                if self._context is None:
+                    self._context = CodingContext.create(self.settings)
+        return self._context
 
     @property
     def records(self) -> Records:
         if self._records is None:
-            self._records = Records.open(self.settings)
+            with self._lock:
+                if self._records is None:
+                    self._records = Records.open(self.settings)
         return self._records
 
     @property
     def workflow(self) -> Any:
         if self._workflow is None:
-            self._checkpointer = open_checkpointer(
-                database_url(self.settings),
-                self.settings.data_dir / "checkpoints.db",
-                self.records.keys.checkpoints,
-                model_allowlist(CodingState),
-            )
-            self._workflow = build_graph().compile(checkpointer=self._checkpointer)
+            records = self.records
+            with self._lock:
+                if self._workflow is None:
+                    self._checkpointer = open_checkpointer(
+                        database_url(self.settings),
+                        self.settings.data_dir / "checkpoints.db",
+                        records.keys.checkpoints,
+                        model_allowlist(CodingState),
+                    )
+                    self._workflow = build_graph().compile(checkpointer=self._checkpointer)
         return self._workflow
 
-    def code_file(self, path: str | Path, setting: Setting | None = None) -> ChartResult:
+    def warm(self) -> None:
+        """Load the term index, the rules, the store and the graph now, not on the first chart."""
+        _ = self.context, self.workflow
+
+    @property
+    def _limits(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "max_bytes": int(s.max_file_mb * 1024 * 1024),
+            "pdf_timeout_s": s.pdf_timeout_s,
+            "pdf_memory_mb": s.pdf_memory_mb,
+        }
+
+    # -- coding ----------------------------------------------------------------------------
+
+    def code_file(
+        self, actor: Actor, path: str | Path, setting: Setting | None = None
+    ) -> ChartResult:
+        """Code a chart file (text or PDF); the file is read inside the graph's first step."""
+        actor.require("code")
         source = Path(path)
         sha = file_sha256(source) if source.is_file() else None
-        return self._run(
+        return self._code(
+            actor,
             CodingInput(
                 chart_id="chart-" + sha[:12] if sha else "chart-unknown",
                 run_id=new_run_id(),
@@ -133,8 +195,11 @@ class CodingService:
             chart_hash="sha256:" + sha if sha else None,
         )
 
-    def code_chart(self, chart: Chart, setting: Setting | None = None) -> ChartResult:
-        return self._run(
+    def code_chart(self, actor: Actor, chart: Chart, setting: Setting | None = None) -> ChartResult:
+        """Code a chart already read into documents (text in memory, an upload, FHIR)."""
+        actor.require("code")
+        return self._code(
+            actor,
             CodingInput(
                 chart_id=chart.chart_id,
                 run_id=new_run_id(),
@@ -144,19 +209,56 @@ class CodingService:
             chart_hash=chart_content_hash(chart),
         )
 
-    def _run(self, inp: CodingInput, chart_hash: str | None) -> ChartResult:
+    def code_text(
+        self, actor: Actor, text: str, setting: Setting | None = None, name: str = "note.txt"
+    ) -> ChartResult:
+        return self.code_chart(actor, self.read_text(text, name), setting)
+
+    def code_upload(
+        self, actor: Actor, data: bytes, filename: str | None, setting: Setting | None = None
+    ) -> ChartResult:
+        return self.code_chart(actor, self.read_upload(data, filename), setting)
+
+    def code_fhir(
+        self, actor: Actor, resource: dict[str, Any], setting: Setting | None = None
+    ) -> ChartResult:
+        return self.code_chart(actor, self.read_fhir(resource), setting)
+
+    # Reading a chart from what a surface received, with this service's limits.
+
+    def read_text(self, text: str, name: str = "note.txt") -> Chart:
+        return self.read_upload(text.encode("utf-8"), name)
+
+    def read_upload(self, data: bytes, filename: str | None) -> Chart:
+        doc = read_upload(data, filename, **self._limits)
+        return Chart(chart_id="chart-" + doc.sha256[:12], documents=[doc])
+
+    def read_fhir(self, resource: dict[str, Any]) -> Chart:
+        return chart_from_fhir(resource, **self._limits)
+
+    def _code(
+        self, actor: Actor, inp: CodingInput, chart_hash: str | None, kind: RunKind = "code"
+    ) -> ChartResult:
         records = self.records
         versions = run_versions(self.context)
         recorder = RunRecorder(records.audit, inp.run_id, chart_hash)
-        recorder.add("run.start", actor=records.actor, name="code", versions=versions)
+        recorder.add("run.start", actor=actor.audit_id, org=actor.org, name=kind, versions=versions)
         # The run row and its start event commit together, before any work: a run that dies
-        # midway still shows, in the store and in the log.
+        # midway still shows, in the store and in the log (and is marked interrupted later).
         recorder.flush(
             then=lambda _: records.runs.start_run(
-                inp.run_id, chart_hash, records.actor, inp.setting, versions
+                inp.run_id,
+                chart_hash,
+                actor.audit_id,
+                inp.setting,
+                versions,
+                org=actor.org,
+                kind=kind,
+                owner=this_process(),
+                lease_s=self.settings.run_lease_s,
             )
         )
-        state = self._invoke(inp, recorder)
+        state = self._invoke(inp, recorder, inp.run_id, on_error=self._fail_run)
         result = ChartResult.model_validate(state["result"])
         log.info(
             "coded chart=%s run=%s route=%s codes=%d",
@@ -167,24 +269,38 @@ class CodingService:
         )
         return self._settle(state, result, recorder, versions)
 
-    def review(self, run_id: str, request: ReviewRequest) -> ReviewedChartResult:
-        """Apply a reviewer's decision to a paused run and let its graph finish."""
+    # -- review ------------------------------------------------------------------------------
+
+    def review(self, actor: Actor, run_id: str, request: ReviewRequest) -> ReviewedChartResult:
+        """Apply a reviewer's decision to a paused run and let its graph finish.
+
+        The decision is checked against the chart first (unknown or non-billable codes, spans
+        that are not visible chart text); then the run is claimed, so a second reviewer at the
+        same moment is refused with nothing applied; a failure releases the claim.
+        """
+        actor.require("review")
         records = self.records
-        run = records.runs.run(run_id)
+        run = records.runs.run(run_id, org=actor.org)
+        reviewer = request.reviewer if actor.via == "cli" and request.reviewer else actor.id
+        request = request.model_copy(update={"reviewer": reviewer})
         if run.status != "awaiting_review":
-            raise ReviewError(
-                f"run {run_id} is {run.status.replace('_', ' ')}, not awaiting review"
-            )
+            raise review_conflict(run_id, run.status)
         snapshot = self.workflow.get_state(_thread(run_id))
         if "await_review" not in snapshot.next:
-            raise ReviewError(f"run {run_id} has no paused graph to resume")
+            raise CodeSenseError(f"run {run_id} has no paused graph to resume")
         state = CodingState.model_validate(snapshot.values)
         decision = check_decision(state, request)
+        records.runs.claim_review(run_id, this_process(), lease_s=self.settings.review_lease_s)
         recorder = RunRecorder(
             records.audit, run_id, run.chart_hash, lineage=run.audit_head or None
         )
-        recorder.add("run.read", actor=f"reviewer:{decision.reviewer}", name="review")
-        out = self._invoke(Command(resume=decision.model_dump(mode="json")), recorder, run_id)
+        recorder.add("run.read", actor=actor.audit_id, org=actor.org, name="review")
+        out = self._invoke(
+            Command(resume=decision.model_dump(mode="json")),
+            recorder,
+            run_id,
+            on_error=self._release_review,
+        )
         result = ReviewedChartResult.model_validate(
             {**ChartResult.model_validate(out["result"]).model_dump(), "review": out["review"]}
         )
@@ -208,8 +324,156 @@ class CodingService:
         )
         return result
 
-    def _invoke(self, payload: Any, recorder: RunRecorder, run_id: str | None = None) -> Any:
-        run_id = run_id or payload.run_id
+    # -- reading runs --------------------------------------------------------------------------
+
+    def runs(
+        self,
+        actor: Actor,
+        status: RunStatus | None = None,
+        route: str | None = None,
+        limit: int = 20,
+        kind: RunKind | None = None,
+        surface: str = "runs",
+    ) -> list[RunRecord]:
+        actor.require("read_runs")
+        found = self.records.runs.runs(
+            limit=max(1, min(limit, 1000)), status=status, org=actor.org, route=route, kind=kind
+        )
+        self._audit_read("run.list", actor, surface, count=len(found))
+        return found
+
+    def route_counts(self, actor: Actor) -> dict[str, int]:
+        """Runs per route in the actor's organisation (the worklist's header)."""
+        actor.require("read_runs")
+        return self.records.runs.count_by("route", org=actor.org)
+
+    def run(self, actor: Actor, run_id: str, surface: str = "show") -> RunView:
+        """One run and its output; every look at a run is itself an audit event."""
+        actor.require("read_runs")
+        run = self.records.runs.run(run_id, org=actor.org)
+        self._audit_read("run.read", actor, surface, run=run)
+        output = self.records.runs.output(run_id)
+        result = ReviewedChartResult.model_validate(output) if output is not None else None
+        return RunView(run=run, result=result)
+
+    def trace(self, actor: Actor, run_id: str, surface: str = "trace") -> TraceView:
+        """Why each code: text, rule, versions, steps and review, with the chart it cites."""
+        actor.require("trace")
+        records = self.records
+        run = records.runs.run(run_id, org=actor.org)
+        self._audit_read("run.read", actor, surface, run=run)
+        trace, chart = collect_trace(records, run, records.runs.output(run_id))
+        return TraceView(trace=trace, chart=chart)
+
+    # -- the audit log -------------------------------------------------------------------------
+
+    def verify_audit(self, actor: Actor, first: int = 1, last: int | None = None) -> VerifyReport:
+        actor.require("audit_log")
+        report = verify_log(self.records.audit, first=first, last=last)
+        self._audit_read("audit.read", actor, "verify", count=report.events)
+        return report
+
+    def audit_events(
+        self, actor: Actor, run_id: str | None = None, first: int = 1, limit: int = 100
+    ) -> list[AuditEvent]:
+        """A run's events (of the actor's org), or the log from `first` on (events of other
+        organisations' runs left out)."""
+        actor.require("audit_log")
+        audit = self.records.audit
+        limit = max(0, min(limit, 10_000))
+        if run_id is not None:
+            self.records.runs.run(run_id, org=actor.org)
+            events = audit.events(run_id)[:limit]
+        else:
+            mine = self._org_runs(actor.org)
+            events = []
+            for event in audit.range(max(first, 1)):
+                if event.run_id is None or event.run_id in mine:
+                    events.append(event)
+                if len(events) >= limit:
+                    break
+        self._audit_read("audit.read", actor, "events", count=len(events))
+        return events
+
+    def _org_runs(self, org: str) -> set[str]:
+        rows = self.records.db.query("SELECT run_id FROM runs WHERE org = ?", (org,))
+        return {str(r[0]) for r in rows}
+
+    # -- rules -----------------------------------------------------------------------------------
+
+    def lookup_rules(self, actor: Actor, request: RuleLookupInput) -> RuleLookupOutput:
+        """Which guideline rules apply to a code, a situation in words, or both."""
+        actor.require("rules")
+        return lookup_rules(request)
+
+    # -- API keys --------------------------------------------------------------------------------
+
+    def create_api_key(
+        self, actor: Actor, name: str, role: Role, org: str | None = None
+    ) -> tuple[ApiKeyRecord, str]:
+        """A new key (record, token). The token is returned once and never stored."""
+        actor.require("manage_keys")
+        checked = Actor(id=name, role=role, org=org or actor.org, via="api")
+        record, token = self.records.api_keys.create(
+            checked.id, checked.role, checked.org, actor.audit_id
+        )
+        self._audit_read("apikey.create", actor, "apikey", org=checked.org)
+        return record, token
+
+    def api_keys(self, actor: Actor) -> list[ApiKeyRecord]:
+        actor.require("manage_keys")
+        return self.records.api_keys.list()
+
+    def revoke_api_key(self, actor: Actor, key_id: str) -> ApiKeyRecord:
+        actor.require("manage_keys")
+        record = self.records.api_keys.revoke(key_id)
+        self._audit_read("apikey.revoke", actor, "apikey", org=record.org)
+        return record
+
+    def authenticate(self, token: str, via: str = "api") -> Actor | None:
+        """The actor an API key stands for, or None for an unknown, revoked or malformed key."""
+        record = self.records.api_keys.authenticate(token)
+        if record is None:
+            return None
+        self.records.api_keys.touch(record.key_id)
+        return Actor.model_validate(
+            {"id": record.name, "role": record.role, "org": record.org, "via": via}
+        )
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _audit_read(
+        self,
+        action: str,
+        actor: Actor,
+        surface: str,
+        run: RunRecord | None = None,
+        count: int | None = None,
+        org: str | None = None,
+    ) -> None:
+        self.records.audit.append(
+            [
+                EventDraft.model_validate(
+                    {
+                        "action": action,
+                        "actor": actor.audit_id,
+                        "org": org or actor.org,
+                        "name": surface,
+                        "run_id": run.run_id if run else None,
+                        "chart": run.chart_hash if run else None,
+                        "count": count,
+                    }
+                )
+            ]
+        )
+
+    def _invoke(
+        self,
+        payload: Any,
+        recorder: RunRecorder,
+        run_id: str,
+        on_error: Callable[[str, RunRecorder], None],
+    ) -> Any:
         context = AuditedContext.around(self.context, recorder)
         try:
             # durability="exit": one checkpoint when the graph stops (paused or done), not one
@@ -217,15 +481,22 @@ class CodingService:
             return self.workflow.invoke(
                 payload, _thread(run_id), context=context, durability="exit"
             )
-        except Exception as err:
+        except BaseException as err:
             recorder.add("run.end", result="error", error=type(err).__name__)
-            recorder.flush(
-                anchor=True,
-                then=lambda events: self.records.runs.finish_run(
-                    run_id, "failed", audit=self._audit_of(run_id, events)
-                ),
-            )
+            on_error(run_id, recorder)
             raise
+
+    def _fail_run(self, run_id: str, recorder: RunRecorder) -> None:
+        recorder.flush(
+            anchor=True,
+            then=lambda events: self.records.runs.finish_run(
+                run_id, "failed", audit=self._audit_of(run_id, events)
+            ),
+        )
+
+    def _release_review(self, run_id: str, recorder: RunRecorder) -> None:
+        """A resumed review that failed leaves the run paused, as it was, for another try."""
+        recorder.flush(anchor=True, then=lambda _: self.records.runs.release_review(run_id))
 
     def _settle(
         self,

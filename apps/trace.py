@@ -11,10 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.decisions import AddedCode
 from agent.justification import CodeJustification, MentionNotCoded, RunJustification
-from agent.schema import Escalation
-from apps.run_reads import read_run
+from core.contract import AddedCode, Escalation
 from store.events import AuditEvent
 from store.records import Records
 from store.runs import RunNotFound, RunRecord
@@ -66,18 +64,19 @@ class Trace(BaseModel):
 
 
 def collect_trace(
-    records: Records, run_id: str, surface: str = "trace"
+    records: Records, run: RunRecord, output: dict[str, Any] | None
 ) -> tuple[Trace, Chart | None]:
-    """The trace of a run and its chart (for the side-by-side view); the read is audited."""
-    view = read_run(records, run_id, surface)
+    """The trace of a stored run and its chart (for the side-by-side view). Reading is the
+    caller's to audit: `Service.trace` records who looked."""
+    run_id = run.run_id
     sealed = records.runs.justification(run_id)
     if sealed is None:
         justification = RunJustification(
             run_id=run_id,
             chart_id="",
-            setting=view.run.setting,
-            route=view.run.route or "",
-            versions=view.run.versions,
+            setting=run.setting,
+            route=run.route or "",
+            versions=run.versions,
         )
     else:
         justification = RunJustification.model_validate(sealed)
@@ -102,25 +101,25 @@ def collect_trace(
         )
         for c in justification.codes
     ]
-    output: dict[str, Any] = view.output or {}
+    output = output or {}
     review_out = output.get("review") or {}
     trace = Trace(
-        run=view.run,
+        run=run,
         chart_id=justification.chart_id,
         setting=justification.setting,
         route=justification.route,
-        versions=justification.versions or view.run.versions,
+        versions=justification.versions or run.versions,
         escalations=justification.escalations,
         codes=codes,
         not_coded=justification.not_coded,
         reviews=reviews,
-        final_codes=list(review_out.get("codes") or view.run.codes),
+        final_codes=list(review_out.get("codes") or run.codes),
         events=events,
     )
     chart = None
-    if view.run.chart_hash:
+    if run.chart_hash:
         try:
-            chart = Chart.model_validate(records.runs.chart(view.run.chart_hash))
+            chart = Chart.model_validate(records.runs.chart(run.chart_hash))
         except RunNotFound:
             chart = None
     return trace, chart

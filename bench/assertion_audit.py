@@ -76,23 +76,26 @@ def main() -> int:
 
     import yaml
 
-    from apps.service import CodingService
+    from agent.coder import Coder
     from tools.chart import Chart
-    from tools.extract import text_document
+    from tools.extract import ExtractInput, extract_chart, text_document
 
-    service = CodingService()
+    def extract_file(path: Path) -> Chart:
+        return extract_chart(ExtractInput(chart_id=path.stem, sources=[str(path)]))
+
+    coder = Coder()
     tallies = []
 
     examples = Tally("examples/")
     for name, setting in EXAMPLES:
-        examples.add(service.code_file(ROOT / "examples" / name, setting=setting))
+        examples.add(coder.code(extract_file(ROOT / "examples" / name), setting))
     tallies.append(examples)
 
     notes = Tally("tests/guidelines/notes.yaml")
     cases = yaml.safe_load((ROOT / "tests/guidelines/notes.yaml").read_text())["notes"]
     for case in cases:
         chart = Chart(chart_id="note", documents=[text_document(case["note"], "d1")])
-        notes.add(service.code_chart(chart, setting=case.get("setting", "outpatient")))
+        notes.add(coder.code(chart, case.get("setting", "outpatient")))
     tallies.append(notes)
 
     if args.data.is_file():
@@ -106,7 +109,7 @@ def main() -> int:
                 chart = Chart(
                     chart_id=record["id"], documents=[text_document(record["text"], "d1")]
                 )
-                codiesp.add(service.code_chart(chart, setting=args.setting))
+                codiesp.add(coder.code(chart, args.setting))
         elapsed = time.perf_counter() - started
         tallies.append(codiesp)
         print(f"CodiEsp dev: {codiesp.charts} charts in {elapsed:.0f} s", file=sys.stderr)

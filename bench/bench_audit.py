@@ -33,10 +33,11 @@ OUT = ROOT / "bench" / "out"
 
 
 def coding_overhead(folder: Path, limit: int) -> dict[str, float]:
+    from agent.coder import Coder
     from agent.context import CodingContext
-    from agent.settings import Settings
-    from agent.state import CodingInput
-    from apps.service import CodingService, new_run_id
+    from apps.actors import Actor
+    from apps.service import Service
+    from core.settings import Settings
     from evals.datasets import load_jsonl
     from tools.chart import Chart
     from tools.extract import text_document
@@ -46,7 +47,9 @@ def coding_overhead(folder: Path, limit: int) -> dict[str, float]:
     # Reuse the built term index; everything else (database, key, anchors) starts empty.
     (data / "cache").symlink_to(ROOT / ".codesense" / "cache")
     settings = Settings(data_dir=data)
-    service = CodingService(settings, CodingContext.create(settings))
+    context = CodingContext.create(settings)
+    service, coder = Service(settings, context), Coder(context)
+    actor = Actor(id="bench", role="admin")
     texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "examples").glob("*.txt"))]
     if CODIESP.is_file():
         texts += [r.text for r in load_jsonl(CODIESP, max(limit - len(texts), 0))]
@@ -55,21 +58,16 @@ def coding_overhead(folder: Path, limit: int) -> dict[str, float]:
         for i, t in enumerate(texts[:limit])
     ]
     warm = charts[0]
-    service.code_chart(warm)
-    service.graph.invoke(
-        CodingInput(chart_id="warm", run_id=new_run_id(), chart=warm), context=service.context
-    )
+    service.code_chart(actor, warm)
+    coder.run(warm, "outpatient")
 
     plain, audited, events, paused = [], [], [], 0
     for chart in charts:
         t = time.perf_counter()
-        service.graph.invoke(
-            CodingInput(chart_id=chart.chart_id, run_id=new_run_id(), chart=chart),
-            context=service.context,
-        )
+        coder.run(chart, "outpatient")
         plain.append(time.perf_counter() - t)
         t = time.perf_counter()
-        result = service.code_chart(chart)
+        result = service.code_chart(actor, chart)
         audited.append(time.perf_counter() - t)
         events.append(result.audit.events)
         paused += result.route != "auto"

@@ -72,20 +72,23 @@ def main() -> int:
         print(f"bench: {args.data} not found (is ../shared beside the project?)", file=sys.stderr)
         return 2
 
-    from agent.settings import Settings
-    from apps.service import CodingService
+    from apps.actors import Actor
+    from apps.service import Service
+    from core.codes import undot
+    from core.settings import Settings
     from evals.datasets import load_jsonl
-    from evals.metrics import category, micro, undot
+    from evals.metrics import category, micro
     from tools.chart import Chart
     from tools.codeset import CodeSet
     from tools.extract import text_document
 
     records = load_jsonl(args.data, args.limit)
     t0 = time.perf_counter()
-    service = CodingService(Settings(data_dir=ROOT / ".codesense"))
+    service = Service(Settings(data_dir=ROOT / ".codesense"))
+    actor = Actor(id="bench", role="admin")
     codeset = CodeSet.load()
     # Warm the NLP pipelines on one chart so latencies below are per-chart, not start-up.
-    service.code_chart(Chart(chart_id="warm", documents=[text_document("Fever.", "warm")]))
+    service.code_chart(actor, Chart(chart_id="warm", documents=[text_document("Fever.", "warm")]))
     startup = time.perf_counter() - t0
 
     latencies: list[float] = []
@@ -94,7 +97,7 @@ def main() -> int:
     for rec in records:
         t = time.perf_counter()
         chart = Chart(chart_id=rec.id, documents=[text_document(rec.text, rec.id)])
-        result = service.code_chart(chart)
+        result = service.code_chart(actor, chart)
         latencies.append(time.perf_counter() - t)
         predicted.append({undot(c) for m in result.mentions for c in m.codes})
     elapsed = time.perf_counter() - t_all
@@ -106,7 +109,7 @@ def main() -> int:
         runs = []
         for _ in range(5):
             t = time.perf_counter()
-            service.code_file(ROOT / "examples" / name)
+            service.code_file(actor, ROOT / "examples" / name)
             runs.append(time.perf_counter() - t)
         two_page[name] = statistics.median(runs) * 1000
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from agent.scoring import CALIBRATION_FILE, Calibration, ConfidenceFeatures, prior_logit
+from core.errors import CodeSenseError
 from evals.metrics import compare_key, expected_calibration_error
 from evals.runner import ChartRecord, load_records
 from evals.summary import lowest_precise_threshold
-from tools.errors import CodeSenseError
 
 # The draft's numbers (the document penalty is applied outside the model: text charts carry
 # none), and the code's own record on the fitting run.

@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel, Field
 
-from tools.errors import ChartInputError
+from core.errors import ChartInputError
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 # Short names for the corpora beside the project; anything else is a path to a JSONL file.

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel
 
+from core.codes import undot
+
 
 class Scores(BaseModel):
     precision: float
@@ -32,10 +34,6 @@ class ReliabilityBin(BaseModel):
     count: int
     confidence: float
     accuracy: float
-
-
-def undot(code: str) -> str:
-    return code.replace(".", "").upper().strip()
 
 
 def category(code: str) -> str:

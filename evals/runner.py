@@ -22,8 +22,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, Field
 
+from core.codes import undot
 from evals.datasets import LabelledChart
-from evals.metrics import undot
 
 log = logging.getLogger(__name__)
 
@@ -126,38 +126,30 @@ def _init_worker(data_dir: str, setting: str, semantic: bool) -> None:
         import torch
 
         torch.set_num_threads(1)
-    from agent.settings import Settings
-    from apps.service import CodingService
+    from agent.coder import Coder
+    from core.settings import Settings
 
     settings = Settings(data_dir=Path(data_dir), setting=setting, semantic_retrieval=semantic)
-    _WORKER["service"] = CodingService(settings)
+    # The graph alone: an eval stores no runs and writes no audit events.
+    _WORKER["coder"] = Coder(settings=settings)
     _WORKER["setting"] = setting
 
 
 def code_one(chart: LabelledChart) -> ChartRecord:
     """Code one labelled chart with this process's service and keep what scoring needs."""
     from agent.scoring import features_for_draft
-    from agent.state import CodingInput
+    from core.errors import CodeSenseError
     from tools.chart import Chart
-    from tools.errors import CodeSenseError
     from tools.evidence import Evidence, evidence_problems
     from tools.extract import text_document
 
-    service = _WORKER["service"]
+    coder = _WORKER["coder"]
     gold = sorted({undot(c) for c in chart.codes})
     t0 = time.perf_counter()
     try:
         doc = text_document(chart.text, "d1", source_name=chart.id)
         structured = Chart(chart_id=f"eval-{chart.id}", documents=[doc])
-        state = service.graph.invoke(
-            CodingInput(
-                chart_id=structured.chart_id,
-                run_id=f"eval-{chart.id}",
-                setting=_WORKER["setting"],
-                chart=structured,
-            ),
-            context=service.context,
-        )
+        state = coder.run(structured, _WORKER["setting"], run_id=f"eval-{chart.id}")
     except CodeSenseError as err:
         return ChartRecord(id=chart.id, gold=gold, error=str(err))
     except Exception as err:  # a bug on one chart must not lose an hour's run: counted, logged

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from tools.errors import CodeSenseError
+from core.errors import CodeSenseError
 
 Dialect = Literal["sqlite", "postgresql"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -23,9 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 RunId = Annotated[str, StringConstraints(pattern=r"^run-[0-9a-f]{16}$")]
 DecisionId = Annotated[str, StringConstraints(pattern=r"^dec-[0-9a-f]{16}$")]
+# Who acted: the system, a person at the command line (user:), a reviewer, an API key (by its
+# id, never its secret) or a Slack user (by Slack's opaque id).
 Actor = Annotated[
-    str, StringConstraints(pattern=r"^(system|(user|reviewer):[A-Za-z0-9._@-]{1,64})$")
+    str,
+    StringConstraints(pattern=r"^(system|(user|reviewer|apikey|slack):[A-Za-z0-9._@-]{1,64})$"),
 ]
+# An organisation id, as an API key or the command line's settings name it.
+OrgId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,47}$")]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")]
 # A node, tool, model or surface name as written in code: "find_concepts", "cite", "trace".
 StepName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
@@ -54,6 +59,10 @@ Action = Literal[
     "run.end",  # the run finished (or failed: result "error")
     "run.read",  # someone looked at a run through a surface (show, trace, review)
     "run.list",  # someone listed runs
+    "run.interrupted",  # a run's owner died; the run was marked interrupted or released
+    "audit.read",  # someone verified the audit chain or listed its events
+    "apikey.create",  # an admin made an API key (its id and role, never its secret)
+    "apikey.revoke",
     "graph.step",  # one node of the graph ran
     "tool.call",  # a deterministic tool produced output inside a node
     "model.call",  # the reasoner (offline or an LLM) was asked to decide
@@ -95,6 +104,7 @@ class EventDraft(BaseModel):
 
     run_id: RunId | None = None
     actor: Actor = "system"
+    org: OrgId | None = None
     action: Action
     name: StepName | None = None
     chart: Digest | None = None
@@ -128,6 +138,11 @@ class AuditEvent(EventDraft):
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utc_in(seconds: float) -> str:
+    """The time `seconds` from now, in the same sortable form as `utc_now()`."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def digest(data: bytes) -> str:

@@ -18,39 +18,12 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.errors import CodeSenseError
-
-MIN_SECRET_CHARS = 32
-_PLACEHOLDER_WORDS = (
-    "changeme",
-    "change-me",
-    "change_me",
-    "placeholder",
-    "example",
-    "secret",
-    "password",
-    "default",
-    "your-key",
-    "yourkey",
-    "xxxx",
-    "todo",
-)
+from core.errors import CodeSenseError
+from core.secrets import placeholder_problem
 
 
 class SecretKeyError(CodeSenseError):
     """The configured secret is missing, weak, a placeholder, or its file is readable by others."""
-
-
-def placeholder_problem(secret: str) -> str | None:
-    """Why a secret looks like a placeholder rather than a real key (None when it looks real)."""
-    low = secret.strip().lower()
-    if len(low) < MIN_SECRET_CHARS:
-        return f"is shorter than {MIN_SECRET_CHARS} characters"
-    if any(word in low for word in _PLACEHOLDER_WORDS):
-        return "looks like a placeholder"
-    if len(set(low)) < 8:
-        return "has too few distinct characters to be random"
-    return None
 
 
 @dataclass(frozen=True)
@@ -60,6 +33,9 @@ class Keys:
     anchors: bytes
     charts: bytes
     checkpoints: bytes
+    # Keys the server derives: API-key hashing (a pepper) and session cookies (a MAC key).
+    api_keys: bytes
+    sessions: bytes
     key_id: str
 
     @classmethod
@@ -71,6 +47,8 @@ class Keys:
             anchors=sub("audit-anchors/v1"),
             charts=sub("sealed-records/v1"),
             checkpoints=sub("checkpoints/v1"),
+            api_keys=sub("api-keys/v1"),
+            sessions=sub("web-sessions/v1"),
             key_id=sub("key-id").hex()[:12],
         )
 

@@ -5,22 +5,23 @@
 
 from __future__ import annotations
 
-import getpass
-import re
+import logging
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-from agent.settings import Settings
+from core.settings import Settings
 from store.anchors import AnchorFile
+from store.api_keys import ApiKeyStore
 from store.audit_log import AuditLog
 from store.db import Database, sqlite_url
+from store.events import EventDraft
 from store.keys import Keys, load_keys
+from store.owners import is_gone
 from store.runs import RunStore
 from store.sealing import Sealer
 from store.tables import ensure_tables
 
-_SAFE_USER = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+log = logging.getLogger(__name__)
 
 
 def database_url(settings: Settings) -> str:
@@ -31,20 +32,6 @@ def anchor_path(settings: Settings) -> Path:
     return settings.anchor_file or settings.data_dir / "audit" / "anchors.jsonl"
 
 
-@lru_cache(maxsize=16)
-def _os_user() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None
-
-
-def actor_of(settings: Settings) -> str:
-    """`user:<id>` from settings, else the OS login name, else plain "system"."""
-    name = settings.actor if settings.actor is not None else _os_user()
-    return f"user:{name}" if name and _SAFE_USER.match(name) else "system"
-
-
 @dataclass
 class Records:
     settings: Settings
@@ -52,6 +39,7 @@ class Records:
     keys: Keys
     audit: AuditLog
     runs: RunStore
+    api_keys: ApiKeyStore
 
     @classmethod
     def open(cls, settings: Settings) -> Records:
@@ -63,17 +51,40 @@ class Records:
         db = Database(database_url(settings))
         ensure_tables(db)
         anchors = AnchorFile(anchor_path(settings), keys.anchors, keys.key_id)
-        return cls(
+        records = cls(
             settings=settings,
             db=db,
             keys=keys,
             audit=AuditLog(db, anchors, settings.anchor_every),
             runs=RunStore(db, Sealer(keys.charts)),
+            api_keys=ApiKeyStore(db, keys.api_keys),
         )
+        records.release_abandoned()
+        return records
 
-    @property
-    def actor(self) -> str:
-        return actor_of(self.settings)
+    def release_abandoned(self) -> int:
+        """Runs whose owner is gone (a killed process, a lease run out) stop looking busy: a
+        `running` run becomes `interrupted`, a `reviewing` one awaits review again. Each is
+        audited. Returns how many were released."""
+        released = 0
+        for run_id, status, owner, lease_until, chart_hash in self.runs.unfinished():
+            if not is_gone(owner, lease_until):
+                continue
+            event = EventDraft(
+                action="run.interrupted",
+                run_id=run_id,
+                chart=chart_hash,
+                result="interrupted",
+                name="review" if status == "reviewing" else "code",
+            )
+            # The run's new status and its event commit together, or neither does.
+            with self.db.transaction(audit_lock=True):
+                if self.runs.abandon(run_id, status, owner):
+                    self.audit.append([event], anchor=True)
+                    released += 1
+        if released:
+            log.warning("released %d run(s) whose owner is gone", released)
+        return released
 
     def close(self) -> None:
         self.db.close()

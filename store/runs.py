@@ -7,21 +7,29 @@ sealed with the data key and bound to their row.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import orjson
 from pydantic import BaseModel, Field
 
+from core.errors import CodeSenseError, Conflict
 from store.db import Database
-from store.events import utc_now
+from store.events import utc_in, utc_now
 from store.sealing import Sealer
-from tools.errors import CodeSenseError
 
-RunStatus = Literal["running", "awaiting_review", "completed", "reviewed", "failed"]
+RunStatus = Literal[
+    "running", "awaiting_review", "reviewing", "completed", "reviewed", "failed", "interrupted"
+]
+RunKind = Literal["code", "audit"]
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 
 
 class RunNotFound(CodeSenseError):
-    """No run with that id in this data directory."""
+    """No run with that id in this data directory (or not in the caller's organisation)."""
+
+
+class ReviewConflict(Conflict):
+    """A review of a run that another reviewer holds or has finished: nothing was changed."""
 
 
 class RunRecord(BaseModel):
@@ -34,6 +42,8 @@ class RunRecord(BaseModel):
     actor: str
     setting: str
     status: RunStatus
+    org: str = "default"
+    kind: RunKind = "code"
     route: str | None = None
     codes: list[str] = Field(default_factory=list)
     versions: dict[str, str] = Field(default_factory=dict)
@@ -53,7 +63,7 @@ class ReviewRecord(BaseModel):
 
 _RUN_COLUMNS = (
     "run_id, chart_hash, created_at, updated_at, actor, setting, status, route, codes, "
-    "versions, audit_events, audit_head"
+    "versions, audit_events, audit_head, org, kind"
 )
 
 
@@ -96,14 +106,75 @@ class RunStore:
         actor: str,
         setting: str,
         versions: dict[str, str],
+        org: str = "default",
+        kind: RunKind = "code",
+        owner: str | None = None,
+        lease_s: float = 3600.0,
     ) -> None:
+        """A run row in state `running`, owned by `owner` (this process) for `lease_s` seconds."""
         now = utc_now()
         with self.db.transaction():
             self.db.execute(
                 "INSERT INTO runs (run_id, chart_hash, created_at, updated_at, actor, setting, "
-                "status, versions) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
-                (run_id, chart_hash, now, now, actor, setting, orjson.dumps(versions).decode()),
+                "status, versions, org, kind, owner, lease_until) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    chart_hash,
+                    now,
+                    now,
+                    actor,
+                    setting,
+                    orjson.dumps(versions).decode(),
+                    org,
+                    kind,
+                    owner,
+                    utc_in(lease_s),
+                ),
             )
+
+    def claim_review(self, run_id: str, owner: str, lease_s: float = 900.0) -> None:
+        """Move a run from `awaiting_review` to `reviewing` for one reviewer, atomically.
+
+        Of two reviewers resuming the same run at once, one claims it; the other gets a
+        ReviewConflict saying why, and nothing of theirs is applied.
+        """
+        with self.db.transaction():
+            changed = self.db.execute(
+                "UPDATE runs SET status = 'reviewing', owner = ?, lease_until = ?, updated_at = ? "
+                "WHERE run_id = ? AND status = 'awaiting_review'",
+                (owner, utc_in(lease_s), utc_now(), run_id),
+            )
+        if not changed:
+            raise review_conflict(run_id, self.run(run_id).status)
+
+    def release_review(self, run_id: str) -> None:
+        """A claimed review that did not finish: the run awaits review again."""
+        with self.db.transaction():
+            self.db.execute(
+                "UPDATE runs SET status = 'awaiting_review', owner = NULL, lease_until = NULL, "
+                "updated_at = ? WHERE run_id = ? AND status = 'reviewing'",
+                (utc_now(), run_id),
+            )
+
+    def unfinished(self) -> list[tuple[str, str, str | None, str | None, str | None]]:
+        """(run_id, status, owner, lease_until, chart_hash) of runs someone is working on."""
+        rows = self.db.query(
+            "SELECT run_id, status, owner, lease_until, chart_hash FROM runs "
+            "WHERE status IN ('running', 'reviewing')"
+        )
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def abandon(self, run_id: str, status: str, owner: str | None) -> bool:
+        """Mark a run whose owner is gone (`running` -> `interrupted`, `reviewing` ->
+        `awaiting_review`), unless it changed hands meanwhile; True when marked."""
+        new = "interrupted" if status == "running" else "awaiting_review"
+        changed = self.db.execute(
+            "UPDATE runs SET status = ?, owner = NULL, lease_until = NULL, updated_at = ? "
+            "WHERE run_id = ? AND status = ? AND owner IS NOT DISTINCT FROM ?",
+            (new, utc_now(), run_id, status, owner),
+        )
+        return changed > 0
 
     def finish_run(
         self,
@@ -119,6 +190,8 @@ class RunStore:
         """Record where a run ended up; fields left None keep their stored value."""
         sets = ["status = ?", "updated_at = ?"]
         params: list[Any] = [status, utc_now()]
+        if status not in ("running", "reviewing"):
+            sets += ["owner = NULL", "lease_until = NULL"]
         for column, value in (
             ("chart_hash", chart_hash),
             ("route", route),
@@ -139,19 +212,45 @@ class RunStore:
     def _seal_run(self, value: dict[str, Any] | None, run_id: str, what: str) -> bytes | None:
         return None if value is None else self._sealer.seal(value, bound_to=f"{run_id}/{what}")
 
-    def run(self, run_id: str) -> RunRecord:
+    def run(self, run_id: str, org: str | None = None) -> RunRecord:
+        """One run; with `org`, a run of another organisation is not found either."""
         rows = self.db.query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
-        if not rows:
-            raise RunNotFound(f"no run {run_id!r} in this data directory")
+        if not rows or (org is not None and rows[0][12] != org):
+            raise RunNotFound(f"no run {run_id[:40]!r}")
         return _run_record(rows[0])
 
-    def runs(self, limit: int = 20, status: RunStatus | None = None) -> list[RunRecord]:
-        where, params = ("WHERE status = ?", [status]) if status else ("", [])
+    def runs(
+        self,
+        limit: int = 20,
+        status: RunStatus | None = None,
+        org: str | None = None,
+        route: str | None = None,
+        kind: RunKind | None = None,
+    ) -> list[RunRecord]:
+        """The newest runs first, filtered by organisation, status, route and kind."""
+        clauses, params = self._filters(org=org, status=status, route=route, kind=kind)
         rows = self.db.query(
-            f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY created_at DESC, run_id LIMIT ?",
+            f"SELECT {_RUN_COLUMNS} FROM runs {clauses} ORDER BY created_at DESC, run_id LIMIT ?",
             (*params, limit),
         )
         return [_run_record(r) for r in rows]
+
+    def count_by(
+        self, column: Literal["route", "status"], org: str | None = None, kind: RunKind = "code"
+    ) -> dict[str, int]:
+        """How many runs per route or status (a worklist's counts)."""
+        clauses, params = self._filters(org=org, kind=kind)
+        rows = self.db.query(
+            f"SELECT {column}, COUNT(*) FROM runs {clauses} GROUP BY {column}", params
+        )
+        return {str(r[0]): int(r[1]) for r in rows if r[0] is not None}
+
+    @staticmethod
+    def _filters(**equal: str | None) -> tuple[str, list[str]]:
+        wanted = {k: v for k, v in equal.items() if v is not None}
+        if not wanted:
+            return "", []
+        return "WHERE " + " AND ".join(f"{k} = ?" for k in wanted), list(wanted.values())
 
     def output(self, run_id: str) -> dict[str, Any] | None:
         return self._open_run(run_id, "output")
@@ -211,6 +310,15 @@ class RunStore:
         return out
 
 
+def review_conflict(run_id: str, status: str) -> ReviewConflict:
+    """Why a run cannot be reviewed now, in the reviewer's words."""
+    if status == "reviewing":
+        return ReviewConflict(f"run {run_id} is being reviewed by someone else right now")
+    if status == "reviewed":
+        return ReviewConflict(f"run {run_id} is already reviewed")
+    return ReviewConflict(f"run {run_id} is {status.replace('_', ' ')}, not awaiting review")
+
+
 def _run_record(row: tuple[Any, ...]) -> RunRecord:
     return RunRecord(
         run_id=row[0],
@@ -225,4 +333,6 @@ def _run_record(row: tuple[Any, ...]) -> RunRecord:
         versions=orjson.loads(row[9]),
         audit_events=row[10],
         audit_head=row[11],
+        org=row[12],
+        kind=row[13],
     )

@@ -14,7 +14,7 @@ import orjson
 from Crypto.Cipher import AES
 from Crypto.Random import get_random_bytes
 
-from tools.errors import CodeSenseError
+from core.errors import CodeSenseError
 
 _VERSION = b"\x01"
 

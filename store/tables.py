@@ -53,6 +53,34 @@ _COMMON = [
         sealed {blob} NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS reviews_run ON reviews (run_id)",
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        key_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        org TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        revoked_at TEXT,
+        last_used_at TEXT
+    )""",
+]
+
+# Columns added after a table's first release: (table, column, definition). A data directory
+# made by an older version gets them on open; rows it already holds take the default.
+_ADDED_COLUMNS = [
+    # Which organisation a run belongs to: a run of another org is invisible (404).
+    ("runs", "org", "TEXT NOT NULL DEFAULT 'default'"),
+    # "code" for a coding run, "audit" for an Audit Sentinel check of assigned codes.
+    ("runs", "kind", "TEXT NOT NULL DEFAULT 'code'"),
+    # The process working on a run (host:pid:start time) and until when its claim holds: a run
+    # whose owner is gone is marked interrupted instead of staying `running` for ever.
+    ("runs", "owner", "TEXT"),
+    ("runs", "lease_until", "TEXT"),
+]
+_ADDED_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS runs_org_created ON runs (org, created_at)",
+    "CREATE INDEX IF NOT EXISTS runs_status ON runs (status)",
 ]
 
 _SQLITE_GUARDS = [
@@ -82,3 +110,19 @@ def ensure_tables(db: Database) -> None:
             db.execute(statement.format(**types))
         for statement in guards:
             db.execute(statement)
+        for table, column, definition in _ADDED_COLUMNS:
+            if column not in _columns(db, table):
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        for statement in _ADDED_INDEXES:
+            db.execute(statement)
+
+
+def _columns(db: Database, table: str) -> set[str]:
+    if db.dialect == "sqlite":
+        return {str(row[1]) for row in db.query(f"PRAGMA table_info({table})")}
+    rows = db.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+        "AND table_schema = current_schema()",
+        (table,),
+    )
+    return {str(row[0]) for row in rows}

@@ -31,6 +31,16 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 EXAMPLES = ROOT / "examples"
 
 
+def _admin():
+    from apps.actors import Actor
+
+    return Actor(id="tester", role="admin", org="default", via="cli")
+
+
+# The person the tests act as: a local admin of the default organisation.
+ADMIN = _admin()
+
+
 @pytest.fixture(scope="session")
 def term_index():
     from tools.lookup import TermIndex
@@ -42,8 +52,8 @@ def term_index():
 def service(term_index):
     from agent.context import CodingContext, rules_version
     from agent.reasoners import OfflineReasoner
-    from agent.settings import Settings
-    from apps.service import CodingService
+    from apps.service import Service
+    from core.settings import Settings
 
     settings = Settings()
     context = CodingContext(
@@ -52,4 +62,15 @@ def service(term_index):
         reasoner=OfflineReasoner(),
         rules_version=rules_version(),
     )
-    return CodingService(settings, context)
+    return Service(settings, context)
+
+
+@pytest.fixture(scope="session")
+def coder(term_index):
+    """The coding graph without storage: codes for tests that need no run or audit trail."""
+    from agent.coder import Coder
+    from agent.context import CodingContext, rules_version
+    from agent.reasoners import OfflineReasoner
+    from core.settings import Settings
+
+    return Coder(CodingContext(Settings(), term_index, OfflineReasoner(), rules_version()))

@@ -11,17 +11,17 @@ never leads to one answer and never mentions payment.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from core.contract import Setting
 from tools.chart import Chart
+from tools.codeset import APRIL_UPDATE_START
 from tools.evidence import Evidence, EvidenceError, cite
 from tools.rules.codes import CodeMatcher
 from tools.rules.load import RuleSet
 from tools.rules.schema import CdiQuery
 from tools.rules.text import DEFAULT_GUARD, compiled, find_text, sentence_ranges
-from tools.validate import APRIL_UPDATE_START
 
 MAX_INDICATOR_SPANS = 6
 
@@ -36,7 +36,7 @@ class CodedCondition(BaseModel):
 class CdiInput(BaseModel):
     chart: Chart
     coded: list[CodedCondition]
-    setting: Literal["outpatient", "inpatient"]
+    setting: Setting
     date_of_service: date | None = None
 
 

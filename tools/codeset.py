@@ -20,13 +20,20 @@ import re
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from tools.errors import CodeSenseError, UnknownCode
+from core.codes import dot, undot
+from core.codes import normalize as normalize_code
+from core.errors import CodeSenseError, UnknownCode
 
 CODE_SET_VERSION = "ICD-10-CM 2026-04"
+# FY2026 ICD-10-CM runs 2025-10-01 to 2026-09-30; the April 1, 2026 update is what we ship.
+FY2026_START = date(2025, 10, 1)
+APRIL_UPDATE_START = date(2026, 4, 1)
+FY2026_END = date(2026, 9, 30)
 
 CodeKind = Literal["chapter", "block", "category", "subcategory", "extended"]
 NoteKind = Literal["excludes1", "excludes2", "code_first", "use_additional_code", "code_also"]
@@ -141,14 +148,6 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _undot(code: str) -> str:
-    return code.replace(".", "")
-
-
-def _dot(undotted: str) -> str:
-    return undotted if len(undotted) <= 3 else f"{undotted[:3]}.{undotted[3:]}"
-
-
 def parse_code_refs(note: str) -> list[CodeRef]:
     """The code references in a note's parenthesised lists, e.g. "type 1 diabetes (E10.-)" -> E10.
 
@@ -165,8 +164,8 @@ def parse_code_refs(note: str) -> list[CodeRef]:
             match = _REF_PART.match(part.strip())
             if match is None:
                 continue
-            lo = _undot(match["lo"])
-            hi = _undot(match["hi"]) if match["hi"] else None
+            lo = undot(match["lo"])
+            hi = undot(match["hi"]) if match["hi"] else None
             refs.append(CodeRef(lo=lo, hi=hi, qualifier=qualifier))
     return refs
 
@@ -209,7 +208,7 @@ class CodeSet:
         self._info_lock = threading.Lock()
         # Sorted undotted codes (categories and below) for range and prefix look-ups.
         self._sorted: list[str] = sorted(
-            _undot(c) for c in self._items if not c.isdigit() and "-" not in c
+            undot(c) for c in self._items if not c.isdigit() and "-" not in c
         )
 
     @classmethod
@@ -231,10 +230,23 @@ class CodeSet:
     def normalize(code: str) -> str:
         """Canonical spelling: upper case, no spaces, dot after the 3rd character ("e1121" ->
         "E11.21"). Chapters ("4") and blocks ("E08-E13") keep their shape."""
-        text = "".join(code.split()).upper()
-        if "-" in text or text.isdigit():
-            return text
-        return _dot(text.replace(".", ""))
+        return normalize_code(code)
+
+    def is_manifestation(self, code: str) -> bool:
+        """'In diseases classified elsewhere' codes (G63, F02.80, B95.0 ...), by own or category
+        title; their convention forbids them as principal / first-listed diagnosis. False for an
+        unknown code."""
+        try:
+            info = self.get(code)
+        except UnknownCode:
+            return False
+        titles = [info.description]
+        for ancestor in info.ancestors:
+            parent = self.get(ancestor)
+            if parent.kind in ("chapter", "block"):
+                break
+            titles.append(parent.description)
+        return any("classified elsewhere" in t.lower() for t in titles)
 
     def exists(self, code: str) -> bool:
         """True for any item of the tabular list: chapter, block, category or code below it."""
@@ -378,7 +390,7 @@ class CodeSet:
         return (
             info.needs_seventh
             and bool(info.children)
-            and all(len(_undot(c)) == _SEVENTH_POSITION for c in info.children)
+            and all(len(undot(c)) == _SEVENTH_POSITION for c in info.children)
         )
 
     def with_seventh(self, code: str, char: str) -> str:
@@ -391,8 +403,8 @@ class CodeSet:
             raise CodeSenseError(f"A 7th character is one letter or digit, not {char!r}.")
         if not info.needs_seventh:
             raise CodeSenseError(f"{info.code} takes no 7th character.")
-        stem = _undot(info.code).ljust(_SEVENTH_POSITION - 1, "X")
-        candidate = _dot(stem + letter)
+        stem = undot(info.code).ljust(_SEVENTH_POSITION - 1, "X")
+        candidate = dot(stem + letter)
         if candidate in self._items:
             return candidate
         if letter not in info.seventh_character:
@@ -445,12 +457,12 @@ class CodeSet:
 
     def excludes1_source(self, a: str, b: str) -> TabularNote | None:
         """Like `excludes1_conflict`, with the code on which the note is written."""
-        code_a = _undot(self.get(a).code)
-        code_b = _undot(self.get(b).code)
+        code_a = undot(self.get(a).code)
+        code_b = undot(self.get(b).code)
         if code_a == code_b:
             return None
         for note in self._excludes1_notes(a):
-            prefixes = [_undot(p) for p in self.note_prefixes(note.text)]
+            prefixes = [undot(p) for p in self.note_prefixes(note.text)]
             if any(code_a.startswith(p) for p in prefixes):
                 continue
             if any(code_b.startswith(p) for p in prefixes):
@@ -459,8 +471,8 @@ class CodeSet:
 
     def matches_prefixes(self, code: str, prefixes: list[str]) -> bool:
         """True when `code` is one of `prefixes` or lies below one of them."""
-        undotted = _undot(self.normalize(code))
-        return any(undotted.startswith(_undot(p)) for p in prefixes)
+        undotted = undot(self.normalize(code))
+        return any(undotted.startswith(undot(p)) for p in prefixes)
 
     def _excludes1_notes(self, code: str) -> list[TabularNote]:
         return [n for n in self.get(code).notes if n.kind == "excludes1"]
@@ -482,7 +494,7 @@ class CodeSet:
             if topmost and code.startswith(topmost[-1]):
                 continue
             topmost.append(code)
-        return [_dot(c) for c in topmost]
+        return [dot(c) for c in topmost]
 
     def _qualifier_filter(self, qualifier: str, lo: str) -> Callable[[str], bool] | None:
         """A predicate over undotted codes for a "with ..." qualifier, or None if unreadable."""
@@ -499,7 +511,7 @@ class CodeSet:
             )
         if "open fracture" in qualifier and ("7th" in qualifier or "seventh" in qualifier):
             # "S52.- with open fracture 7th character": the letters whose definition says so.
-            table = self.get(_dot(lo)).seventh_character
+            table = self.get(dot(lo)).seventh_character
             letters = {k for k, v in table.items() if "open fracture" in v}
             return lambda c: len(c) == _SEVENTH_POSITION and c[-1] in letters
         span = _QUAL_ORDINAL_SPAN.search(qualifier)
@@ -532,8 +544,8 @@ class CodeSet:
 
     def _is_complete(self, undotted: str) -> bool:
         """A leaf, or a code that lacks only its 7th character."""
-        children = self._lib.get_children(_dot(undotted))
-        return all(len(_undot(c)) == _SEVENTH_POSITION for c in children)
+        children = self._lib.get_children(dot(undotted))
+        return all(len(undot(c)) == _SEVENTH_POSITION for c in children)
 
     # --- building CodeInfo ---------------------------------------------------------------------
 

@@ -18,14 +18,24 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from core.codes import undot
+from core.contract import (
+    CheckResult,
+    DrgSummary,
+    Evidence,
+    HccFlag,
+    MeatElement,
+    RuleCheck,
+    Setting,
+)
 from tools.chart import Chart
-from tools.evidence import Evidence, EvidenceError, cite
+from tools.codeset import APRIL_UPDATE_START
+from tools.evidence import EvidenceError, cite
 from tools.rules.load import RuleSet
-from tools.rules.schema import Hcc, MceEdit, MeatElement, MsDrg, RuleBase
+from tools.rules.schema import Hcc, MceEdit, MsDrg, RuleBase
 from tools.rules.text import compiled
-from tools.validate import APRIL_UPDATE_START, CheckResult, RuleCheck
 
 Sex = Literal["male", "female"]
 # Inpatient-only notions of the MCE: an outpatient first-listed Z00.00 is no error.
@@ -40,43 +50,16 @@ class EditInput(BaseModel):
     """A chart's final codes in sequence order: the first is the principal / first-listed."""
 
     codes: list[str]
-    setting: Literal["outpatient", "inpatient"]
+    setting: Setting
     age: int | None = None
     sex: Sex | None = None
     date_of_service: date | None = None
-
-
-class DrgSummary(BaseModel):
-    """The MS-DRG an inpatient chart groups to, as the grouper reports it."""
-
-    grouper: str
-    drg: int | None
-    description: str | None
-    mdc: int | None
-    mdc_description: str | None
-    severity: str
-    return_code: str
-    assumptions: list[str] = Field(default_factory=list)
-
-
-class HccFlag(BaseModel):
-    """A code that maps to a CMS-HCC category, and the MEAT evidence found for it."""
-
-    model: str
-    hcc: str
-    label: str
-    in_model: bool = Field(description="False when a higher HCC of its hierarchy supersedes it")
-    meat: dict[MeatElement, list[Evidence]] = Field(default_factory=dict)
 
 
 class EditOutput(BaseModel):
     checks: list[list[RuleCheck]]
     drg: DrgSummary | None = None
     hcc: list[HccFlag | None]
-
-
-def _undot(code: str) -> str:
-    return code.replace(".", "")
 
 
 def _check(rule: RuleBase, message: str, result: CheckResult | None = None) -> RuleCheck:
@@ -107,8 +90,8 @@ def _claim(codes: list[str], age: int, sex: int, day: date) -> dict[str, Any]:
         age=age,
         sex=sex,  # type: ignore[arg-type]
         discharge_status=1,
-        pdx=_undot(codes[0]),
-        sdx=[_undot(c) for c in codes[1:]],
+        pdx=undot(codes[0]),
+        sdx=[undot(c) for c in codes[1:]],
     )
     return claim
 
@@ -143,7 +126,7 @@ def _mce_checks(inp: EditInput, rules: RuleSet, day: date, checks: list[list[Rul
                 continue
             if name == "DUPLICATE_OF_PDX":
                 for i, code in enumerate(inp.codes[1:], start=1):
-                    if _undot(code) == _undot(inp.codes[0]):
+                    if undot(code) == undot(inp.codes[0]):
                         checks[i].append(_check(rule, rule.message.format(code=code)))
             elif rule.applies_to == "principal":
                 checks[0].append(_check(rule, rule.message.format(code=inp.codes[0])))
@@ -187,8 +170,8 @@ def _drg(
         age=age,
         sex=sex,  # type: ignore[arg-type]
         discharge_status=1,
-        pdx=_undot(inp.codes[0]),
-        sdx=[_undot(c) for c in inp.codes[1:]],
+        pdx=undot(inp.codes[0]),
+        sdx=[undot(c) for c in inp.codes[1:]],
     )
     with _grouper() as grouper:
         out = grouper.group(claim)
@@ -215,7 +198,7 @@ def _drg(
     )
     by_code = {d.get("code"): d for d in out.get("sdx_output") or []}
     for i, code in enumerate(inp.codes[1:], start=1):
-        dx = by_code.get(_undot(code))
+        dx = by_code.get(undot(code))
         if dx is None or dx.get("severity") in (None, "NONE"):
             continue
         excluded = [f for f in dx.get("flags", []) if "EXCLU" in f]
@@ -248,7 +231,7 @@ def _hcc(inp: EditInput, rules: RuleSet, day: date) -> list[HccFlag | None]:
     engine = _hcc_engine(rule.model)
     sex = "M" if inp.sex == "male" else "F"
     age = inp.age if inp.age is not None else 70
-    undotted = [_undot(c) for c in inp.codes]
+    undotted = [undot(c) for c in inp.codes]
     result = engine.calculate_from_diagnosis(undotted, {"age": age, "sex": sex})
     active = set(result.hcc_list)
     for i, code in enumerate(undotted):

@@ -9,18 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from core.contract import Evidence
 from tools.chart import BBox, Chart
-
-
-class Evidence(BaseModel):
-    """A span of chart text cited for a code (the output contract's evidence entry)."""
-
-    doc_id: str
-    page: int
-    start: int
-    end: int
-    quote: str
-    section: str
 
 
 class EvidenceError(ValueError):

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from core.contract import Assertion
+from core.errors import CodeSenseError
 from tools.chart import Document
-from tools.errors import CodeSenseError
 from tools.extract.sections import clinical_nlp, section_assertion
 from tools.lookup import Candidate, TermIndex
 from tools.rulefiles import RULES_DIR, load_yaml_model
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 
 CONTEXT_FILE = RULES_DIR / "context.yaml"
 
-Assertion = Literal["present", "negated", "possible", "historical", "family", "hypothetical"]
 ContextCategory = Literal[
     "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY", "TERMINATE"
 ]

@@ -12,16 +12,17 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from tools.rules.codes import CodeMatcher, undot
+from core.codes import CODE, undot
+from core.contract import Setting
+from tools.rules.codes import CodeMatcher
 from tools.rules.load import RuleSet, rule_set
 from tools.rules.schema import Rule
 
 _WORD = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)?")
-_CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
 _STOP = frozenset(
     "a an and are as at be by for from in is it its not of on or the to with why what which "
     "when how does do this that than rule rules code codes coded coding".split()
@@ -34,7 +35,7 @@ class RuleLookupInput(BaseModel):
     query: str | None = Field(default=None, description="a situation in words, or a code")
     code: str | None = Field(default=None, description="rules that name this code")
     rule_id: str | None = Field(default=None, description="an id, or the start of one")
-    setting: Literal["outpatient", "inpatient"] | None = None
+    setting: Setting | None = None
     limit: int = Field(default=10, ge=1, le=200)
 
 
@@ -88,7 +89,7 @@ def rule_codes(rule: Rule) -> list[str]:
         if isinstance(value, str):
             literal = value.split("{", 1)[0].rstrip(".")
             for part in literal.split("-") if "-" in literal else [literal]:
-                if not _CODE.match(part):
+                if not CODE.match(part):
                     return
             if literal and (len(literal) >= 3):
                 found.append(literal)
@@ -176,7 +177,7 @@ def lookup_rules(inp: RuleLookupInput, rules: RuleSet | None = None) -> RuleLook
                 hit(i, 50.0, "id prefix")
     codes = [inp.code] if inp.code else []
     if inp.query:
-        codes += [w for w in inp.query.upper().split() if _CODE.match(w.strip(",.?"))]
+        codes += [w for w in inp.query.upper().split() if CODE.match(w.strip(",.?"))]
     for code in codes:
         code = code.strip(",.?").upper()
         for i, specificity in index.naming_scored(code):

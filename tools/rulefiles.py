@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from tools.errors import RulesError
+from core.errors import RulesError
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 

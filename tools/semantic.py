@@ -27,8 +27,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from core.errors import CodeSenseError
 from tools.chart import Chart, Document
-from tools.errors import CodeSenseError
 from tools.lookup import Candidate, TermIndex
 from tools.mentions import Mention
 from tools.normalize import GENERIC, STOPWORDS, Word

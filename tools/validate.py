@@ -16,19 +16,25 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from tools.codeset import CODE_SET_VERSION, CodeInfo, CodeSet, NoteKind, TabularNote
-from tools.errors import UnknownCode
+from core.contract import CheckResult, RuleCheck, Setting
+from core.errors import UnknownCode
+from tools.codeset import (
+    APRIL_UPDATE_START,
+    CODE_SET_VERSION,
+    FY2026_END,
+    FY2026_START,
+    CodeInfo,
+    CodeSet,
+    NoteKind,
+    TabularNote,
+)
+from tools.rules.checks import check_code_list
 
 if TYPE_CHECKING:
     from tools.rules.load import RuleSet
 
-CheckResult = Literal["pass", "warn", "fail"]
 Encounter = Literal["initial", "subsequent", "sequela"]
 
-# FY2026 ICD-10-CM runs 2025-10-01 to 2026-09-30; the April 1, 2026 update is what we ship.
-FY2026_START = date(2025, 10, 1)
-APRIL_UPDATE_START = date(2026, 4, 1)
-FY2026_END = date(2026, 9, 30)
 
 _ENCOUNTER_LETTER: dict[Encounter, str] = {"initial": "A", "subsequent": "D", "sequela": "S"}
 # Notes that only apply when the condition is present: unmet, they are reminders, not warnings.
@@ -46,14 +52,6 @@ _NOTE_LABEL: dict[NoteKind, str] = {
 }
 
 
-class RuleCheck(BaseModel):
-    """One rule applied to a code or to the chart: the `rules` entry of the output contract."""
-
-    id: str
-    result: CheckResult
-    message: str
-
-
 class ProposedCode(BaseModel):
     code: str
     role: Literal["principal", "secondary"] = "secondary"
@@ -62,7 +60,7 @@ class ProposedCode(BaseModel):
 
 class ValidateInput(BaseModel):
     codes: list[ProposedCode]
-    setting: Literal["outpatient", "inpatient"]
+    setting: Setting
     date_of_service: date | None = None
 
 
@@ -327,33 +325,12 @@ def _check_existing_seventh(draft: _Draft, info: CodeInfo) -> None:
 # --- the code among the chart's codes ----------------------------------------------------------
 
 
-def _is_manifestation(info: CodeInfo, codes: CodeSet) -> bool:
-    """'In diseases classified elsewhere' codes (G63, F02.80, B95.0 ...), by own or category title;
-    their convention forbids them as principal / first-listed diagnosis."""
-    titles = [info.description]
-    for ancestor in info.ancestors:
-        parent = codes.get(ancestor)
-        if parent.kind in ("chapter", "block"):
-            break
-        titles.append(parent.description)
-    return any("classified elsewhere" in t.lower() for t in titles)
-
-
-def is_manifestation(code: str, codes: CodeSet | None = None) -> bool:
-    """True for a manifestation code ("in diseases classified elsewhere"); False if unknown."""
-    codeset = codes or CodeSet.load()
-    try:
-        return _is_manifestation(codeset.get(code), codeset)
-    except UnknownCode:
-        return False
-
-
 def _check_sequencing(draft: _Draft, codes: CodeSet, setting: str) -> None:
     info = draft.info
     if info is None or draft.proposed.role != "principal":
         return
     position = "principal diagnosis" if setting == "inpatient" else "first-listed diagnosis"
-    if _is_manifestation(info, codes):
+    if codes.is_manifestation(info.code):
         draft.add(
             "manifestation.principal",
             "fail",
@@ -454,8 +431,6 @@ def _check_rule_packs(
     drafts: list[_Draft], inp: ValidateInput, rules: RuleSet, codes: CodeSet
 ) -> None:
     """The rule packs' code-list checks, on the codes that stand, in their proposed order."""
-    from tools.rules.checks import check_code_list
-
     standing = [d for d in drafts if d.code is not None]
     found = check_code_list(
         [d.code for d in standing if d.code], inp.setting, rules, inp.date_of_service, codes

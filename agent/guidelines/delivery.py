@@ -8,14 +8,13 @@ from __future__ import annotations
 from agent.guidelines import mention_steps
 from agent.guidelines.work import Work
 from agent.reasoners.base import DecisionRequest, DecisionResult
-from agent.schema import Query
 from agent.state import CodeDecision, CodingState, DraftSuggestion
+from core.contract import Query
 from tools.cdi import CdiInput, CodedCondition, find_queries
-from tools.codeset import CodeSet
+from tools.codeset import APRIL_UPDATE_START, CodeSet
 from tools.edits import DrgSummary, EditInput, hcc_check, meat_evidence, run_edits
 from tools.rules.load import RuleSet
 from tools.rules.schema import Hcc
-from tools.validate import APRIL_UPDATE_START
 
 
 def guard(request: DecisionRequest, result: DecisionResult, rules: RuleSet) -> DecisionResult:

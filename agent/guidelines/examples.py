@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from agent.schema import ChartResult
+from core.contract import ChartResult, Setting
 from tools.rules.load import RuleSet
 
-CodeNote = Callable[[str, str], ChartResult]
+CodeNote = Callable[[str, Setting], ChartResult]
 
 
 class ExampleOutcome(BaseModel):

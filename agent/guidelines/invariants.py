@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from agent.schema import ChartResult
+from core.contract import ChartResult
 from tools.rules.codes import CodeMatcher
 
 FAMILY_HISTORY_CODES = CodeMatcher(["Z80-Z84"])

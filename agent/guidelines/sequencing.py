@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from agent.guidelines.work import STATEMENT_SECTIONS, Work
 from agent.state import CodeDecision
-from tools.errors import UnknownCode
+from core.errors import UnknownCode
 from tools.rules.schema import NeverFirst, Principal, SequenceBefore, TabularCodeFirst
 
 MAX_MOVES = 50

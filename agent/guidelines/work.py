@@ -12,14 +12,14 @@ from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
 from agent.state import CodeDecision, Rejection, TextSpan
-from tools.codeset import CodeSet
-from tools.errors import UnknownCode
+from core.contract import CheckResult, RuleCheck
+from core.errors import UnknownCode
+from tools.codeset import APRIL_UPDATE_START, CodeSet
 from tools.mentions import Mention
 from tools.rules.codes import CodeMatcher
 from tools.rules.load import RuleSet
 from tools.rules.schema import RuleBase
 from tools.rules.text import sentence_ranges
-from tools.validate import APRIL_UPDATE_START, CheckResult, RuleCheck, is_manifestation
 
 if TYPE_CHECKING:
     from agent.reasoners.base import DecisionRequest
@@ -57,7 +57,7 @@ class Work:
         key = tuple(selectors)
         found = self._matchers.get(key)
         if found is None:
-            found = CodeMatcher(key, lambda c: is_manifestation(c, self.codes))
+            found = CodeMatcher(key, self.codes.is_manifestation)
             self._matchers[key] = found
         return found
 

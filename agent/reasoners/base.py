@@ -11,8 +11,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from agent.schema import Setting
 from agent.state import CodeCandidate, CodeDecision, Rejection
+from core.contract import Setting
 from tools.chart import Chart
 from tools.mentions import Mention
 from tools.rules.text import ChartFacts

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from apps.cli import audit, code, index, review, rules, runs, show, trace
+from apps.cli import apikey, audit, code, index, review, rules, runs, show, trace
 from apps.cli import eval as evaluate
-from tools.errors import CodeSenseError
+from core.errors import CodeSenseError
 
 # Command modules, in the order `codesense --help` lists them.
-COMMANDS = [code, evaluate, index, review, runs, show, trace, audit, rules]
+COMMANDS = [code, evaluate, index, review, runs, show, trace, audit, rules, apikey]
 
 log = logging.getLogger("codesense")
 
@@ -53,7 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"codesense: {err}", file=sys.stderr)
         return err.exit_code
     except ValidationError as err:
-        print(f"codesense: invalid settings: {err.errors()[0]['msg']}", file=sys.stderr)
+        # Settings are the only models built from outside input before a command runs; any
+        # other validation error is named by its field, never as a traceback.
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or err.title
+        label = "invalid settings" if err.title == "Settings" else f"invalid {err.title}"
+        print(f"codesense: {label}: {where}: {first['msg']}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("codesense: interrupted", file=sys.stderr)

@@ -24,11 +24,10 @@ def register(sub: Any) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from agent.settings import Settings
-    from store.records import Records
-    from store.verify import verify_log
+    from apps.cli.session import open_service
 
-    report = verify_log(Records.open(Settings()).audit, first=args.first, last=args.last)
+    service, actor = open_service()
+    report = service.verify_audit(actor, first=args.first, last=args.last)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     if not report.ok:
@@ -44,13 +43,10 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_events(args: argparse.Namespace) -> int:
-    from itertools import islice
+    from apps.cli.session import open_service
 
-    from agent.settings import Settings
-    from store.records import Records
-
-    log = Records.open(Settings()).audit
-    found = log.events(args.run_id) if args.run_id else log.range(args.first)
-    for event in islice(found, max(args.limit, 0)):
+    service, actor = open_service()
+    events = service.audit_events(actor, run_id=args.run_id, first=args.first, limit=args.limit)
+    for event in events:
         sys.stdout.write(event.model_dump_json(exclude_defaults=True) + "\n")
     return 0

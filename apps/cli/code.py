@@ -1,4 +1,9 @@
-"""`codesense code FILE...`: code charts, print a readable table or the contract's JSON Lines."""
+"""`codesense code FILE...`: code charts, print a readable table or the contract's JSON Lines.
+
+Files are text (UTF-8), PDF, or FHIR R4 JSON (a DocumentReference or a Bundle, `.json`). Every
+readable chart is coded; each file that cannot be read gets one line on stderr, and the exit
+status is 2 at the end when any did.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tools.errors import CodeSenseError
+from core.errors import ChartInputError, CodeSenseError
 
 
 def register(sub: Any) -> None:
-    code = sub.add_parser("code", help="code one or more chart files (text or PDF)")
-    code.add_argument("files", nargs="+", metavar="FILE", help="chart files: .txt (UTF-8) or .pdf")
+    code = sub.add_parser("code", help="code one or more chart files (text, PDF or FHIR JSON)")
+    code.add_argument(
+        "files", nargs="+", metavar="FILE", help="chart files: .txt (UTF-8), .pdf, or FHIR .json"
+    )
     code.add_argument(
         "--setting",
         choices=["outpatient", "inpatient"],
@@ -29,16 +36,26 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.settings import Settings
+    from apps.cli.session import open_service
     from apps.render import render_table
-    from apps.service import CodingService
-
-    settings = Settings()
-    # Check every path before loading anything heavy, so a typo fails in milliseconds.
+    from core.settings import Settings
     from tools.extract.intake import check_path
 
+    settings = Settings()
+    max_bytes = int(settings.max_file_mb * 1024 * 1024)
+    # Check every path before loading anything heavy: a typo fails in milliseconds, and the
+    # readable files are still coded.
+    readable: list[str] = []
+    failures = 0
     for f in args.files:
-        check_path(Path(f), max_bytes=int(settings.max_file_mb * 1024 * 1024))
+        try:
+            check_path(Path(f), max_bytes=max_bytes)
+            readable.append(f)
+        except CodeSenseError as err:
+            print(f"codesense: {err}", file=sys.stderr)
+            failures += 1
+    if not readable:
+        return 2
     from tools.lookup import TermIndex
 
     if not TermIndex.cache_path(settings.cache_dir).is_file():
@@ -46,11 +63,13 @@ def run(args: argparse.Namespace) -> int:
             "codesense: building the term index from the code set (first run, about a minute)",
             file=sys.stderr,
         )
-    service = CodingService(settings)
-    failures = 0
-    for f in args.files:
+    service, actor = open_service(settings)
+    for f in readable:
         try:
-            result = service.code_file(f, setting=args.setting)
+            if Path(f).suffix.lower() == ".json":
+                result = service.code_fhir(actor, _read_json(Path(f)), setting=args.setting)
+            else:
+                result = service.code_file(actor, f, setting=args.setting)
         except CodeSenseError as err:
             # One bad file in a batch must not lose the others' results.
             print(f"codesense: {err}", file=sys.stderr)
@@ -65,7 +84,19 @@ def run(args: argparse.Namespace) -> int:
             # Routed to a person: the run is paused until `codesense review` decides.
             print(
                 f"codesense: run {result.run_id} awaits review ({result.route}): "
-                f"codesense review {result.run_id} --reviewer ID --accept/--reject/--add CODE",
+                f"codesense review {result.run_id} --accept/--reject/--add CODE",
                 file=sys.stderr,
             )
     return 2 if failures else 0
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    import orjson
+
+    try:
+        body = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as err:
+        raise ChartInputError(f"{path.name}: not JSON ({str(err).split(':')[0]})") from None
+    if not isinstance(body, dict) or "resourceType" not in body:
+        raise ChartInputError(f"{path.name}: JSON but not a FHIR resource (no resourceType)")
+    return body

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from agent.settings import Settings
+    from core.settings import Settings
     from evals.evaluate import evaluate
 
     settings = Settings()

@@ -25,7 +25,7 @@ def run_build(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from agent.settings import Settings
+    from core.settings import Settings
     from tools.semantic import SemanticIndex, iter_entries
 
     settings = Settings()
@@ -53,7 +53,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from agent.settings import Settings
+    from core.settings import Settings
     from tools.semantic import SemanticIndex, iter_entries
 
     settings = Settings()

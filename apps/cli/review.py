@@ -44,7 +44,12 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     review.add_argument("run_id", metavar="RUN_ID")
-    review.add_argument("--reviewer", required=True, metavar="ID", help="your reviewer id")
+    review.add_argument(
+        "--reviewer",
+        default=None,
+        metavar="ID",
+        help="reviewer id (default: CODESENSE_ACTOR or your login name)",
+    )
     review.add_argument(
         "--accept", action="append", default=[], metavar="CODE", help="keep a suggested code"
     )
@@ -67,19 +72,18 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.review import ReviewRequest
-    from agent.settings import Settings
+    from apps.cli.session import open_service
     from apps.render import render_table
-    from apps.service import CodingService
 
+    service, actor = open_service()
     request = ReviewRequest(
-        reviewer=args.reviewer,
+        reviewer=args.reviewer or actor.id,
         accept=args.accept,
         reject=args.reject,
         add=args.add,
         reason=args.reason,
     )
-    service = CodingService(Settings())
-    result = service.review(args.run_id, request)
+    result = service.review(actor, args.run_id, request)
     if args.format == "json":
         sys.stdout.write(result.model_dump_json() + "\n")
         return 0

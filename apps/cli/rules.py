@@ -67,7 +67,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from tools.errors import CodeSenseError
+    from core.errors import CodeSenseError
     from tools.rules import rule_set
     from tools.rules.load import rule_summary
 
@@ -115,19 +115,11 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _run_examples(rs: Any) -> int:
+    from agent.coder import Coder
     from agent.guidelines.examples import check_examples
-    from agent.settings import Settings
-    from apps.service import CodingService
-    from tools.chart import Chart
-    from tools.extract import text_document
 
-    service = CodingService(Settings())
-
-    def code_note(note: str, setting: str) -> Any:
-        chart = Chart(chart_id="example", documents=[text_document(note, "example")])
-        return service.code_chart(chart, setting=setting)  # type: ignore[arg-type]
-
-    outcomes = check_examples(rs, code_note)
+    coder = Coder()
+    outcomes = check_examples(rs, lambda note, setting: coder.code_text(note, setting))
     bad = [o for o in outcomes if not o.ok]
     for o in bad:
         print(f"{o.rule_id}: example fails: {'; '.join(o.problems)} (coded {', '.join(o.codes)})")

@@ -8,24 +8,25 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
+    from store.runs import RUN_STATUSES
+
     runs = sub.add_parser("runs", help="list recent runs")
     runs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     runs.add_argument(
-        "--status",
-        choices=["running", "awaiting_review", "completed", "reviewed", "failed"],
-        default=None,
-        help="only runs in this state",
+        "--status", choices=RUN_STATUSES, default=None, help="only runs in this state"
+    )
+    runs.add_argument(
+        "--route", choices=["auto", "review", "escalate"], default=None, help="only this route"
     )
     runs.add_argument("--format", choices=["table", "json"], default="table")
     runs.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.settings import Settings
-    from apps.run_reads import list_runs
-    from store.records import Records
+    from apps.cli.session import open_service
 
-    found = list_runs(Records.open(Settings()), limit=max(args.limit, 1), status=args.status)
+    service, actor = open_service()
+    found = service.runs(actor, status=args.status, route=args.route, limit=args.limit)
     if args.format == "json":
         for record in found:
             sys.stdout.write(record.model_dump_json() + "\n")

@@ -20,19 +20,15 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import orjson
     from rich.console import Console
 
-    from agent.decisions import ReviewedChartResult
-    from agent.settings import Settings
+    from apps.cli.session import open_service
     from apps.render import render_table
-    from apps.run_reads import read_run
-    from store.records import Records
 
-    records = Records.open(Settings())
-    view = read_run(records, args.run_id, surface="show")
+    service, actor = open_service()
+    view = service.run(actor, args.run_id, surface="show")
     if args.format == "json":
-        sys.stdout.write(orjson.dumps(view.output).decode() + "\n")
+        sys.stdout.write((view.result.model_dump_json() if view.result else "null") + "\n")
         return 0
     r = view.run
     console = Console(soft_wrap=False)
@@ -40,10 +36,10 @@ def run(args: argparse.Namespace) -> int:
         f"run {r.run_id}  {r.status.replace('_', ' ')}  created {r.created_at} by {r.actor}  "
         f"audit {r.audit_events} events"
     )
-    if view.output is None:
+    result = view.result
+    if result is None:
         console.print("  no output stored (the run did not finish)")
         return 0
-    result = ReviewedChartResult.model_validate(view.output)
     render_table(result, r.run_id, console)
     if result.review:
         rv = result.review
@@ -55,5 +51,5 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"    reason: {rv.reason or '(none given)'}")
         console.print(f"    final codes: {' '.join(rv.codes)}")
     elif r.status == "awaiting_review":
-        console.print(f"  awaits review: codesense review {r.run_id} --reviewer ID ...")
+        console.print(f"  awaits review: codesense review {r.run_id} --accept/--reject/--add CODE")
     return 0

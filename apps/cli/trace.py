@@ -19,18 +19,18 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.settings import Settings
-    from apps.trace import collect_trace, trace_markdown
+    from apps.cli.session import open_service
+    from apps.trace import trace_markdown
     from apps.trace_html import trace_html
-    from store.records import Records
 
-    trace, chart = collect_trace(Records.open(Settings()), args.run_id)
+    service, actor = open_service()
+    view = service.trace(actor, args.run_id, surface="trace")
     if args.format == "json":
-        text = trace.model_dump_json(indent=2) + "\n"
+        text = view.trace.model_dump_json(indent=2) + "\n"
     elif args.format == "md":
-        text = trace_markdown(trace)
+        text = trace_markdown(view.trace)
     else:
-        text = trace_html(trace, chart)
+        text = trace_html(view.trace, view.chart)
     if args.output is None:
         sys.stdout.write(text)
     else:

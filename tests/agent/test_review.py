@@ -14,8 +14,9 @@ import pytest
 
 from agent.review import ReviewError, ReviewRequest
 from store.checkpoints import unencrypted_rows
+from store.runs import ReviewConflict
 from store.verify import verify_log
-from tests.conftest import EXAMPLES
+from tests.conftest import ADMIN, EXAMPLES
 
 CHART = EXAMPLES / "discharge_summary.txt"
 CANARIES = [b"Calloway", b"MRN-0000DEMO3", b"Former smoker", b"orthopnea"]
@@ -25,12 +26,12 @@ CANARIES = [b"Calloway", b"MRN-0000DEMO3", b"Former smoker", b"orthopnea"]
 def review_service(tmp_path, term_index):
     from agent.context import CodingContext, rules_version
     from agent.reasoners import OfflineReasoner
-    from agent.settings import Settings
-    from apps.service import CodingService
+    from apps.service import Service
+    from core.settings import Settings
 
     settings = Settings(data_dir=tmp_path, auto_threshold=1.0, review_threshold=1.0)
     context = CodingContext(settings, term_index, OfflineReasoner(), rules_version())
-    return CodingService(settings, context)
+    return Service(settings, context)
 
 
 def _events(service, run_id):
@@ -56,7 +57,7 @@ def test_review_round_trip(review_service, caplog):
     caplog.set_level(logging.DEBUG)
     service = review_service
     text = CHART.read_text(encoding="utf-8")
-    result = service.code_file(CHART)
+    result = service.code_file(ADMIN, CHART)
     assert result.route == "escalate"
     run = service.records.runs.run(result.run_id)
     assert run.status == "awaiting_review"
@@ -82,7 +83,7 @@ def test_review_round_trip(review_service, caplog):
         ],
         reason="old MI documented in the history; BMI 34 in the nursing flowsheet",
     )
-    reviewed = service.review(result.run_id, request)
+    reviewed = service.review(ADMIN, result.run_id, request)
 
     outcome = reviewed.review
     assert outcome is not None
@@ -112,9 +113,10 @@ def test_review_round_trip(review_service, caplog):
     assert verify_log(service.records.audit).ok
 
     # The trace shows who decided what and why.
-    from apps.trace import collect_trace, trace_markdown
+    from apps.trace import trace_markdown
 
-    trace, chart = collect_trace(service.records, result.run_id)
+    view = service.trace(ADMIN, result.run_id)
+    trace, chart = view.trace, view.chart
     assert chart is not None and chart.documents[0].text == text
     assert trace.reviews[0].reviewer == "coder.jane"
     assert "old MI documented" in trace.reviews[0].reason
@@ -130,7 +132,7 @@ def test_review_round_trip(review_service, caplog):
 
 
 def test_a_paused_runs_checkpoint_is_encrypted_row_by_row(review_service, tmp_path):
-    result = review_service.code_file(CHART)
+    result = review_service.code_file(ADMIN, CHART)
     assert review_service.records.runs.run(result.run_id).status == "awaiting_review"
     conn = sqlite3.connect(tmp_path / "checkpoints.db")
     assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] >= 1
@@ -148,14 +150,14 @@ def test_a_paused_runs_checkpoint_is_encrypted_row_by_row(review_service, tmp_pa
 def test_an_auto_run_leaves_no_checkpoint(term_index, tmp_path):
     from agent.context import CodingContext, rules_version
     from agent.reasoners import OfflineReasoner
-    from agent.settings import Settings
-    from apps.service import CodingService
+    from apps.service import Service
+    from core.settings import Settings
 
     settings = Settings(data_dir=tmp_path, auto_threshold=0.0, review_threshold=0.0)
-    service = CodingService(
+    service = Service(
         settings, CodingContext(settings, term_index, OfflineReasoner(), rules_version())
     )
-    result = service.code_file(EXAMPLES / "radiology_report.txt")
+    result = service.code_file(ADMIN, EXAMPLES / "radiology_report.txt")
     assert result.route == "auto"
     assert service.records.runs.run(result.run_id).status == "completed"
     conn = sqlite3.connect(tmp_path / "checkpoints.db")
@@ -169,7 +171,11 @@ def test_an_auto_run_leaves_no_checkpoint(term_index, tmp_path):
     "request_fields, says",
     [
         ({"accept": ["Q99.9"]}, "was not suggested"),
-        ({"accept": ["NOT.A.CODE"]}, "not an ICD-10-CM code"),
+        ({"accept": ["NOT.A.CODE"]}, "not a single ICD-10-CM code"),
+        ({"accept": ["Z99.999"]}, "not an ICD-10-CM code"),
+        ({"add": [{"code": "E08-E13"}]}, "not a single ICD-10-CM code"),
+        ({"add": [{"code": "E11", "spans": [{"start": 0, "end": 9}]}]}, "E11 is not a billable"),
+        ({"add": [{"code": "e11.2", "spans": [{"start": 0, "end": 9}]}]}, "E11.2 is not a billable"),
         ({"add": [{"code": "E66.9"}]}, "needs evidence"),
         ({"add": [{"code": "E66.9", "spans": [{"start": 5, "end": 999999}]}]}, "outside"),
         (
@@ -180,24 +186,27 @@ def test_an_auto_run_leaves_no_checkpoint(term_index, tmp_path):
     ],
 )
 def test_bad_decisions_are_refused_and_the_run_stays_paused(review_service, request_fields, says):
-    result = review_service.code_file(CHART)
+    result = review_service.code_file(ADMIN, CHART)
     with pytest.raises(ReviewError, match=says):
-        review_service.review(result.run_id, ReviewRequest(reviewer="coder.jane", **request_fields))
+        review_service.review(
+            ADMIN, result.run_id, ReviewRequest(reviewer="coder.jane", **request_fields)
+        )
     assert review_service.records.runs.run(result.run_id).status == "awaiting_review"
 
 
 def test_a_run_is_reviewed_once(review_service):
-    result = review_service.code_file(CHART)
+    result = review_service.code_file(ADMIN, CHART)
     request = ReviewRequest(reviewer="coder.jane", accept=[result.suggestions[0].code])
-    review_service.review(result.run_id, request)
-    with pytest.raises(ReviewError, match="not awaiting review"):
-        review_service.review(result.run_id, request)
+    review_service.review(ADMIN, result.run_id, request)
+    with pytest.raises(ReviewConflict, match="already reviewed"):
+        review_service.review(ADMIN, result.run_id, request)
 
 
 def test_the_reviewer_id_is_an_id(review_service):
-    result = review_service.code_file(CHART)
+    result = review_service.code_file(ADMIN, CHART)
     with pytest.raises(ReviewError, match="reviewer id"):
         review_service.review(
+            ADMIN,
             result.run_id,
             ReviewRequest(reviewer="Edwin Calloway", accept=[result.suggestions[0].code]),
         )
@@ -214,7 +223,7 @@ def test_the_checkpointer_loads_only_allow_listed_types():
 
 
 def test_stored_records_need_the_key(review_service, tmp_path):
-    result = review_service.code_file(CHART)
+    result = review_service.code_file(ADMIN, CHART)
     db = (tmp_path / "codesense.db").read_bytes()
     assert not any(c in db for c in CANARIES)
     assert Path(tmp_path / "keys" / "secret.key").exists()

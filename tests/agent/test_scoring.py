@@ -13,8 +13,8 @@ from agent.scoring import (
     heuristic_confidence,
     load_calibration,
 )
-from agent.settings import Settings
 from agent.state import CodeDecision, DraftSuggestion
+from core.settings import Settings
 from tools.lookup import Candidate
 from tools.mentions import Mention
 from tools.validate import RuleCheck

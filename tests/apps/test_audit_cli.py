@@ -23,7 +23,7 @@ def _cli(data, *args):
 
 
 def _log_with_events(data, n):
-    from agent.settings import Settings
+    from core.settings import Settings
     from store.records import Records
     from tests.store.conftest import step
 

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from agent.review import ReviewRequest
-from tests.conftest import EXAMPLES
+from tests.conftest import ADMIN, EXAMPLES
 from tools.chart import Chart
 from tools.extract import text_document
 
@@ -20,31 +20,37 @@ HOSTILE = (
 )
 
 
+def _pair(view):
+    return view.trace, view.chart
+
+
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory, term_index):
     from agent.context import CodingContext, rules_version
     from agent.reasoners import OfflineReasoner
-    from agent.settings import Settings
-    from apps.service import CodingService
-    from apps.trace import collect_trace
+    from apps.service import Service
+    from core.settings import Settings
 
     folder = tmp_path_factory.mktemp("trace")
     settings = Settings(data_dir=folder, auto_threshold=1.0, review_threshold=1.0)
-    service = CodingService(
+    service = Service(
         settings, CodingContext(settings, term_index, OfflineReasoner(), rules_version())
     )
-    result = service.code_file(EXAMPLES / "discharge_summary.txt")
+    result = service.code_file(ADMIN, EXAMPLES / "discharge_summary.txt")
     first, last = result.suggestions[0].code, result.suggestions[-1].code
     service.review(
+        ADMIN,
         result.run_id,
         ReviewRequest(
             reviewer="auditor.kim", accept=[first], reject=[last], reason="not supported"
         ),
     )
-    hostile = service.code_chart(Chart(chart_id="h", documents=[text_document(HOSTILE, "d1")]))
+    hostile = service.code_chart(
+        ADMIN, Chart(chart_id="h", documents=[text_document(HOSTILE, "d1")])
+    )
     return (
-        collect_trace(service.records, result.run_id),
-        collect_trace(service.records, hostile.run_id),
+        _pair(service.trace(ADMIN, result.run_id)),
+        _pair(service.trace(ADMIN, hostile.run_id)),
         (first, last),
         service,
     )
@@ -128,9 +134,8 @@ def test_html_renders_in_headless_chromium(traced, tmp_path):
 
 
 def test_an_unknown_run_is_an_error(traced):
-    from apps.trace import collect_trace
     from store.runs import RunNotFound
 
     *_, service = traced
     with pytest.raises(RunNotFound):
-        collect_trace(service.records, "run-0000000000000000")
+        service.trace(ADMIN, "run-0000000000000000")

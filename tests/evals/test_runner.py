@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ChartInputError
 from evals import runner
 from evals.datasets import load_jsonl
 from evals.runner import PREDICTIONS_FILE, RUN_FILE, fingerprint, load_records
 from tests.conftest import ROOT
-from tools.errors import ChartInputError
 
 CHARTS = [
     {

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.schema import ChartResult
+from core.contract import ChartResult
 from tools.chart import Chart
 from tools.extract import text_document
 
@@ -17,9 +17,9 @@ NOTES: list[dict] = yaml.safe_load(NOTES_FILE.read_text(encoding="utf-8"))["note
 
 
 @pytest.fixture(scope="session")
-def code_note(service) -> Callable[[str, str], ChartResult]:
+def code_note(coder) -> Callable[[str, str], ChartResult]:
     def run(note: str, setting: str = "outpatient") -> ChartResult:
         chart = Chart(chart_id="note", documents=[text_document(note, "d1")])
-        return service.code_chart(chart, setting=setting)  # type: ignore[arg-type]
+        return coder.code(chart, setting)
 
     return run

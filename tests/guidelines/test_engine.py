@@ -12,9 +12,10 @@ import pytest
 from agent.context import CodingContext, rules_version
 from agent.guidelines.engine import GuidelineEngine
 from agent.reasoners import DecisionRequest, DecisionResult, OfflineReasoner
-from agent.settings import Settings
 from agent.state import CodeDecision
-from apps.service import CodingService
+from apps.service import Service
+from core.settings import Settings
+from tests.conftest import ADMIN
 from tools.extract import text_document
 from tools.mentions import MentionsInput, find_mentions
 from tools.rulefiles import RULES_DIR
@@ -80,9 +81,9 @@ def test_the_assertion_guard_holds_for_any_reasoner(term_index):
         reasoner=CarelessReasoner(),
         rules_version=rules_version(),
     )
-    service = CodingService(settings, context)
+    service = Service(settings, context)
     text = "ROS: Denies chest pain.\nFAMILY HISTORY: Father with colon cancer.\nASSESSMENT: Rule out pneumonia. Hypertension.\n"
-    result = service.code_chart(Chart(chart_id="c", documents=[text_document(text, "d1")]))
+    result = service.code_chart(ADMIN, Chart(chart_id="c", documents=[text_document(text, "d1")]))
     codes = {s.code for s in result.suggestions}
     assert "I10" in codes
     assert not codes & {"R07.9", "C18.9", "J18.9"}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from agent.guidelines.invariants import non_asserted_support
-from agent.schema import ChartResult, MentionOut, Suggestion
-from tests.conftest import EXAMPLES
+from core.contract import ChartResult, MentionOut, Suggestion
+from tests.conftest import ADMIN, EXAMPLES
 from tools.evidence import Evidence
 
 
@@ -22,7 +22,7 @@ from tools.evidence import Evidence
     ],
 )
 def test_examples_code_nothing_from_non_asserted_mentions(service, name, setting):
-    result = service.code_file(EXAMPLES / name, setting=setting)
+    result = service.code_file(ADMIN, EXAMPLES / name, setting=setting)
     assert result.suggestions
     assert non_asserted_support(result) == []
 

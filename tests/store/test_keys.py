@@ -8,7 +8,7 @@ import threading
 import pytest
 from pydantic import ValidationError
 
-from agent.settings import Settings
+from core.settings import Settings
 from store.keys import SecretKeyError, default_key_file, load_keys
 
 

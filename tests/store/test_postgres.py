@@ -115,20 +115,21 @@ def test_review_round_trip_on_postgres(pg_url, tmp_path, term_index):
     from agent.context import CodingContext, rules_version
     from agent.reasoners import OfflineReasoner
     from agent.review import ReviewRequest
-    from agent.settings import Settings
-    from apps.service import CodingService
+    from apps.service import Service
+    from core.settings import Settings
     from store.verify import verify_log
-    from tests.conftest import EXAMPLES
+    from tests.conftest import ADMIN, EXAMPLES
 
     settings = Settings(
         data_dir=tmp_path, database_url=pg_url, auto_threshold=1.0, review_threshold=1.0
     )
     context = CodingContext(settings, term_index, OfflineReasoner(), rules_version())
-    service = CodingService(settings, context)
-    result = service.code_file(EXAMPLES / "discharge_summary.txt")
+    service = Service(settings, context)
+    result = service.code_file(ADMIN, EXAMPLES / "discharge_summary.txt")
     assert result.route == "escalate"
     first, last = result.suggestions[0].code, result.suggestions[-1].code
     reviewed = service.review(
+        ADMIN,
         result.run_id,
         ReviewRequest(
             reviewer="pg.coder",

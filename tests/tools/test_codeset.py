@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from core.errors import CodeSenseError, UnknownCode
 from tools.codeset import CODE_SET_VERSION, CodeSet, parse_code_refs
-from tools.errors import CodeSenseError, UnknownCode
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from core.errors import ChartInputError, DocumentRefused
 from tools.chart import Document
-from tools.errors import ChartInputError, DocumentRefused
 from tools.extract import pdf as pdf_reader
 from tools.extract.intake import read_document
 from tools.extract.pdf import read_pdf_document

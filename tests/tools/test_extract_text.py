@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tools.errors import ChartInputError
+from core.errors import ChartInputError
 from tools.extract.intake import read_document
 from tools.extract.text import read_text_document
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import RulesError
 from tools.codeset import CodeSet
-from tools.errors import RulesError
 from tools.extract.sections import SectionRules, load_section_rules
 from tools.mentions import load_context_rules
 from tools.normalize import Lexicon, load_lexicon

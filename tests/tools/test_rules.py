@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.errors import RulesError
+from core.errors import RulesError
 from tools.rulefiles import RULES_DIR, file_digest
 from tools.rules import CodeMatcher, load_rule_set, rule_set
 from tools.rules.checks import check_code_list
@@ -215,9 +215,9 @@ def test_selectors(selectors, code, matches):
 
 
 def test_manifestation_selector_uses_the_tabular():
-    from tools.validate import is_manifestation
+    from tools.codeset import CodeSet
 
-    m = CodeMatcher(["tabular:manifestation"], is_manifestation)
+    m = CodeMatcher(["tabular:manifestation"], CodeSet.load().is_manifestation)
     assert m.matches("F02.80") and m.matches("G63") and not m.matches("G30.9")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.errors import CodeSenseError
+from core.errors import CodeSenseError
 from tools.semantic import SemanticEntry, SemanticIndex, SemanticIndexMissing, iter_entries
 
 ENTRIES = [

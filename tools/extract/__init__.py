@@ -6,8 +6,8 @@ import hashlib
 
 from pydantic import BaseModel, Field
 
+from core.errors import ChartInputError
 from tools.chart import Chart, Document, Page, TextRun
-from tools.errors import ChartInputError
 from tools.extract.intake import read_document
 from tools.extract.sections import segment
 

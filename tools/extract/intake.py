@@ -11,8 +11,8 @@ import os
 import stat
 from pathlib import Path
 
+from core.errors import ChartInputError, ChartTooLarge
 from tools.chart import Document
-from tools.errors import ChartInputError
 from tools.extract.pdf import read_pdf_document
 from tools.extract.text import read_text_document
 
@@ -50,7 +50,7 @@ def check_path(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> os.st
     if info.st_size == 0:
         raise ChartInputError(f"{name}: empty file")
     if info.st_size > max_bytes:
-        raise ChartInputError(
+        raise ChartTooLarge(
             f"{name}: {info.st_size / _MB:.1f} MB is larger than the {max_bytes / _MB:g} MB limit"
         )
 

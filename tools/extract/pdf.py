@@ -27,8 +27,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from core.errors import ChartInputError, DocumentRefused
 from tools.chart import Document, Page, TextRun
-from tools.errors import ChartInputError, DocumentRefused
 from tools.extract import pdf_worker
 
 log = logging.getLogger(__name__)

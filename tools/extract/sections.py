@@ -12,17 +12,17 @@ import logging
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from core.contract import Assertion
 from tools.chart import Section, Sentence
 from tools.rulefiles import RULES_DIR, load_yaml_model
 
 log = logging.getLogger(__name__)
 
 SECTIONS_FILE = RULES_DIR / "sections.yaml"
-Assertion = Literal["present", "negated", "possible", "historical", "family", "hypothetical"]
 
 # A new sentence starts at a blank line, or at a line that opens a list item ("1.", "2)", "-", "*").
 _BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:\d{1,2}[.)]\s|[-*\u2022]\s))")

@@ -13,8 +13,8 @@ import hashlib
 import logging
 from pathlib import Path
 
+from core.errors import ChartInputError
 from tools.chart import Document, Page, TextRun
-from tools.errors import ChartInputError
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from tools.codeset import CodeSet
+from core.contract import CheckResult, RuleCheck
+from tools.codeset import APRIL_UPDATE_START, CodeSet
 from tools.rules.codes import CodeMatcher, render
 from tools.rules.load import RuleSet
 from tools.rules.schema import Combine, NeverFirst, RequireCode, RuleBase, SequenceBefore
-from tools.validate import APRIL_UPDATE_START, CheckResult, RuleCheck, is_manifestation
 
 _RESULT: dict[str, CheckResult] = {"error": "fail", "warning": "warn", "info": "pass"}
 
@@ -31,7 +31,7 @@ def check_code_list(
     cs = codeset or CodeSet.load()
 
     def matcher(selectors: list[str]) -> CodeMatcher:
-        return CodeMatcher(selectors, lambda c: is_manifestation(c, cs))
+        return CodeMatcher(selectors, cs.is_manifestation)
 
     def report(i: int, rule: RuleBase, message: str) -> None:
         out[i].append(

@@ -16,16 +16,14 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-_CODE = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?"
+from core.codes import CODE_PATTERN, undot
+
+_CODE = CODE_PATTERN
 _SELECTOR = re.compile(rf"^(?:\*|tabular:manifestation|{_CODE}(?:-{_CODE})?)$")
 _TEMPLATE = re.compile(r"^[A-Z0-9.]*(?:\{[a-z0-9_]+\}[A-Z0-9.]*)+$|^" + _CODE + "$")
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
 ANY = "*"
 MANIFESTATION = "tabular:manifestation"
-
-
-def undot(code: str) -> str:
-    return code.replace(".", "").upper()
 
 
 def _check_selector(value: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from tools.errors import RulesError
+from core.errors import RulesError
 from tools.rulefiles import RULES_DIR, file_digest, load_yaml_model
 from tools.rules.schema import Pack, Rule, RuleBase
 

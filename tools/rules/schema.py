@@ -15,15 +15,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from core.contract import Assertion, MeatElement, Setting
 from tools.rules.codes import Code, CodeTemplate, Selector, template_fields
 
-Setting = Literal["outpatient", "inpatient"]
 RuleSetting = Literal["outpatient", "inpatient", "all"]
 Severity = Literal["error", "warning", "info"]
-Assertion = Literal["present", "negated", "possible", "historical", "family", "hypothetical"]
 Encounter = Literal["initial", "subsequent", "sequela"]
 Fact = Literal["encounter", "gestation_weeks", "trimester", "age", "sex"]
-MeatElement = Literal["monitored", "evaluated", "assessed", "treated"]
 
 # Words a CDI query may never contain: a query asks about the patient, never about money.
 PAYMENT_WORDS = re.compile(

@@ -5,8 +5,8 @@ each problem with the rule's file and line.
 
 from __future__ import annotations
 
+from core.errors import UnknownCode
 from tools.codeset import CodeSet
-from tools.errors import UnknownCode
 from tools.rule_lookup import rule_codes
 from tools.rules.load import RuleSet
 

@@ -25,3 +25,23 @@ class RulesError(CodeSenseError):
 
 class UnknownCode(CodeSenseError):
     """A code that does not exist in the loaded code set."""
+
+
+class ChartTooLarge(ChartInputError):
+    """A chart file or upload over the configured size limit."""
+
+
+class UnsupportedContent(ChartInputError):
+    """Content of a type we cannot read (an image, a CDA document, an attachment by URL only)."""
+
+
+class InvalidFhir(ChartInputError):
+    """A FHIR resource that does not parse, or that holds nothing we can code."""
+
+
+class Forbidden(CodeSenseError):
+    """The actor's role does not allow this operation."""
+
+
+class Conflict(CodeSenseError):
+    """The operation collides with another one in progress or already done (a second review)."""

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from store.keys import placeholder_problem
+from core.contract import Setting
+from core.secrets import placeholder_problem
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CODESENSE_", extra="ignore")
 
     data_dir: Path = Path(".codesense")
-    setting: Literal["outpatient", "inpatient"] = "outpatient"
+    setting: Setting = "outpatient"
     reasoner: str = "offline"
 
     # Routing on the calibrated confidence (agent/scoring.py, data/calibration.json): a code at or
@@ -46,8 +46,14 @@ class Settings(BaseSettings):
     # put it where the database's writers cannot rewrite it.
     anchor_file: Path | None = None
     anchor_every: int = Field(default=1000, ge=1)
-    # Who is acting, as recorded in the audit log for reads and runs (default: the OS user).
+    # Who is acting at the command line, as recorded in the audit log (default: the OS user),
+    # and the organisation the command line acts in (the HTTP API takes both from the API key).
     actor: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._@-]{1,64}$")
+    org: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9._-]{0,47}$")
+    # How long a process may hold a run (coding) or a review claim before another process may
+    # declare it abandoned; on the same host a dead owner is noticed at once.
+    run_lease_s: float = Field(default=3600.0, gt=0)
+    review_lease_s: float = Field(default=900.0, gt=0)
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:
