@@ -175,7 +175,10 @@ def test_an_auto_run_leaves_no_checkpoint(term_index, tmp_path):
         ({"accept": ["Z99.999"]}, "not an ICD-10-CM code"),
         ({"add": [{"code": "E08-E13"}]}, "not a single ICD-10-CM code"),
         ({"add": [{"code": "E11", "spans": [{"start": 0, "end": 9}]}]}, "E11 is not a billable"),
-        ({"add": [{"code": "e11.2", "spans": [{"start": 0, "end": 9}]}]}, "E11.2 is not a billable"),
+        (
+            {"add": [{"code": "e11.2", "spans": [{"start": 0, "end": 9}]}]},
+            "E11.2 is not a billable",
+        ),
         ({"add": [{"code": "E66.9"}]}, "needs evidence"),
         ({"add": [{"code": "E66.9", "spans": [{"start": 5, "end": 999999}]}]}, "outside"),
         (
