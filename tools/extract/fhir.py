@@ -74,6 +74,28 @@ def chart_from_fhir(
     return Chart(chart_id="chart-" + chart_hash[:12], documents=documents)
 
 
+def attachment_bytes(resource: dict[str, Any]) -> list[bytes]:
+    """The decoded `data` of every attachment in a DocumentReference or a Bundle of them."""
+    if resource.get("resourceType") == "Bundle":
+        entries = resource.get("entry")
+        references = [e.get("resource") for e in entries or [] if isinstance(e, dict)]
+    else:
+        references = [resource]
+    found = []
+    for reference in references:
+        if not isinstance(reference, dict) or not isinstance(reference.get("content"), list):
+            continue
+        for content in reference["content"]:
+            attachment = content.get("attachment") if isinstance(content, dict) else None
+            data = attachment.get("data") if isinstance(attachment, dict) else None
+            if isinstance(data, str):
+                try:
+                    found.append(base64.b64decode("".join(data.split()), validate=True))
+                except (binascii.Error, ValueError):
+                    continue
+    return found
+
+
 def _bundle_references(bundle: dict[str, Any]) -> list[tuple[str, Any]]:
     from fhir.resources.R4B.bundle import Bundle
 
