@@ -28,6 +28,9 @@ class Highlight:
 
 
 _KEEP = {"\n", "\t"}
+# Where spans overlap, the mark shows the most telling one: a reviewer's addition, then a
+# rejection, then plain evidence.
+_CSS_PRIORITY = {"added": 0, "rejected": 1, "evidence": 2, "": 3}
 
 
 def visible_text(text: str) -> str:
@@ -77,7 +80,7 @@ def document_html(doc: Document, highlights: list[Highlight]) -> str:
             ids = [h.anchor for h in covering if h.anchor not in opened]
             opened.update(ids)
             anchor = f' id="{escape(ids[0])}"' if ids else ""
-            css = next((h.css for h in covering if h.css), "")
+            css = min((h.css for h in covering), key=_CSS_PRIORITY.get, default="")
             label = escape(", ".join(dict.fromkeys(h.label for h in covering)))
             piece = f'<mark class="{escape(css)}"{anchor} title="{label}">{piece}</mark>'
         out.append(piece)
