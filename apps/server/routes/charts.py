@@ -49,7 +49,7 @@ _OPENAPI: dict[str, Any] = {
         "required": True,
         "content": {
             "application/json": {
-                "schema": {"oneOf": [{"$ref": "#/components/schemas/CodeTextRequest"}, _FHIR_BODY]}
+                "schema": {"oneOf": [CodeTextRequest.model_json_schema(), _FHIR_BODY]}
             },
             "multipart/form-data": {
                 "schema": {

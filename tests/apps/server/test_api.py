@@ -371,3 +371,49 @@ def test_the_annotated_pdf_highlights_the_evidence(client, keys, coded):
         f"/v1/runs/{coded['text']['run_id']}/annotated.pdf", headers=keys.auth("auditor")
     )
     assert text_run.status_code == 409 and "no PDF document" in text_run.json()["detail"]
+
+
+def test_two_reviews_at_once_over_http_one_wins(live, service, keys):
+    """Two reviewers post at the same moment to a real server: the first is held inside its
+    graph (a lock in the test, not a clock) while the second arrives; one 200, one 409, and
+    only the first decision is stored."""
+    import threading
+
+    import httpx
+
+    with httpx.Client(base_url=live.url, timeout=120) as http:
+        run = http.post("/v1/charts/code", json={"text": NOTE}, headers=keys.auth("coder")).json()
+    code = run["suggestions"][0]["code"]
+    workflow = service.workflow
+    original = workflow.invoke
+    inside, release = threading.Event(), threading.Event()
+
+    def held(*args, **kwargs):
+        inside.set()
+        release.wait(60)
+        return original(*args, **kwargs)
+
+    answers: dict[str, httpx.Response] = {}
+
+    def post(who: str, body: dict) -> None:
+        with httpx.Client(base_url=live.url, timeout=120) as http:
+            answers[who] = http.post(
+                f"/v1/runs/{run['run_id']}/review", json=body, headers=keys.auth(who)
+            )
+
+    workflow.invoke = held
+    try:
+        first = threading.Thread(target=post, args=("coder", {"accept": [code]}))
+        first.start()
+        assert inside.wait(60)
+        post("auditor", {"reject": [code]})
+        release.set()
+        first.join(120)
+    finally:
+        release.set()
+        workflow.invoke = original
+    assert answers["coder"].status_code == 200, answers["coder"].text
+    assert answers["auditor"].status_code == 409
+    assert "being reviewed" in answers["auditor"].json()["detail"]
+    stored = service.records.runs.reviews(run["run_id"])
+    assert [r.reviewer for r, _ in stored] == ["coder.north"]
