@@ -80,7 +80,7 @@ def document_html(doc: Document, highlights: list[Highlight]) -> str:
             ids = [h.anchor for h in covering if h.anchor not in opened]
             opened.update(ids)
             anchor = f' id="{escape(ids[0])}"' if ids else ""
-            css = min((h.css for h in covering), key=_CSS_PRIORITY.get, default="")
+            css = min((h.css for h in covering), key=lambda c: _CSS_PRIORITY.get(c, 3), default="")
             label = escape(", ".join(dict.fromkeys(h.label for h in covering)))
             piece = f'<mark class="{escape(css)}"{anchor} title="{label}">{piece}</mark>'
         out.append(piece)
