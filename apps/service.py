@@ -33,6 +33,7 @@ from agent.justification import justify
 from agent.review import ReviewRequest, check_decision
 from agent.state import CodingInput, CodingState
 from apps.actors import Actor, Role
+from apps.fhir_export import condition_bundle
 from apps.trace import Trace, collect_trace
 from core.contract import (
     SCHEMA_VERSION,
@@ -476,6 +477,19 @@ class Service:
         return Actor.model_validate(
             {"id": record.name, "role": record.role, "org": record.org, "via": via}
         )
+
+    # -- exports ---------------------------------------------------------------------------------
+
+    def export_fhir(self, actor: Actor, run_id: str) -> dict[str, Any]:
+        """A finished run's final codes as a FHIR R4 Bundle of Conditions, principal first."""
+        actor.require("read_runs")
+        view = self.run(actor, run_id, surface="export")
+        if view.result is None or view.run.status not in ("completed", "reviewed"):
+            raise Conflict(
+                f"run {run_id} is {view.run.status.replace('_', ' ')}: only a finished run "
+                "(completed, or reviewed) has final codes to export"
+            )
+        return condition_bundle(view.result)
 
     # -- the annotated PDF -----------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from apps.server import errors
 from apps.server.pages import routes as pages
-from apps.server.routes import audit_log, charts, health, keys, rules, runs
+from apps.server.routes import audit_log, charts, exports, health, keys, rules, runs
 from apps.service import Service, package_version
 from core.settings import Settings
 
@@ -36,6 +36,7 @@ ROUTERS = (
     audit_log.router,
     rules.router,
     keys.router,
+    exports.router,
     pages.router,
 )
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.review import ReviewError
+from apps.schemas import UnknownSchema
 from core.errors import (
     ChartInputError,
     ChartTooLarge,
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 STATUS: list[tuple[type[CodeSenseError], int]] = [
     (RunNotFound, 404),
     (KeyNotFound, 404),
+    (UnknownSchema, 404),
     (Forbidden, 403),
     (Conflict, 409),
     (ChartTooLarge, 413),
