@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from apps.metrics import Metrics
 from core.contract import SCHEMA_VERSION, ReviewedChartResult, ReviewOutcome
 from core.errors import CodeSenseError
 
@@ -38,6 +39,11 @@ def published() -> dict[str, tuple[type[BaseModel], int, str]]:
             ReviewOutcome,
             SCHEMA_VERSION,
             "A reviewer's decision applied to a run: codes accepted, rejected, added; final codes.",
+        ),
+        "metrics": (
+            Metrics,
+            1,
+            "The coding leaders' figures: `GET /v1/metrics`, `codesense metrics --format json`.",
         ),
     }
 

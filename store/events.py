@@ -63,6 +63,8 @@ Action = Literal[
     "audit.read",  # someone verified the audit chain or listed its events
     "apikey.create",  # an admin made an API key (its id and role, never its secret)
     "apikey.revoke",
+    "run.outcome",  # a billing system reported the claim's fate (result: its status)
+    "metrics.read",  # someone read the leaders' figures or the education feedback
     "graph.step",  # one node of the graph ran
     "tool.call",  # a deterministic tool produced output inside a node
     "model.call",  # the reasoner (offline or an LLM) was asked to decide
@@ -82,6 +84,10 @@ Result = Literal[
     "accepted",
     "rejected",
     "added",
+    "submitted",
+    "paid",
+    "denied",
+    "adjusted",
 ]
 
 GENESIS = "sha256:" + "0" * 64

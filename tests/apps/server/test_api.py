@@ -11,8 +11,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 
 from apps.actors import ROLES
-from apps.server.app import OPEN_PATHS, ROUTERS
-from apps.server.auth import api_actor, page_visitor
+from apps.server.app import AUTHENTICATORS, OPEN_PATHS, ROUTERS
 from tests.conftest import EXAMPLES
 
 NOTE = "ASSESSMENT:\n1. Type 2 diabetes mellitus with diabetic CKD stage 3a.\n2. Hypertension.\n"
@@ -51,9 +50,7 @@ def test_every_route_is_authenticated_unless_listed_open(app):
             if route.path in OPEN_PATHS:
                 continue
             calls = _dependencies(route.dependant)
-            assert api_actor in calls or page_visitor in calls, (
-                f"{route.path} has no authentication"
-            )
+            assert calls & set(AUTHENTICATORS), f"{route.path} has no authentication"
     # Nothing reaches the app but through those routers, the static mount and FastAPI's docs.
     for route in app.routes:
         if isinstance(route, Mount | Route):
