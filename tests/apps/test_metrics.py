@@ -294,3 +294,91 @@ def test_prometheus_metrics_need_the_scrape_token(tmp_path, term_index):
         assert "codesense_charts_coded_total" in text and "codesense_coding_seconds_bucket" in text
         assert 'codesense_errors_total{kind="http_401"}' in text
         assert CANARY not in text
+
+
+@pytest.mark.skipif(
+    __import__("tests.apps.server.conftest", fromlist=["chromium_path"]).chromium_path() is None,
+    reason="chromium not installed (apt-get install chromium)",
+)
+def test_the_dashboard_in_headless_chromium(tmp_path, term_index):
+    """Eight days of a team's work, the dashboard over it in a real browser: every plot drawn,
+    the tiles and the most-changed-codes table filled; the screenshot goes in docs/."""
+    import os
+    import shutil
+
+    from apps.server import create_app
+    from tests.apps.server.conftest import CHROMIUM_ARGS, chromium_path, serve
+    from tests.conftest import ROOT
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    services = [
+        make_service(tmp_path, term_index, auto_threshold=a, review_threshold=r)
+        for a, r in ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0))
+    ]
+    clock = Clock()
+    patch = pytest.MonkeyPatch()
+    patch.setattr("store.runs.utc_now", clock)
+    patch.setattr("agent.review.utc_now", clock)
+    coder = Actor(id="coder.north", role="coder", org="north")
+    billing = Actor(id="billing.north", role="integration", org="north")
+    notes = [NOTE, "ASSESSMENT:\n1. Acute cystitis.\n2. Type 2 diabetes mellitus.\n"]
+    try:
+        for day in range(8):
+            for k in range(3 + day % 3):
+                n = day * 5 + k
+                clock.now = f"2026-03-{day + 2:02d}T{9 + k:02d}:00:00.000000Z"
+                service = services[n % 3 if n % 4 else 0]
+                run = service.code_text(coder, notes[n % 2])
+                if run.route != "auto":
+                    clock.now = f"2026-03-{day + 2:02d}T{10 + k + n % 4:02d}:30:00.000000Z"
+                    codes = [s.code for s in run.suggestions]
+                    request = (
+                        ReviewRequest(accept=codes[:1], reject=codes[1:2])
+                        if n % 2 == 0
+                        else ReviewRequest(accept=codes)
+                    )
+                    services[0].review(
+                        Actor(id=("alice", "bob", "chen")[(n // 2) % 3], role="coder", org="north"),
+                        run.run_id,
+                        request,
+                    )
+                status = ("paid", "denied", "paid", "adjusted")[n % 4]
+                services[0].record_outcome(
+                    billing,
+                    run.run_id,
+                    OutcomeRequest(status="submitted", at=f"2026-03-{day + 3:02d}T09:00:00Z"),
+                )
+                services[0].record_outcome(
+                    billing,
+                    run.run_id,
+                    OutcomeRequest(
+                        status=status,
+                        reasons=["CO-16"] if status == "denied" else [],
+                        at=f"2026-03-{day + 10:02d}T09:00:00Z",
+                    ),
+                )
+    finally:
+        patch.undo()
+    _, token = services[0].create_api_key(NORTH_ADMIN, "lead.auditor", "auditor", org="north")
+    with serve(create_app(services[0])) as live, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{live.url}/login?next=/dashboard")
+            page.fill("input[name=key]", token)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/dashboard")
+            page.goto(f"{live.url}/dashboard?from=2026-03-02&to=2026-03-10")
+            assert page.locator("svg.chart").count() == 5
+            assert page.locator("svg.chart polyline").count() >= 3
+            assert page.locator("#changed-codes td", has_text="E78.5").count() == 1
+            tiles = page.inner_text("#tiles")
+            assert "charts coded" in tiles and "denial rate" in tiles
+            shot = tmp_path / "dashboard.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 30_000
+            if os.environ.get("CODESENSE_UPDATE_SCREENSHOTS"):
+                (ROOT / "docs").mkdir(exist_ok=True)
+                shutil.copy(shot, ROOT / "docs" / "dashboard.png")
+        finally:
+            browser.close()
