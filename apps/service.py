@@ -23,7 +23,7 @@ from datetime import date
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
 from pydantic import BaseModel
@@ -81,6 +81,10 @@ class TraceView(BaseModel):
 
     trace: Trace
     chart: Chart | None
+
+
+if TYPE_CHECKING:
+    from fhir.resources.R4B.bundle import Bundle as FhirBundle
 
 
 def new_run_id() -> str:
@@ -619,8 +623,11 @@ class Service:
 
     # -- exports ---------------------------------------------------------------------------------
 
-    def export_fhir(self, actor: Actor, run_id: str) -> dict[str, Any]:
-        """A finished run's final codes as a FHIR R4 Bundle of Conditions, principal first."""
+    def export_fhir(self, actor: Actor, run_id: str) -> FhirBundle:
+        """A finished run's final codes as a FHIR R4 Bundle of Conditions, principal first,
+        validated by fhir.resources (R4B models, R4-compatible for these resources)."""
+        from fhir.resources.R4B.bundle import Bundle
+
         actor.require("read_runs")
         view = self.run(actor, run_id, surface="export")
         if view.result is None or view.run.status not in ("completed", "reviewed"):
@@ -628,7 +635,8 @@ class Service:
                 f"run {run_id} is {view.run.status.replace('_', ' ')}: only a finished run "
                 "(completed, or reviewed) has final codes to export"
             )
-        return condition_bundle(view.result)
+        bundle: FhirBundle = Bundle.model_validate(condition_bundle(view.result))
+        return bundle
 
     # -- the annotated PDF -----------------------------------------------------------------------
 

@@ -19,13 +19,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import orjson
-
     from apps.cli.session import open_service
 
     service, actor = open_service()
     bundle = service.export_fhir(actor, args.run_id)
-    text = orjson.dumps(bundle, option=orjson.OPT_INDENT_2).decode() + "\n"
+    text = bundle.model_dump_json(exclude_none=True, indent=2) + "\n"
     if args.output is None:
         sys.stdout.write(text)
     else:

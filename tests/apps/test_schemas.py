@@ -90,7 +90,7 @@ def test_the_fhir_export_of_a_reviewed_run_validates(reviewing):
             reason="obesity documented by BMI and plan",
         ),
     )
-    bundle = reviewing.export_fhir(ADMIN, result.run_id)
+    bundle = reviewing.export_fhir(ADMIN, result.run_id).model_dump(mode="json", exclude_none=True)
     Bundle.model_validate(bundle)
     conditions = [e["resource"] for e in bundle["entry"]]
     exported = [c["code"]["coding"][0]["code"] for c in conditions]
@@ -116,7 +116,7 @@ def test_an_auto_run_exports_provisional_conditions(tmp_path, term_index):
 
     auto = make_service(tmp_path, term_index, auto_threshold=0.0, review_threshold=0.0)
     result = auto.code_file(ADMIN, EXAMPLES / "radiology_report.txt")
-    bundle = auto.export_fhir(ADMIN, result.run_id)
+    bundle = auto.export_fhir(ADMIN, result.run_id).model_dump(mode="json", exclude_none=True)
     Bundle.model_validate(bundle)
     statuses = {e["resource"]["verificationStatus"]["coding"][0]["code"] for e in bundle["entry"]}
     assert statuses == {"provisional"}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -22,8 +20,10 @@ router = APIRouter(prefix="/v1", tags=["integration"])
 )
 def export_fhir(run_id: str, actor: RunReader, service: ServiceDep) -> JSONResponse:
     """The final codes (after review) as FHIR R4 Conditions, principal first."""
-    bundle: dict[str, Any] = service.export_fhir(actor, run_id)
-    return JSONResponse(bundle, media_type="application/fhir+json")
+    bundle = service.export_fhir(actor, run_id)
+    return JSONResponse(
+        bundle.model_dump(mode="json", exclude_none=True), media_type="application/fhir+json"
+    )
 
 
 @router.get("/schema/{name}", responses={200: {"content": {"application/schema+json": {}}}})
