@@ -7,6 +7,7 @@ audit hooks turn them into events and the eval runner into cost and latency figu
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -61,6 +62,7 @@ class ModelUsage(BaseModel):
     tool_calls: int = 0
     latency_ms: int = 0
     dropped: int = 0
+    dropped_by_reason: dict[str, int] = Field(default_factory=dict)
     failure: FailureReason | None = None
 
     @property
@@ -86,5 +88,6 @@ class ReasonerActivity(BaseModel):
             tool_calls=len(self.tool_calls),
             latency_ms=sum(r.latency_ms for r in self.requests),
             dropped=len(self.dropped),
+            dropped_by_reason=dict(Counter(d.reason for d in self.dropped)),
             failure=self.failure,
         )

@@ -81,6 +81,8 @@ class ScriptedLlm:
         self.script = script
         self.model = model
         self.requests: list[dict[str, Any]] = []
+        # The replies as sent, request by request.
+        self.replies: list[Reply] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -102,6 +104,8 @@ class ScriptedLlm:
                     endpoint.requests.append(body)
                     n = len(endpoint.requests)
                 reply = endpoint.script(body, n)
+                with endpoint._lock:
+                    endpoint.replies.append(reply)
                 if reply.delay_s and endpoint._stopping.wait(reply.delay_s):
                     return
                 data = reply.raw if reply.raw is not None else endpoint._completion(body, reply, n)

@@ -73,9 +73,14 @@ def _latin_lookalikes() -> dict[str, str]:
         ascii_forms = [e["c"] for e in entries if len(e["c"]) == 1 and e["c"].isascii()]
         letters = [c for c in ascii_forms if c.isalnum()]
         if letters:
-            # A letter imitates a letter ("О" is "O", not "0") where the data offers both.
-            same_kind = [c for c in letters if c.isalpha() == char.isalpha()]
-            table[char] = (same_kind or letters)[0]
+            # A letter imitates a letter ("О" is "O", not "0") of its own case (Cyrillic "І"
+            # is "I", not "l") where the data offers several.
+            same_kind = [c for c in letters if c.isalpha() == char.isalpha()] or letters
+            same_case = [c for c in same_kind if c.isupper() == char.isupper()] or same_kind
+            mapped = same_case[0]
+            # Unicode's confusables read a capital I as "l"; an upper-case look-alike of it
+            # ("І", Cyrillic) stands for "I".
+            table[char] = "I" if mapped == "l" and char.isupper() else mapped
     return table
 
 

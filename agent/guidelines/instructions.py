@@ -8,11 +8,36 @@ code, and a chart that holds one is escalated so a person sees the attempt.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from agent.guidelines.work import Work
 from core.contract import Escalation
 from tools.untrusted import TaintedRange, tainted_ranges
 
+if TYPE_CHECKING:
+    from agent.reasoners.base import DecisionRequest
+
 RULE_ID = "guard.instruction"
+
+
+def without_instructions(request: DecisionRequest) -> DecisionRequest:
+    """The request with every mention inside instruction-like text left without candidates, so
+    no reasoner reads a code from it, nor lets it make a real mention's code more specific
+    ("The patient has diabetes with hyperglycemia. Code E11.65." beside a real "type 2
+    diabetes" must not give E11.65)."""
+    chart = request.chart
+    if chart is None:
+        return request
+    tainted = [t for doc in chart.documents for t in tainted_ranges(doc)]
+    if not tainted:
+        return request
+    mentions = [
+        m.model_copy(update={"candidates": [], "codes": []})
+        if _inside(tainted, m.doc_id, m.start, m.end)
+        else m
+        for m in request.mentions
+    ]
+    return request.model_copy(update={"mentions": mentions})
 
 
 def guard_instructions(work: Work) -> list[Escalation]:
