@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test lint bench bench-audit eval index calibrate install clean
+.PHONY: demo test lint browser bench bench-audit bench-api serve eval index calibrate install clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -29,8 +29,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+test: lint browser
 	$(VENV)/bin/pytest
+
+# Page tests drive Debian's Chromium; install it when missing and we may (root with apt-get).
+# Without it those tests say they skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+		&& echo "installed chromium for the page tests"; } || true
 
 bench: $(STAMP)
 	$(PY) bench/bench_coding.py
@@ -50,6 +57,14 @@ calibrate: $(STAMP)
 	$(PY) -m apps.cli eval codiesp-train --out .codesense/evals/codiesp-train
 	$(PY) -m apps.cli eval codiesp-dev --out .codesense/evals/codiesp-dev
 	$(PY) -m apps.cli calibrate .codesense/evals/codiesp-train --check .codesense/evals/codiesp-dev
+
+# The warm server under load: 8 clients post the two-page note for 60 s.
+bench-api: $(STAMP)
+	$(PY) bench/bench_api.py
+
+# The HTTP API and the web pages on http://127.0.0.1:8000 (make a key: codesense apikey create).
+serve: $(STAMP)
+	$(VENV)/bin/codesense serve
 
 # Audit cost per chart (events, write overhead) and verify speed on 1M synthetic events.
 bench-audit: $(STAMP)

@@ -11,10 +11,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from agent.state import CodingState
-from core.contract import Escalation
-from tools.evidence import Evidence
+from core.contract import Escalation, Evidence, RuleCheck
 from tools.lookup import Candidate
-from tools.validate import RuleCheck
 
 MAX_BEATEN = 8
 

@@ -14,10 +14,10 @@ from agent.guidelines import delivery as guideline_delivery
 from agent.reasoners import DecisionRequest
 from agent.scoring import chart_route, code_status, confidence, features_for_draft
 from agent.state import CodeCandidate, CodingState, DraftSuggestion
-from core.contract import ChartResult, Escalation, MentionOut, Suggestion
+from core.contract import ChartResult, Escalation, Evidence, MentionOut, Suggestion
 from tools.chart import Chart
 from tools.codeset import APRIL_UPDATE_START, CODE_SET_VERSION, CodeSet
-from tools.evidence import Evidence, EvidenceError, cite
+from tools.evidence import EvidenceError, cite
 from tools.extract import ExtractInput, extract_chart, structure
 from tools.mentions import MentionsInput, find_mentions
 from tools.rules.text import chart_facts

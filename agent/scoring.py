@@ -25,10 +25,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from agent.state import DraftSuggestion
-from core.contract import Escalation, Route
+from core.contract import Escalation, Route, RuleCheck
 from tools.extract.sections import section_weight
 from tools.mentions import Mention
-from tools.validate import RuleCheck
 
 CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "data" / "calibration.json"
 

@@ -7,13 +7,19 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from agent.usage import ModelUsage
-from core.contract import ChartResult, Escalation, ReviewOutcome, Setting
+from core.contract import (
+    ChartResult,
+    DrgSummary,
+    Escalation,
+    HccFlag,
+    ReviewOutcome,
+    RuleCheck,
+    Setting,
+)
 from tools.chart import Chart
-from tools.edits import DrgSummary, HccFlag
 from tools.lookup import Candidate
 from tools.mentions import Mention
 from tools.rules.text import ChartFacts
-from tools.validate import RuleCheck
 
 
 class CodingInput(BaseModel):

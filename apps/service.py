@@ -35,10 +35,17 @@ from agent.review import ReviewRequest, check_decision
 from agent.state import CodingInput, CodingState
 from apps.actors import Actor, Role
 from apps.trace import Trace, collect_trace
-from core.contract import SCHEMA_VERSION, AuditSummary, ChartResult, ReviewedChartResult, Setting
-from core.errors import CodeSenseError
+from core.contract import (
+    SCHEMA_VERSION,
+    AuditSummary,
+    ChartResult,
+    Evidence,
+    ReviewedChartResult,
+    Setting,
+)
+from core.errors import CodeSenseError, Conflict
 from core.settings import Settings
-from store.api_keys import ApiKeyRecord
+from store.api_keys import ApiKeyRecord, KeyNotFound
 from store.checkpoints import model_allowlist, open_checkpointer
 from store.events import AuditEvent, EventDraft, digest, digest_json
 from store.owners import this_process
@@ -47,7 +54,8 @@ from store.runs import ReviewRecord, RunKind, RunRecord, RunStatus, review_confl
 from store.verify import VerifyReport, verify_log
 from tools.chart import Chart
 from tools.codeset import CODE_SET_VERSION
-from tools.extract.fhir import chart_from_fhir
+from tools.extract.annotate import PALETTE, LegendEntry, SpanToMark, annotate_pdf, marks_for
+from tools.extract.fhir import attachment_bytes, chart_from_fhir
 from tools.extract.uploads import read_upload
 from tools.rule_lookup import RuleLookupInput, RuleLookupOutput, lookup_rules
 
@@ -93,8 +101,8 @@ def run_versions(context: CodingContext) -> dict[str, str]:
         "code_set": CODE_SET_VERSION,
         "rules": context.rules_version,
         "reasoner": context.reasoner.name,
-        "software": "codesense " + _package_version("codesense"),
-        "langgraph": _package_version("langgraph"),
+        "software": "codesense " + package_version("codesense"),
+        "langgraph": package_version("langgraph"),
         "schema": str(SCHEMA_VERSION),
     }
     for name, sha in getattr(context.reasoner, "prompt_hashes", {}).items():
@@ -103,7 +111,7 @@ def run_versions(context: CodingContext) -> dict[str, str]:
 
 
 @lru_cache(maxsize=8)
-def _package_version(name: str) -> str:
+def package_version(name: str) -> str:
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -131,6 +139,10 @@ class Service:
         # The model endpoint for questions about runs, made on the first question.
         self._endpoint: Any = None
         self._lock = threading.Lock()
+        # One chart through the graph at a time per process: the NLP pipeline (spaCy, medspaCy)
+        # is shared and not made for concurrent calls. Storage, fsyncs and PDF children run
+        # outside it, so server threads still overlap them.
+        self._graph_lock = threading.Lock()
 
     # -- what the service holds, loaded on first use ------------------------------------------
 
@@ -234,10 +246,23 @@ class Service:
 
     def read_upload(self, data: bytes, filename: str | None) -> Chart:
         doc = read_upload(data, filename, **self._limits)
-        return Chart(chart_id="chart-" + doc.sha256[:12], documents=[doc])
+        chart = Chart(chart_id="chart-" + doc.sha256[:12], documents=[doc])
+        self._keep_originals(chart, [data])
+        return chart
 
     def read_fhir(self, resource: dict[str, Any]) -> Chart:
-        return chart_from_fhir(resource, **self._limits)
+        chart = chart_from_fhir(resource, **self._limits)
+        self._keep_originals(chart, attachment_bytes(resource))
+        return chart
+
+    def _keep_originals(self, chart: Chart, candidates: list[bytes]) -> None:
+        """Keep each PDF document's original bytes (sealed), for the annotated PDF."""
+        wanted = {d.sha256 for d in chart.documents if d.kind == "pdf"}
+        for data in candidates:
+            sha = hashlib.sha256(data).hexdigest()
+            if sha in wanted:
+                self.records.runs.save_original(sha, data)
+                wanted.discard(sha)
 
     def _code(
         self, actor: Actor, inp: CodingInput, chart_hash: str | None, kind: RunKind = "code"
@@ -522,6 +547,53 @@ class Service:
             {"id": record.name, "role": record.role, "org": record.org, "via": via}
         )
 
+    def actor_for_key(self, key_id: str, via: str = "web") -> Actor | None:
+        """The actor of an active key known by its id (a web session), or None."""
+        try:
+            record = self.records.api_keys.get(key_id)
+        except KeyNotFound:
+            return None
+        if not record.active:
+            return None
+        return Actor.model_validate(
+            {"id": record.name, "role": record.role, "org": record.org, "via": via}
+        )
+
+    # -- the annotated PDF -----------------------------------------------------------------------
+
+    def annotated_pdf(self, actor: Actor, run_id: str) -> bytes:
+        """The run's PDF documents with every final code's evidence highlighted, and a legend.
+
+        The final codes are the reviewed ones when a person decided (rejected codes left out,
+        added codes with their evidence in). Drawn in a child process, like PDF reading."""
+        actor.require("trace")
+        records = self.records
+        run = records.runs.run(run_id, org=actor.org)
+        self._audit_read("run.read", actor, "annotated_pdf", run=run)
+        output = records.runs.output(run_id)
+        chart_data = records.runs.chart(run.chart_hash) if run.chart_hash else None
+        if output is None or chart_data is None:
+            raise Conflict(f"run {run_id} has no stored output to draw")
+        chart = Chart.model_validate(chart_data)
+        result = ReviewedChartResult.model_validate(output)
+        pdfs = [d for d in chart.documents if d.kind == "pdf"]
+        if not pdfs:
+            raise Conflict(f"run {run_id} has no PDF document; see its trace page instead")
+        spans, legend = _evidence_to_draw(result)
+        documents = []
+        for doc in pdfs:
+            original = records.runs.original(doc.sha256)
+            if original is None:
+                raise Conflict(f"the original PDF of run {run_id} is not stored")
+            documents.append((original, marks_for(doc, spans.get(doc.doc_id, []))))
+        return annotate_pdf(
+            documents,
+            legend,
+            f"Evidence for {run_id} ({result.setting}, route {result.route})",
+            timeout_s=self.settings.pdf_timeout_s,
+            memory_mb=self.settings.pdf_memory_mb,
+        )
+
     # -- internals -------------------------------------------------------------------------------
 
     def _audit_read(
@@ -560,9 +632,9 @@ class Service:
         try:
             # durability="exit": one checkpoint when the graph stops (paused or done), not one
             # per step; a crashed run is recoded, a paused one resumes from that checkpoint.
-            return self.workflow.invoke(
-                payload, _thread(run_id), context=context, durability="exit"
-            )
+            workflow = self.workflow
+            with self._graph_lock:
+                return workflow.invoke(payload, _thread(run_id), context=context, durability="exit")
         except BaseException as err:
             recorder.add("run.end", result="error", error=type(err).__name__)
             on_error(run_id, recorder)
@@ -611,6 +683,9 @@ class Service:
         )
         justification = justify(final, versions).model_dump(mode="json")
 
+        if final.chart is not None and final.sources:
+            self._keep_originals(final.chart, _source_bytes(final.sources, final.chart))
+
         def store(events: list[AuditEvent]) -> None:
             audit = self._audit_of(run_id, events)
             result.audit = AuditSummary(events=audit[0], head=audit[1])
@@ -644,6 +719,41 @@ class Service:
 
 def _doc_index(chart: Chart, doc_id: str) -> int:
     return next((i for i, d in enumerate(chart.documents) if d.doc_id == doc_id), 0)
+
+
+def _evidence_to_draw(
+    result: ReviewedChartResult,
+) -> tuple[dict[str, list[SpanToMark]], list[LegendEntry]]:
+    """Spans per document and the legend, for the codes that stand after any review."""
+    rejected = set(result.review.rejected) if result.review else set()
+    entries: list[tuple[str, str, list[Evidence]]] = [
+        (s.code, s.description, s.evidence) for s in result.suggestions if s.code not in rejected
+    ]
+    if result.review:
+        entries += [(a.code, a.description, a.evidence) for a in result.review.added]
+    spans: dict[str, list[SpanToMark]] = {}
+    legend = []
+    for n, (code, description, evidence) in enumerate(entries):
+        color = PALETTE[n % len(PALETTE)]
+        legend.append(LegendEntry(label=code, text=description, color=color))
+        for e in evidence:
+            spans.setdefault(e.doc_id, []).append(
+                SpanToMark(start=e.start, end=e.end, label=code, color=color)
+            )
+    return spans, legend
+
+
+def _source_bytes(sources: list[str], chart: Chart) -> list[bytes]:
+    """The bytes of the chart's PDF source files that are still on disk."""
+    if not any(d.kind == "pdf" for d in chart.documents):
+        return []
+    out = []
+    for source in sources:
+        try:
+            out.append(Path(source).read_bytes())
+        except OSError:
+            continue
+    return out
 
 
 def _thread(run_id: str) -> dict[str, Any]:

@@ -161,9 +161,10 @@ def _init_worker(data_dir: str, setting: str, semantic: bool, reasoner: str = "o
 def code_one(chart: LabelledChart) -> ChartRecord:
     """Code one labelled chart with this process's service and keep what scoring needs."""
     from agent.scoring import features_for_draft
+    from core.contract import Evidence
     from core.errors import CodeSenseError
     from tools.chart import Chart
-    from tools.evidence import Evidence, evidence_problems
+    from tools.evidence import evidence_problems
     from tools.extract import text_document
 
     coder = _WORKER["coder"]

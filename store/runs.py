@@ -7,6 +7,7 @@ sealed with the data key and bound to their row.
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Literal, get_args
 
 import orjson
@@ -93,6 +94,28 @@ class RunStore:
             raise RunNotFound(f"chart {content_hash[:19]} is not stored")
         value: dict[str, Any] = self._sealer.open(bytes(rows[0][0]), bound_to=content_hash)
         return value
+
+    def save_original(self, content_hash: str, data: bytes) -> bool:
+        """Keep a document's original bytes (a PDF) sealed, once per content hash."""
+        if self.db.query("SELECT 1 FROM originals WHERE content_hash = ?", (content_hash,)):
+            return False
+        sealed = self._sealer.seal(
+            {"data": base64.b64encode(data).decode()}, bound_to=f"original/{content_hash}"
+        )
+        with self.db.transaction():
+            changed = self.db.execute(
+                "INSERT INTO originals (content_hash, created_at, sealed) VALUES (?, ?, ?) "
+                "ON CONFLICT (content_hash) DO NOTHING",
+                (content_hash, utc_now(), sealed),
+            )
+        return changed > 0
+
+    def original(self, content_hash: str) -> bytes | None:
+        rows = self.db.query("SELECT sealed FROM originals WHERE content_hash = ?", (content_hash,))
+        if not rows:
+            return None
+        value = self._sealer.open(bytes(rows[0][0]), bound_to=f"original/{content_hash}")
+        return base64.b64decode(value["data"])
 
     def chart_count(self) -> int:
         return int(self.db.query("SELECT COUNT(*) FROM charts")[0][0])

@@ -53,6 +53,12 @@ _COMMON = [
         sealed {blob} NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS reviews_run ON reviews (run_id)",
+    # The original bytes of PDF documents (sealed), for the annotated PDF of a run's evidence.
+    """CREATE TABLE IF NOT EXISTS originals (
+        content_hash TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        sealed {blob} NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS api_keys (
         key_id TEXT PRIMARY KEY,
         name TEXT NOT NULL,

@@ -14,10 +14,10 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from core.contract import Setting
+from core.contract import Evidence, Setting
 from tools.chart import Chart
 from tools.codeset import APRIL_UPDATE_START
-from tools.evidence import Evidence, EvidenceError, cite
+from tools.evidence import EvidenceError, cite
 from tools.rules.codes import CodeMatcher
 from tools.rules.load import RuleSet
 from tools.rules.schema import CdiQuery

@@ -10,10 +10,10 @@ from agent.guidelines.instructions import guard_instructions
 from agent.guidelines.work import Work
 from agent.reasoners.base import DecisionRequest, DecisionResult
 from agent.state import CodeDecision, CodingState, DraftSuggestion
-from core.contract import Query
+from core.contract import DrgSummary, Query
 from tools.cdi import CdiInput, CodedCondition, find_queries
 from tools.codeset import APRIL_UPDATE_START, CodeSet
-from tools.edits import DrgSummary, EditInput, hcc_check, meat_evidence, run_edits
+from tools.edits import EditInput, hcc_check, meat_evidence, run_edits
 from tools.rules.load import RuleSet
 from tools.rules.schema import Hcc
 

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from apps.cli import apikey, audit, code, index, review, rules, runs, show, trace
+from apps.cli import apikey, audit, code, index, review, rules, runs, serve, show, trace
 from apps.cli import eval as evaluate
 from core.errors import CodeSenseError
 
 # Command modules, in the order `codesense --help` lists them.
-COMMANDS = [code, evaluate, index, review, runs, show, trace, audit, rules, apikey]
+COMMANDS = [code, evaluate, index, review, runs, show, trace, audit, rules, serve, apikey]
 
 log = logging.getLogger("codesense")
 

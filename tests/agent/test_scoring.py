@@ -14,10 +14,10 @@ from agent.scoring import (
     load_calibration,
 )
 from agent.state import CodeDecision, DraftSuggestion
+from core.contract import RuleCheck
 from core.settings import Settings
 from tools.lookup import Candidate
 from tools.mentions import Mention
-from tools.validate import RuleCheck
 
 
 def _mention(code: str, score: float, assertion: str = "present", *others: Candidate) -> Mention:

@@ -145,3 +145,91 @@ def test_usage_errors_exit_nonzero():
     proc = _run("code")
     assert proc.returncode == 2
     assert "usage" in proc.stderr
+
+
+def test_every_readable_chart_is_coded_and_each_bad_one_named(term_index, tmp_path):
+    bad = _bad_inputs(tmp_path)
+    files = [
+        EXAMPLES / "radiology_report.txt",
+        bad["empty"],
+        bad["huge"],
+        bad["missing"],
+        bad["corrupt"],
+        EXAMPLES / "clinic_progress_note.txt",
+    ]
+    proc = _run("code", "--format", "json", *map(str, files))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stdout.strip().splitlines()) == 2
+    errors = [line for line in proc.stderr.splitlines() if "awaits review" not in line]
+    assert len(errors) == 4, proc.stderr
+    for name in ("empty.txt", "huge.txt", "no-such-chart.txt", "corrupt.pdf"):
+        assert sum(name in line for line in errors) == 1, name
+
+
+def test_fhir_json_is_coded_from_the_command_line(tmp_path):
+    import base64
+
+    note = "ASSESSMENT:\n1. Essential hypertension.\n"
+    bundle = {
+        "resourceType": "DocumentReference",
+        "id": "note-7",
+        "status": "current",
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain",
+                    "data": base64.b64encode(note.encode()).decode(),
+                }
+            }
+        ],
+    }
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    not_fhir = tmp_path / "other.json"
+    not_fhir.write_text('{"hello": 1}')
+    proc = _run("code", "--format", "json", str(path), str(not_fhir))
+    assert proc.returncode == 2
+    out = json.loads(proc.stdout.strip().splitlines()[0])
+    assert [s["code"] for s in out["suggestions"]] == ["I10"]
+    assert out["suggestions"][0]["evidence"][0]["doc_id"] == "note-7"
+    assert "other.json: JSON but not a FHIR resource" in proc.stderr
+
+
+def test_an_api_key_is_printed_once_alone_on_the_last_line(tmp_path):
+    env_dir = tmp_path / "data"
+    proc = _run_env(
+        {"CODESENSE_DATA_DIR": str(env_dir)},
+        "apikey",
+        "create",
+        "--name",
+        "auditor.kim",
+        "--role",
+        "auditor",
+    )
+    assert proc.returncode == 0, proc.stderr
+    token = proc.stdout.strip().splitlines()[-1]
+    assert token.startswith("csk_") and " " not in token
+    listed = _run_env({"CODESENSE_DATA_DIR": str(env_dir)}, "apikey", "list")
+    assert "auditor.kim" in listed.stdout and token not in listed.stdout
+    key_id = token.split("_")[1]
+    revoked = _run_env({"CODESENSE_DATA_DIR": str(env_dir)}, "apikey", "revoke", key_id)
+    assert revoked.returncode == 0 and key_id in revoked.stdout
+    again = _run_env({"CODESENSE_DATA_DIR": str(env_dir)}, "apikey", "revoke", key_id)
+    assert again.returncode == 2 and "already revoked" in again.stderr
+    bad_role = _run_env(
+        {"CODESENSE_DATA_DIR": str(env_dir)}, "apikey", "create", "--name", "x", "--role", "root"
+    )
+    assert bad_role.returncode == 2 and "Traceback" not in bad_role.stderr
+
+
+def _run_env(extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **extra}
+    return subprocess.run(
+        [sys.executable, "-m", "apps.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

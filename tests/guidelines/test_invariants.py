@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from agent.guidelines.invariants import non_asserted_support
-from core.contract import ChartResult, MentionOut, Suggestion
+from core.contract import ChartResult, Evidence, MentionOut, Suggestion
 from tests.conftest import ADMIN, EXAMPLES
-from tools.evidence import Evidence
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,8 @@ here, and every refusal is a one-line `InvalidFhir` naming the element, e.g.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 from collections.abc import Sequence
@@ -72,6 +74,28 @@ def chart_from_fhir(
     return Chart(chart_id="chart-" + chart_hash[:12], documents=documents)
 
 
+def attachment_bytes(resource: dict[str, Any]) -> list[bytes]:
+    """The decoded `data` of every attachment in a DocumentReference or a Bundle of them."""
+    if resource.get("resourceType") == "Bundle":
+        entries = resource.get("entry")
+        references = [e.get("resource") for e in entries or [] if isinstance(e, dict)]
+    else:
+        references = [resource]
+    found = []
+    for reference in references:
+        if not isinstance(reference, dict) or not isinstance(reference.get("content"), list):
+            continue
+        for content in reference["content"]:
+            attachment = content.get("attachment") if isinstance(content, dict) else None
+            data = attachment.get("data") if isinstance(attachment, dict) else None
+            if isinstance(data, str):
+                try:
+                    found.append(base64.b64decode("".join(data.split()), validate=True))
+                except (binascii.Error, ValueError):
+                    continue
+    return found
+
+
 def _bundle_references(bundle: dict[str, Any]) -> list[tuple[str, Any]]:
     from fhir.resources.R4B.bundle import Bundle
 
@@ -94,6 +118,7 @@ def _bundle_references(bundle: dict[str, Any]) -> list[tuple[str, Any]]:
 def _document_reference(resource: dict[str, Any], where: str) -> tuple[str, Any]:
     from fhir.resources.R4B.documentreference import DocumentReference
 
+    _check_base64(resource, where)
     try:
         parsed = DocumentReference.model_validate(resource)
     except ValidationError as err:
@@ -145,6 +170,22 @@ def _attachment_document(
             f"{where}: contentType is {content_type or 'not given'} but data is a PDF"
         )
     return document
+
+
+def _check_base64(resource: dict[str, Any], where: str) -> None:
+    """fhir.resources decodes `attachment.data` leniently ("@@@" becomes b""): check it strictly."""
+    contents = resource.get("content")
+    if not isinstance(contents, list):
+        return
+    for n, content in enumerate(contents):
+        attachment = content.get("attachment") if isinstance(content, dict) else None
+        data = attachment.get("data") if isinstance(attachment, dict) else None
+        if not isinstance(data, str):
+            continue
+        try:
+            base64.b64decode("".join(data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidFhir(f"{where}.content[{n}].attachment.data: not valid base64") from None
 
 
 def _doc_id(fhir_id: str | None, doc: Document, n: int, used: set[str]) -> str:

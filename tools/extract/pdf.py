@@ -59,7 +59,7 @@ def read_pdf_document(
     sha256 = hashlib.sha256(data).hexdigest()
 
     started = time.monotonic()
-    reply = _run_worker(_worker_argv(memory_mb=memory_mb, ocr=ocr), data, name, timeout_s)
+    reply = run_pdf_child(_worker_argv(memory_mb=memory_mb, ocr=ocr), data, name, timeout_s)
     if not reply.get("ok"):
         kind = reply.get("kind")
         if kind == pdf_worker.KIND_ENCRYPTED:
@@ -159,8 +159,9 @@ def _start_worker(argv: list[str], env: dict[str, str]) -> subprocess.Popen[byte
 _SPARES = _SpareWorkers()
 
 
-def _run_worker(argv: list[str], data: bytes, name: str, timeout_s: float) -> dict[str, Any]:
-    """Run the child to completion or kill its whole process group; return its JSON reply."""
+def run_pdf_child(argv: list[str], data: bytes, name: str, timeout_s: float) -> dict[str, Any]:
+    """Run a PDF child (the reader, the annotator) to completion or kill its whole process
+    group; return its JSON reply. Refusals name the file as `name`."""
     proc = _SPARES.take(argv)
     try:
         out, _ = proc.communicate(data, timeout=timeout_s)

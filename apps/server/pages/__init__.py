@@ -1,0 +1,1 @@
+"""The web pages for auditors and coders."""
