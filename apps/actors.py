@@ -32,6 +32,8 @@ Permission = Literal[
     "audit_log",  # verify the audit chain, list its events
     "rules",  # look up guideline rules
     "manage_keys",  # create, list and revoke API keys
+    "report_outcome",  # record what happened to a run's claim (billing systems)
+    "metrics",  # the leaders' figures, the dashboard and the education feedback
 ]
 
 _ALL: frozenset[Role] = frozenset(ROLES)
@@ -44,6 +46,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     "audit_log": frozenset({"auditor", "admin"}),
     "rules": _ALL,
     "manage_keys": frozenset({"admin"}),
+    "report_outcome": frozenset({"integration", "admin"}),
+    "metrics": frozenset({"auditor", "admin"}),
 }
 
 # How each surface's actors are named in the audit log ("apikey:billing-sync").

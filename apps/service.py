@@ -16,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
+from datetime import date
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -34,6 +36,11 @@ from agent.questions import RunAnswer
 from agent.review import ReviewRequest, check_decision
 from agent.state import CodingInput, CodingState
 from apps.actors import Actor, Role
+from apps.feedback import Correction, Feedback, FeedbackBy, group_corrections
+from apps.fhir_export import condition_bundle
+from apps.metrics import Group, Metrics
+from apps.metrics import compute as compute_metrics
+from apps.telemetry import Telemetry
 from apps.trace import Trace, collect_trace
 from core.contract import (
     SCHEMA_VERSION,
@@ -48,16 +55,17 @@ from core.settings import Settings
 from store.api_keys import ApiKeyRecord, KeyNotFound
 from store.checkpoints import model_allowlist, open_checkpointer
 from store.events import AuditEvent, EventDraft, digest, digest_json
+from store.outcomes import Outcome, OutcomeRequest
 from store.owners import this_process
 from store.records import Records, database_url
 from store.runs import ReviewRecord, RunKind, RunRecord, RunStatus, review_conflict
 from store.verify import VerifyReport, verify_log
 from tools.chart import Chart
-from tools.codeset import CODE_SET_VERSION
+from tools.codeset import CODE_SET_VERSION, CodeSet
 from tools.extract.annotate import PALETTE, LegendEntry, SpanToMark, annotate_pdf, marks_for
 from tools.extract.fhir import attachment_bytes, chart_from_fhir
 from tools.extract.uploads import read_upload
-from tools.rule_lookup import RuleLookupInput, RuleLookupOutput, lookup_rules
+from tools.rule_lookup import RuleLookupInput, RuleLookupOutput, lookup_rules, rule_index
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +151,7 @@ class Service:
         # is shared and not made for concurrent calls. Storage, fsyncs and PDF children run
         # outside it, so server threads still overlap them.
         self._graph_lock = threading.Lock()
+        self.telemetry = Telemetry()
 
     # -- what the service holds, loaded on first use ------------------------------------------
 
@@ -267,6 +276,7 @@ class Service:
     def _code(
         self, actor: Actor, inp: CodingInput, chart_hash: str | None, kind: RunKind = "code"
     ) -> ChartResult:
+        started = time.perf_counter()
         records = self.records
         versions = run_versions(self.context)
         recorder = RunRecorder(records.audit, inp.run_id, chart_hash)
@@ -295,7 +305,15 @@ class Service:
             result.route,
             len(result.suggestions),
         )
-        return self._settle(state, result, recorder, versions)
+        settled = self._settle(state, result, recorder, versions)
+        self.telemetry.coded(result.route, time.perf_counter() - started)
+        self._count_model_calls(recorder)
+        return settled
+
+    def _count_model_calls(self, recorder: RunRecorder) -> None:
+        calls = [e for e in recorder.written if e.action == "model.call"]
+        failed = sum(1 for e in calls if e.result == "error")
+        self.telemetry.model_calls(len(calls) - failed, failed)
 
     # -- review ------------------------------------------------------------------------------
 
@@ -350,6 +368,8 @@ class Service:
             once_key=decision.decision_id,
             also=lambda: records.runs.save_review(review, decision.model_dump(mode="json")),
         )
+        self.telemetry.reviewed(len(review.accepted), len(review.rejected), len(review.added))
+        self._count_model_calls(recorder)
         return result
 
     # -- reading runs --------------------------------------------------------------------------
@@ -558,6 +578,139 @@ class Service:
         return Actor.model_validate(
             {"id": record.name, "role": record.role, "org": record.org, "via": via}
         )
+
+    # -- claims and the leaders' figures -------------------------------------------------------
+
+    def record_outcome(self, actor: Actor, run_id: str, request: OutcomeRequest) -> Outcome:
+        """What happened to a run's claim (submitted, paid, denied, adjusted), as billing says.
+        Several per run over time; the latest counts. Audited (status and reason count only)."""
+        actor.require("report_outcome")
+        records = self.records
+        run = records.runs.run(run_id, org=actor.org)
+        with records.db.transaction(audit_lock=True):
+            outcome = records.outcomes.add(run.run_id, run.org, request, actor.audit_id)
+            records.audit.append(
+                [
+                    EventDraft.model_validate(
+                        {
+                            "action": "run.outcome",
+                            "actor": actor.audit_id,
+                            "org": actor.org,
+                            "run_id": run.run_id,
+                            "chart": run.chart_hash,
+                            "codes": run.codes[:500],
+                            "result": request.status,
+                            "count": len(request.reasons),
+                        }
+                    )
+                ]
+            )
+        return outcome
+
+    def outcomes(self, actor: Actor, run_id: str) -> list[Outcome]:
+        actor.require("read_runs")
+        self.records.runs.run(run_id, org=actor.org)
+        return self.records.outcomes.for_run(run_id)
+
+    def metrics(
+        self,
+        actor: Actor,
+        start: date | None = None,
+        end: date | None = None,
+        group: Group = "day",
+        setting: str | None = None,
+        reviewer: str | None = None,
+    ) -> Metrics:
+        """Throughput, rework, manual share, times to review and claim, denials (apps/metrics)."""
+        actor.require("metrics")
+        records = self.records
+        figures = compute_metrics(
+            actor.org,
+            records.runs.runs_of_org(actor.org, kind="code"),
+            records.runs.reviews_of_org(actor.org),
+            records.outcomes.for_org(actor.org),
+            start=start,
+            end=end,
+            group=group,
+            setting=setting,
+            reviewer=reviewer,
+        )
+        self._audit_read("metrics.read", actor, "metrics", count=figures.overall.charts_coded)
+        return figures
+
+    def feedback(
+        self,
+        actor: Actor,
+        by: FeedbackBy = "category",
+        start: date | None = None,
+        end: date | None = None,
+    ) -> Feedback:
+        """The corrections reviewers keep making (and Audit Sentinel findings), grouped by
+        reviewer or code category, with counts, the rules behind them and example runs."""
+        actor.require("metrics")
+        records = self.records
+        rules = self.context.rules
+        index = rule_index(rules)
+        codeset = CodeSet.load()
+        first = start.isoformat() if start else ""
+        last = end.isoformat() if end else "9999"
+        corrections: list[Correction] = []
+        for review in records.runs.reviews_of_org(actor.org):
+            if not first <= review.decided_at[:10] < last:
+                continue
+            rules_on: dict[str, list[str]] = {}
+            if review.rejected:
+                output = records.runs.output(review.run_id) or {}
+                for suggestion in output.get("suggestions", []):
+                    rules_on[suggestion["code"]] = [r["id"] for r in suggestion.get("rules", [])]
+            for code in review.rejected:
+                corrections.append(
+                    Correction(
+                        "rejected", code, review.reviewer, review.run_id, rules_on.get(code, [])
+                    )
+                )
+            for code in review.added:
+                naming = [rules.rules[i].id for i in index.naming(code)[:3]]
+                corrections.append(
+                    Correction("added", code, review.reviewer, review.run_id, naming)
+                )
+        corrections += self._sentinel_corrections(actor.org, first, last)
+
+        def describe(code: str) -> str:
+            return codeset.get(code).description if codeset.exists(code) else ""
+
+        def cite(rule_id: str) -> str | None:
+            rule = rules.get(rule_id)
+            return rule.citation if rule is not None else None
+
+        out = group_corrections(
+            actor.org,
+            corrections,
+            by,
+            describe,
+            cite,
+            start=first or None,
+            end=end.isoformat() if end else None,
+        )
+        self._audit_read("metrics.read", actor, "feedback", count=len(corrections))
+        return out
+
+    def _sentinel_corrections(self, org: str, first: str, last: str) -> list[Correction]:
+        """Audit Sentinel findings as corrections (once Sentinel reports are stored)."""
+        return []
+
+    # -- exports ---------------------------------------------------------------------------------
+
+    def export_fhir(self, actor: Actor, run_id: str) -> dict[str, Any]:
+        """A finished run's final codes as a FHIR R4 Bundle of Conditions, principal first."""
+        actor.require("read_runs")
+        view = self.run(actor, run_id, surface="export")
+        if view.result is None or view.run.status not in ("completed", "reviewed"):
+            raise Conflict(
+                f"run {run_id} is {view.run.status.replace('_', ' ')}: only a finished run "
+                "(completed, or reviewed) has final codes to export"
+            )
+        return condition_bundle(view.result)
 
     # -- the annotated PDF -----------------------------------------------------------------------
 

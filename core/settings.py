@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     run_lease_s: float = Field(default=3600.0, gt=0)
     review_lease_s: float = Field(default=900.0, gt=0)
 
+    # The Bearer token Prometheus presents to scrape `/metrics` (unset: `/metrics` answers 401).
+    metrics_token: SecretStr | None = None
+
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:
         if self.review_threshold > self.auto_threshold:
@@ -83,10 +86,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secret(self) -> Settings:
-        if self.secret_key is not None:
-            problem = placeholder_problem(self.secret_key.get_secret_value())
-            if problem:
-                raise ValueError(f"secret_key {problem}; set a random value (64 hex digits)")
+        for name in ("secret_key", "metrics_token"):
+            secret = getattr(self, name)
+            if secret is not None:
+                problem = placeholder_problem(secret.get_secret_value())
+                if problem:
+                    raise ValueError(f"{name} {problem}; set a random value (64 hex digits)")
         return self
 
     @model_validator(mode="after")

@@ -63,6 +63,8 @@ Action = Literal[
     "audit.read",  # someone verified the audit chain or listed its events
     "apikey.create",  # an admin made an API key (its id and role, never its secret)
     "apikey.revoke",
+    "run.outcome",  # a billing system reported the claim's fate (result: its status)
+    "metrics.read",  # someone read the leaders' figures or the education feedback
     "graph.step",  # one node of the graph ran
     "tool.call",  # a deterministic tool produced output inside a node
     "model.call",  # the reasoner (offline or an LLM) was asked to decide, or one model request
@@ -83,6 +85,10 @@ Result = Literal[
     "accepted",
     "rejected",
     "added",
+    "submitted",
+    "paid",
+    "denied",
+    "adjusted",
 ]
 
 # Why a model's code was dropped, or why a model's answer as a whole was not used.

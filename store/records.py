@@ -16,6 +16,7 @@ from store.audit_log import AuditLog
 from store.db import Database, sqlite_url
 from store.events import EventDraft
 from store.keys import Keys, load_keys
+from store.outcomes import OutcomeStore
 from store.owners import is_gone
 from store.runs import RunStore
 from store.sealing import Sealer
@@ -40,6 +41,7 @@ class Records:
     audit: AuditLog
     runs: RunStore
     api_keys: ApiKeyStore
+    outcomes: OutcomeStore
 
     @classmethod
     def open(cls, settings: Settings) -> Records:
@@ -58,6 +60,7 @@ class Records:
             audit=AuditLog(db, anchors, settings.anchor_every),
             runs=RunStore(db, Sealer(keys.charts)),
             api_keys=ApiKeyStore(db, keys.api_keys),
+            outcomes=OutcomeStore(db),
         )
         records.release_abandoned()
         return records

@@ -312,6 +312,35 @@ class RunStore:
                 ),
             )
 
+    def reviews_of_org(self, org: str) -> list[ReviewRecord]:
+        """Every review of the organisation's runs (the clear columns only)."""
+        rows = self.db.query(
+            "SELECT v.decision_id, v.run_id, v.reviewer, v.decided_at, v.accepted, v.rejected, "
+            "v.added FROM reviews v JOIN runs r ON r.run_id = v.run_id WHERE r.org = ? "
+            "ORDER BY v.decided_at",
+            (org,),
+        )
+        return [
+            ReviewRecord(
+                decision_id=r[0],
+                run_id=r[1],
+                reviewer=r[2],
+                decided_at=r[3],
+                accepted=orjson.loads(r[4]),
+                rejected=orjson.loads(r[5]),
+                added=orjson.loads(r[6]),
+            )
+            for r in rows
+        ]
+
+    def runs_of_org(self, org: str, kind: RunKind | None = None) -> list[RunRecord]:
+        """Every run of the organisation, oldest first (for figures, not for listing)."""
+        clauses, params = self._filters(org=org, kind=kind)
+        rows = self.db.query(
+            f"SELECT {_RUN_COLUMNS} FROM runs {clauses} ORDER BY created_at, run_id", params
+        )
+        return [_run_record(r) for r in rows]
+
     def reviews(self, run_id: str) -> list[tuple[ReviewRecord, dict[str, Any]]]:
         rows = self.db.query(
             "SELECT decision_id, run_id, reviewer, decided_at, accepted, rejected, added, sealed "

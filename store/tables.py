@@ -53,6 +53,18 @@ _COMMON = [
         sealed {blob} NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS reviews_run ON reviews (run_id)",
+    # What happened to a run's claim, as the billing system reports it; the latest counts.
+    """CREATE TABLE IF NOT EXISTS outcomes (
+        outcome_id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        org TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reasons TEXT NOT NULL DEFAULT '[]',
+        at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        actor TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS outcomes_run ON outcomes (run_id, at)",
     # The original bytes of PDF documents (sealed), for the annotated PDF of a run's evidence.
     """CREATE TABLE IF NOT EXISTS originals (
         content_hash TEXT PRIMARY KEY,

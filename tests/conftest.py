@@ -74,3 +74,45 @@ def coder(term_index):
     from core.settings import Settings
 
     return Coder(CodingContext(Settings(), term_index, OfflineReasoner(), rules_version()))
+
+
+@pytest.fixture(scope="session")
+def contract_validator():
+    """The committed chart-result schema, as an integrator would load it."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((ROOT / "schema" / "chart-result.v1.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _every_output_follows_the_published_schema(contract_validator):
+    """Every chart result the suite produces, through the facade or the bare graph, is checked
+    against schema/chart-result.v1.json; a mismatch fails the test that produced it."""
+    from agent.coder import Coder
+    from apps.service import Service
+
+    def check(result) -> None:
+        errors = sorted(
+            contract_validator.iter_errors(result.model_dump(mode="json")), key=lambda e: e.path
+        )
+        assert not errors, f"output does not follow the schema: {errors[0].message}"
+
+    settle, code = Service._settle, Coder.code
+
+    def checked_settle(self, state, result, *args, **kwargs):
+        out = settle(self, state, result, *args, **kwargs)
+        check(out)
+        return out
+
+    def checked_code(self, chart, setting):
+        out = code(self, chart, setting)
+        check(out)
+        return out
+
+    Service._settle = checked_settle  # type: ignore[method-assign]
+    Coder.code = checked_code  # type: ignore[method-assign]
+    yield
+    Service._settle, Coder.code = settle, code  # type: ignore[method-assign]

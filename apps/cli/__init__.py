@@ -14,12 +14,41 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from apps.cli import apikey, audit, code, index, review, rules, runs, serve, show, trace
+from apps.cli import (
+    apikey,
+    audit,
+    code,
+    export,
+    index,
+    leaders,
+    review,
+    rules,
+    runs,
+    schema,
+    serve,
+    show,
+    trace,
+)
 from apps.cli import eval as evaluate
 from core.errors import CodeSenseError
 
 # Command modules, in the order `codesense --help` lists them.
-COMMANDS = [code, evaluate, index, review, runs, show, trace, audit, rules, serve, apikey]
+COMMANDS = [
+    code,
+    evaluate,
+    index,
+    review,
+    runs,
+    show,
+    trace,
+    export,
+    leaders,
+    audit,
+    rules,
+    serve,
+    apikey,
+    schema,
+]
 
 log = logging.getLogger("codesense")
 

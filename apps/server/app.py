@@ -17,8 +17,20 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from apps.server import errors
+from apps.server.auth import api_actor, page_visitor
+from apps.server.pages import leaders as leader_pages
 from apps.server.pages import routes as pages
-from apps.server.routes import audit_log, charts, health, keys, rules, runs
+from apps.server.routes import (
+    audit_log,
+    charts,
+    exports,
+    health,
+    keys,
+    leaders,
+    ops,
+    rules,
+    runs,
+)
 from apps.service import Service, package_version
 from core.settings import Settings
 
@@ -28,6 +40,8 @@ OPEN_PATHS = frozenset(
     {"/healthz", "/login", "/static", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 )
 
+# How a request may prove who it is: an API key, a page session (or key), the scrape token.
+AUTHENTICATORS = (api_actor, page_visitor, ops.metrics_scraper)
 # Every router of the app, API and pages; the route inventory test walks these.
 ROUTERS = (
     health.router,
@@ -36,7 +50,11 @@ ROUTERS = (
     audit_log.router,
     rules.router,
     keys.router,
+    exports.router,
+    leaders.router,
+    ops.router,
     pages.router,
+    leader_pages.router,
 )
 
 Scope = MutableMapping[str, Any]

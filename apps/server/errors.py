@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.review import ReviewError
+from apps.schemas import UnknownSchema
 from core.errors import (
     ChartInputError,
     ChartTooLarge,
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 STATUS: list[tuple[type[CodeSenseError], int]] = [
     (RunNotFound, 404),
     (KeyNotFound, 404),
+    (UnknownSchema, 404),
     (Forbidden, 403),
     (Conflict, 409),
     (ChartTooLarge, 413),
@@ -78,9 +80,16 @@ def _answer(
     return JSONResponse({"detail": one_line(detail)}, status_code=status, headers=headers)
 
 
+def _count(request: Request, kind: str) -> None:
+    service = getattr(request.app.state, "service", None)
+    if service is not None:
+        service.telemetry.error(kind)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CodeSenseError)
     async def service_error(request: Request, err: CodeSenseError) -> Response:
+        _count(request, type(err).__name__)
         return _answer(request, status_of(err), str(err))
 
     @app.exception_handler(RequestValidationError)
@@ -88,14 +97,18 @@ def install(app: FastAPI) -> None:
         first = err.errors()[0] if err.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
         msg = first.get("msg", "invalid request")
+        _count(request, "RequestValidationError")
         return _answer(request, 422, f"{where}: {msg}")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> Response:
+        if err.status_code >= 400:
+            _count(request, f"http_{err.status_code}")
         return _answer(request, err.status_code, str(err.detail), getattr(err, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception) -> Response:
         # The class name only: an exception message can carry chart text.
         log.error("unexpected %s on %s %s", type(err).__name__, request.method, request.url.path)
+        _count(request, type(err).__name__)
         return _answer(request, 500, "internal error")

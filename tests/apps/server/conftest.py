@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -75,6 +76,12 @@ class LiveServer:
 @pytest.fixture(scope="module")
 def live(app) -> Iterator[LiveServer]:
     """The app on a real uvicorn server on 127.0.0.1 (an ephemeral port), stopped afterwards."""
+    with serve(app) as server:
+        yield server
+
+
+@contextmanager
+def serve(app) -> Iterator[LiveServer]:
     import uvicorn
 
     server = uvicorn.Server(
@@ -91,3 +98,19 @@ def live(app) -> Iterator[LiveServer]:
     yield LiveServer(url=f"http://127.0.0.1:{port}", server=server)
     server.should_exit = True
     thread.join(30)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str | None:
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")

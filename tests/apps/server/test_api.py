@@ -11,8 +11,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 
 from apps.actors import ROLES
-from apps.server.app import OPEN_PATHS, ROUTERS
-from apps.server.auth import api_actor, page_visitor
+from apps.server.app import AUTHENTICATORS, OPEN_PATHS, ROUTERS
 from tests.conftest import EXAMPLES
 
 NOTE = "ASSESSMENT:\n1. Type 2 diabetes mellitus with diabetic CKD stage 3a.\n2. Hypertension.\n"
@@ -51,9 +50,7 @@ def test_every_route_is_authenticated_unless_listed_open(app):
             if route.path in OPEN_PATHS:
                 continue
             calls = _dependencies(route.dependant)
-            assert api_actor in calls or page_visitor in calls, (
-                f"{route.path} has no authentication"
-            )
+            assert calls & set(AUTHENTICATORS), f"{route.path} has no authentication"
     # Nothing reaches the app but through those routers, the static mount and FastAPI's docs.
     for route in app.routes:
         if isinstance(route, Mount | Route):
@@ -96,6 +93,8 @@ def _requests(coded, keys):
         ("GET", "/v1/audit/events"): dict(params={"run": run}),
         ("GET", "/v1/rules"): dict(params={"code": "E11.22"}),
         ("GET", "/v1/apikeys"): {},
+        ("GET", f"/v1/runs/{run}/fhir"): {},
+        ("GET", "/v1/schema/chart-result"): {},
     }
 
 
@@ -111,6 +110,8 @@ ALLOWED = {
     "/v1/audit/events": {"auditor", "admin"},
     "/v1/rules": set(ROLES),
     "/v1/apikeys": {"admin"},
+    "/v1/runs/{id}/fhir": set(ROLES),
+    "/v1/schema/chart-result": set(ROLES),
 }
 
 
@@ -417,3 +418,39 @@ def test_two_reviews_at_once_over_http_one_wins(live, service, keys):
     assert "being reviewed" in answers["auditor"].json()["detail"]
     stored = service.records.runs.reviews(run["run_id"])
     assert [r.reviewer for r, _ in stored] == ["coder.north"]
+
+
+def test_published_schemas_are_served(client, keys):
+    from apps.schemas import schema_document
+
+    for role in ROLES:
+        response = client.get("/v1/schema/chart-result", headers=keys.auth(role))
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/schema+json")
+        assert response.json() == schema_document("chart-result")
+    assert client.get("/v1/schema/nope", headers=keys.auth("coder")).status_code == 404
+    assert client.get("/v1/schema/chart-result").status_code == 401
+
+
+def test_the_fhir_export_route(client, keys):
+    from fhir.resources.R4B.bundle import Bundle
+
+    run = client.post("/v1/charts/code", json={"text": NOTE}, headers=keys.auth("coder")).json()
+    waiting = client.get(f"/v1/runs/{run['run_id']}/fhir", headers=keys.auth("integration"))
+    assert waiting.status_code == 409 and "awaiting review" in waiting.json()["detail"]
+    code = run["suggestions"][0]["code"]
+    client.post(
+        f"/v1/runs/{run['run_id']}/review", json={"accept": [code]}, headers=keys.auth("coder")
+    )
+    done = client.get(f"/v1/runs/{run['run_id']}/fhir", headers=keys.auth("integration"))
+    assert done.status_code == 200 and done.headers["content-type"].startswith(
+        "application/fhir+json"
+    )
+    Bundle.model_validate(done.json())
+    assert (
+        client.get(f"/v1/runs/{MISSING_RUN}/fhir", headers=keys.auth("integration")).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/v1/runs/{run['run_id']}/fhir", headers=keys.auth("south")).status_code == 404
+    )
