@@ -25,9 +25,10 @@ from agent.audit_steps import describe_step
 from agent.context import CodingContext
 from agent.reasoners import DecisionRequest, DecisionResult, Reasoner
 from agent.state import CodingState
+from agent.usage import ReasonerActivity
 from core.codes import is_code
 from store.audit_log import AuditLog
-from store.events import AuditEvent, EventDraft, digest, digest_json
+from store.events import AuditEvent, EventDraft, Usage, digest, digest_json
 
 Node = Callable[..., dict[str, Any]]
 
@@ -119,7 +120,13 @@ class AuditedContext(CodingContext):
 
 
 class AuditedReasoner:
-    """A reasoner whose every call is logged: which reasoner and prompts, input and output hashes."""
+    """A reasoner whose every call is logged: which reasoner and prompts, input and output hashes.
+
+    A model-backed reasoner also reports its activity: each request to the model is a
+    `model.call` event with its usage (model, tokens, latency, request id), each tool the model
+    called a `tool.call`, each code a check dropped a `model.reject` with the reason. The
+    summary `model.call` carries the chart's totals. No prompt or chart text is ever logged.
+    """
 
     def __init__(self, inner: Reasoner, recorder: RunRecorder) -> None:
         self.inner = inner
@@ -129,9 +136,13 @@ class AuditedReasoner:
     def name(self) -> str:
         return self.inner.name
 
+    @property
+    def prompt_hashes(self) -> dict[str, str]:
+        return dict(getattr(self.inner, "prompt_hashes", {}))
+
     def decide(self, request: DecisionRequest) -> DecisionResult:
         versions = {"reasoner": self.inner.name}
-        for prompt, sha in getattr(self.inner, "prompt_hashes", {}).items():
+        for prompt, sha in self.prompt_hashes.items():
             versions[f"prompt:{prompt}"] = sha
         try:
             out = self.inner.decide(request)
@@ -145,7 +156,21 @@ class AuditedReasoner:
                 error=type(err).__name__,
             )
             raise
+        usage = None
+        if out.activity is not None:
+            self._activity(out.activity, request)
+            totals = out.activity.usage()
+            usage = Usage(
+                model=totals.model,
+                requests=totals.requests,
+                prompt_tokens=totals.prompt_tokens,
+                completion_tokens=totals.completion_tokens,
+                total_tokens=totals.total_tokens,
+                tool_calls=totals.tool_calls,
+                latency_ms=totals.latency_ms,
+            )
         codes = [d.code for d in out.decisions]
+        failure = out.activity.failure if out.activity else None
         self.recorder.add(
             "model.call",
             name="reasoner",
@@ -155,8 +180,53 @@ class AuditedReasoner:
             # A model may answer with something that is not a code; it is counted, not logged.
             codes=sorted({c for c in codes if is_code(c)}),
             count=len(codes),
+            result="warn" if failure else "ok",
+            reason=failure,
+            error=out.activity.failure_type if out.activity and failure else None,
+            usage=usage,
         )
         return out
+
+    def _activity(self, activity: ReasonerActivity, request: DecisionRequest) -> None:
+        docs = {d.doc_id: i for i, d in enumerate(request.chart.documents)} if request.chart else {}
+        for call in activity.requests:
+            self.recorder.add(
+                "model.call",
+                name="chat_completion",
+                result="ok" if call.ok else "error",
+                error=call.error,
+                usage=Usage(
+                    model=call.model,
+                    request_id=call.request_id,
+                    prompt_tokens=call.prompt_tokens,
+                    completion_tokens=call.completion_tokens,
+                    total_tokens=(call.prompt_tokens or 0) + (call.completion_tokens or 0)
+                    if call.prompt_tokens is not None or call.completion_tokens is not None
+                    else None,
+                    latency_ms=call.latency_ms,
+                ),
+            )
+        for tool in activity.tool_calls:
+            self.recorder.add(
+                "tool.call",
+                name=tool.name,
+                input_hash=tool.arguments_sha256,
+                output_hash=tool.output_sha256,
+                codes=[c for c in tool.codes if is_code(c)],
+                result="ok" if tool.ok else "error",
+            )
+        for dropped in activity.dropped:
+            self.recorder.add(
+                "model.reject",
+                name="check_model_code",
+                codes=[dropped.code] if is_code(dropped.code) else [],
+                spans=[
+                    {"doc": docs.get(s.doc_id, 0), "start": s.start, "end": s.end}
+                    for s in dropped.spans
+                ],
+                result="fail",
+                reason=dropped.reason,
+            )
 
 
 def recorder_of(runtime: Runtime[CodingContext]) -> RunRecorder | None:

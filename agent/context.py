@@ -36,10 +36,11 @@ class CodingContext:
     def create(cls, settings: Settings | None = None) -> CodingContext:
         settings = settings or Settings()
         rules = rule_set()
+        index = TermIndex.load_or_build(settings.cache_dir)
         return cls(
             settings=settings,
-            index=TermIndex.load_or_build(settings.cache_dir),
-            reasoner=get_reasoner(settings.reasoner, rules),
+            index=index,
+            reasoner=get_reasoner(settings.reasoner, rules, settings, index),
             rules_version=rules.version,
             rules=rules,
             semantic=semantic_retriever(settings),

@@ -120,13 +120,17 @@ def decide_codes(state: CodingState, runtime: Runtime[CodingContext]) -> dict[st
         chart=state.chart,
         facts=facts,
     )
-    # Whatever the reasoner chose, the assertion guard has the last word (rules/guidelines).
-    result = guideline_delivery.guard(request, reasoner.decide(request), rules)
+    decided = reasoner.decide(request)
+    # Whatever the reasoner chose, the guards have the last word: no code on negated, family,
+    # hypothetical or uncertain mentions (rules/guidelines), none on instruction-like text.
+    result = guideline_delivery.guard(request, decided, rules)
     return {
         "decisions": result.decisions,
         "rejections": result.rejections,
         "reasoner_name": reasoner.name,
         "facts": facts,
+        "escalations": state.escalations + result.escalations,
+        "usage": decided.activity.usage() if decided.activity else None,
     }
 
 
@@ -147,8 +151,10 @@ def validate_decisions(state: CodingState, runtime: Runtime[CodingContext]) -> d
                 description=checked.description or "",
                 # The guideline rules that shaped the code, then validation's checks.
                 checks=decision.rules + checked.checks,
-                needs_review=checked.needs_review or checked.code is None,
-                review_reasons=checked.reasons,
+                needs_review=(
+                    checked.needs_review or checked.code is None or bool(decision.review_reasons)
+                ),
+                review_reasons=decision.review_reasons + checked.reasons,
             )
         )
     drafts, drg = guideline_delivery.apply_edits(state, drafts, rules)

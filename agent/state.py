@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from agent.usage import ModelUsage
 from core.contract import (
     ChartResult,
     DrgSummary,
@@ -60,6 +61,9 @@ class CodeDecision(BaseModel):
     spans: list[TextSpan] = Field(default_factory=list)
     # The guideline rules applied to this code ("E11.9 + N18.31 -> E11.22").
     rules: list[RuleCheck] = Field(default_factory=list)
+    # Why a coder must look at this code whatever its confidence (the model and the offline
+    # draft disagree on it).
+    review_reasons: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _rests_on_the_chart(self) -> CodeDecision:
@@ -100,6 +104,8 @@ class CodingState(CodingInput):
     conflicts: list[RuleCheck] = Field(default_factory=list)
     escalations: list[Escalation] = Field(default_factory=list)
     reasoner_name: str = ""
+    # Written by decide_codes when a model took part: tokens, requests, latency.
+    usage: ModelUsage | None = None
     # Read by decide_codes from the chart-fact rules (encounter, weeks of gestation, age, sex).
     facts: ChartFacts = Field(default_factory=ChartFacts)
     # Written by validate_decisions for inpatient charts.

@@ -32,6 +32,7 @@ from agent.audit import AuditedContext, RunRecorder
 from agent.context import CodingContext
 from agent.graph import build_graph
 from agent.justification import justify
+from agent.questions import RunAnswer
 from agent.review import ReviewRequest, check_decision
 from agent.state import CodingInput, CodingState
 from apps.actors import Actor, Role
@@ -147,6 +148,8 @@ class Service:
         self._records = records
         self._workflow: Any = None
         self._checkpointer: Any = None
+        # The model endpoint for questions about runs, made on the first question.
+        self._endpoint: Any = None
         self._lock = threading.Lock()
         # One chart through the graph at a time per process: the NLP pipeline (spaCy, medspaCy)
         # is shared and not made for concurrent calls. Storage, fsyncs and PDF children run
@@ -413,6 +416,85 @@ class Service:
         self._audit_read("run.read", actor, surface, run=run)
         trace, chart = collect_trace(records, run, records.runs.output(run_id))
         return TraceView(trace=trace, chart=chart)
+
+    def ask(self, actor: Actor, run_id: str, question: str, surface: str = "ask") -> RunAnswer:
+        """A free-form question about a run ("what supports E11.22?"), answered by the model
+        endpoint from the run's codes and evidence, the chart's visible text and our tools.
+        The answer's quotes are chart text at the spans it cites. Audited: who asked (a
+        `run.read`), and the model's usage (a `model.call`), never the question or the answer."""
+        from agent.llm_client import ChatEndpoint
+        from agent.prompts import load_prompt
+        from agent.questions import answer_question
+
+        actor.require("trace")
+        records = self.records
+        run = records.runs.run(run_id, org=actor.org)
+        self._audit_read("run.read", actor, surface, run=run)
+        output = records.runs.output(run_id)
+        if output is None or run.chart_hash is None:
+            raise CodeSenseError(f"run {run_id} has no stored output or chart to ask about")
+        chart = Chart.model_validate(records.runs.chart(run.chart_hash))
+        if self._endpoint is None and self.settings.llm_base_url and self.settings.llm_model:
+            self._endpoint = ChatEndpoint(self.settings)
+        versions = {f"prompt:{name}": load_prompt(name).sha256 for name in ("system", "question")}
+        event: dict[str, Any] = {
+            "action": "model.call",
+            "actor": actor.audit_id,
+            "org": actor.org,
+            "name": "question",
+            "run_id": run.run_id,
+            "chart": run.chart_hash,
+            "versions": versions,
+            "input_hash": digest(question.encode()),
+        }
+        try:
+            answer = answer_question(
+                question,
+                ChartResult.model_validate(output),
+                chart,
+                self.settings,
+                self.context.index,
+                endpoint=self._endpoint,
+            )
+        except CodeSenseError as err:
+            records.audit.append(
+                [
+                    EventDraft.model_validate(
+                        {**event, "result": "error", "error": type(err).__name__}
+                    )
+                ]
+            )
+            raise
+        usage = answer.usage
+        records.audit.append(
+            [
+                EventDraft.model_validate(
+                    {
+                        **event,
+                        "output_hash": digest_json(answer.model_dump(mode="json")),
+                        "count": len(answer.evidence),
+                        "spans": [
+                            {
+                                "doc": _doc_index(chart, e.doc_id),
+                                "start": e.start,
+                                "end": e.end,
+                            }
+                            for e in answer.evidence
+                        ],
+                        "usage": {
+                            "model": usage.model,
+                            "requests": usage.requests,
+                            "prompt_tokens": usage.prompt_tokens,
+                            "completion_tokens": usage.completion_tokens,
+                            "total_tokens": usage.total_tokens,
+                            "tool_calls": usage.tool_calls,
+                            "latency_ms": usage.latency_ms,
+                        },
+                    }
+                )
+            ]
+        )
+        return answer
 
     # -- the audit log -------------------------------------------------------------------------
 
@@ -794,6 +876,10 @@ class Service:
     def _audit_of(self, run_id: str, events: list[AuditEvent]) -> tuple[int, str]:
         """(events logged for the run so far, hash of the newest): the output's `audit` field."""
         return self.records.audit.count(run_id), events[-1].hash if events else ""
+
+
+def _doc_index(chart: Chart, doc_id: str) -> int:
+    return next((i for i, d in enumerate(chart.documents) if d.doc_id == doc_id), 0)
 
 
 def _evidence_to_draw(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.contract import Setting
+from core.errors import CodeSenseError
 from core.secrets import placeholder_problem
 
 
@@ -16,7 +18,25 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".codesense")
     setting: Setting = "outpatient"
-    reasoner: str = "offline"
+    # Who decides the codes: the deterministic reasoner, or an OpenAI-compatible model on top of
+    # it (agent/reasoners/llm.py), which needs `llm_base_url` and `llm_model`.
+    reasoner: Literal["offline", "llm"] = "offline"
+
+    # The LLM reasoner: any OpenAI-compatible endpoint (OpenAI, Azure, vLLM, Ollama, llama.cpp
+    # server). The openai client's defaults (600 s, 2 retries) could block a chart for half an
+    # hour; ours bound one request, and `llm_chart_budget_s` bounds all of a chart's requests.
+    llm_base_url: str | None = None
+    llm_model: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:/-]{1,80}$")
+    # Unset for a local server without authentication.
+    llm_api_key: SecretStr | None = None
+    llm_api_key_file: Path | None = None
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
+    # Tool calls one chart may make before the model must answer.
+    llm_max_tool_calls: int = Field(default=8, ge=0, le=64)
+    llm_chart_budget_s: float = Field(default=120.0, gt=0)
+    # None leaves the parameter out, for models that refuse it.
+    llm_temperature: float | None = Field(default=0.0, ge=0.0, le=2.0)
 
     # Routing on the calibrated confidence (agent/scoring.py, data/calibration.json): a code at or
     # above `auto_threshold` (and passing validation) needs only the coder's confirmation; below
@@ -73,6 +93,36 @@ class Settings(BaseSettings):
                 if problem:
                     raise ValueError(f"{name} {problem}; set a random value (64 hex digits)")
         return self
+
+    @model_validator(mode="after")
+    def _llm_configured(self) -> Settings:
+        if self.reasoner == "llm" and not (self.llm_base_url and self.llm_model):
+            raise ValueError("reasoner llm needs CODESENSE_LLM_BASE_URL and CODESENSE_LLM_MODEL")
+        if self.llm_api_key is not None:
+            problem = placeholder_problem(self.llm_api_key.get_secret_value())
+            if problem:
+                raise ValueError(f"llm_api_key {problem}; set the endpoint's real key or unset it")
+        return self
+
+    def llm_key(self) -> str | None:
+        """The endpoint's API key, from the setting or its file; placeholders are refused."""
+        if self.llm_api_key is not None:
+            return self.llm_api_key.get_secret_value()
+        if self.llm_api_key_file is None:
+            return None
+        try:
+            key = self.llm_api_key_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            raise CodeSenseError(
+                f"llm_api_key_file {self.llm_api_key_file.name} cannot be read "
+                f"({type(err).__name__})"
+            ) from None
+        problem = placeholder_problem(key)
+        if problem:
+            raise CodeSenseError(
+                f"llm_api_key_file {self.llm_api_key_file.name}: the key {problem}"
+            )
+        return key
 
     @property
     def cache_dir(self) -> Path:

@@ -25,6 +25,7 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
     semantic: bool = False,
     report_dir: Path | None = None,
+    reasoner: str = "offline",
 ) -> Summary:
     path = resolve(dataset)
     charts = load_jsonl(path, limit)
@@ -38,6 +39,7 @@ def evaluate(
         fresh=fresh,
         progress=progress,
         semantic=semantic,
+        reasoner=reasoner,
     )
     summary = summarise(records, info, mode=mode, auto_threshold=auto_threshold)
     write_report(summary, report_dir or out_dir, command=command)

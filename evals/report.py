@@ -152,7 +152,50 @@ def render_markdown(s: Summary, command: str = "") -> str:
         f"{s.latency.mean_ms:.0f} ms (one process's time per chart).",
         "",
     ]
+    lines += _model_cost_lines(s)
     return "\n".join(lines)
+
+
+def _model_cost_lines(s: Summary) -> list[str]:
+    cost = s.model_cost
+    if cost is None:
+        return []
+    tok, lat = cost.tokens_per_chart, cost.latency_ms
+    lines = [
+        f"## Model cost and latency ({s.reasoner})",
+        "",
+        f"{cost.charts} charts coded with `{cost.model}`: {cost.total_tokens} tokens in all "
+        f"({cost.prompt_tokens} prompt, {cost.completion_tokens} completion), "
+        f"{cost.requests_per_chart} requests and {cost.tool_calls_per_chart} tool calls a chart. "
+        f"{cost.fallbacks} charts fell back to the offline decisions"
+        + (f" ({_counts(cost.failures)})" if cost.failures else "")
+        + ". Codes the model gave that checks dropped: "
+        + (_counts(cost.dropped_codes) or "none")
+        + ".",
+        "",
+        "| per chart | mean | p50 | p95 | max |",
+        "|---|---|---|---|---|",
+        f"| tokens | {tok.mean:.0f} | {tok.p50:.0f} | {tok.p95:.0f} | {tok.max:.0f} |",
+        f"| waiting for the model (ms) | {lat.mean:.0f} | {lat.p50:.0f} | {lat.p95:.0f} | "
+        f"{lat.max:.0f} |",
+        "",
+        "| chart | prompt tokens | completion tokens | requests | tool calls | model ms | "
+        "chart ms | fallback |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in cost.per_chart[:50]:
+        lines.append(
+            f"| {c.id} | {c.prompt_tokens} | {c.completion_tokens} | {c.requests} | "
+            f"{c.tool_calls} | {c.model_latency_ms} | {c.chart_latency_ms:.0f} | "
+            f"{c.failure or ''} |"
+        )
+    if len(cost.per_chart) > 50:
+        lines.append(f"| ... {len(cost.per_chart) - 50} more in summary.json | | | | | | | |")
+    return [*lines, ""]
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
 def _shares(shares: dict[str, float]) -> str:

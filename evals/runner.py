@@ -62,6 +62,19 @@ class SuggestionRecord(BaseModel):
     mentions: int
 
 
+class UsageRecord(BaseModel):
+    """What the model cost for one chart (LLM reasoner only)."""
+
+    model: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    tool_calls: int
+    model_latency_ms: int
+    dropped: dict[str, int] = Field(default_factory=dict)
+    failure: str | None = None
+
+
 class ChartRecord(BaseModel):
     id: str
     gold: list[str]
@@ -72,6 +85,7 @@ class ChartRecord(BaseModel):
     escalations: list[str] = Field(default_factory=list)
     latency_s: float = 0.0
     error: str | None = None
+    usage: UsageRecord | None = None
 
     def all_mention_codes(self) -> set[str]:
         """What "all mentions" mode scores: every mention's best reading, whatever its assertion."""
@@ -93,18 +107,21 @@ class RunInfo(BaseModel):
     fingerprint: str
     setting: str
     semantic: bool = False
+    reasoner: str = "offline"
     workers: int = 1
     wall_s: float = 0.0
     charts_timed: int = 0
 
 
-def fingerprint(setting: str, semantic: bool = False) -> str:
-    """A hash of everything that decides the output: code, rules, data files, the setting."""
-    h = hashlib.sha256(f"{setting} semantic={semantic}".encode())
+def fingerprint(setting: str, semantic: bool = False, reasoner: str = "offline") -> str:
+    """A hash of everything that decides the output: code, rules, prompts, data files, the
+    setting and the reasoner (for a model: its name and endpoint)."""
+    h = hashlib.sha256(f"{setting} semantic={semantic} reasoner={reasoner}".encode())
     for folder, pattern in (
         ("agent", "**/*.py"),
         ("tools", "**/*.py"),
         ("rules", "**/*.yaml"),
+        ("prompts", "*.md"),
         ("data", "*.json"),
     ):
         for path in sorted((_ROOT / folder).glob(pattern)):
@@ -118,7 +135,7 @@ def fingerprint(setting: str, semantic: bool = False) -> str:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(data_dir: str, setting: str, semantic: bool) -> None:
+def _init_worker(data_dir: str, setting: str, semantic: bool, reasoner: str = "offline") -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if semantic:
@@ -129,7 +146,13 @@ def _init_worker(data_dir: str, setting: str, semantic: bool) -> None:
     from agent.coder import Coder
     from core.settings import Settings
 
-    settings = Settings(data_dir=Path(data_dir), setting=setting, semantic_retrieval=semantic)
+    # The model endpoint, if any, comes from the environment (CODESENSE_LLM_*).
+    settings = Settings(
+        data_dir=Path(data_dir),
+        setting=setting,
+        semantic_retrieval=semantic,
+        reasoner="llm" if reasoner == "llm" else "offline",
+    )
     # The graph alone: an eval stores no runs and writes no audit events.
     _WORKER["coder"] = Coder(settings=settings)
     _WORKER["setting"] = setting
@@ -209,6 +232,7 @@ def code_one(chart: LabelledChart) -> ChartRecord:
         )
         for span, hits in sorted(semantic.items())
     ]
+    usage = state.get("usage")
     return ChartRecord(
         id=chart.id,
         gold=gold,
@@ -218,6 +242,18 @@ def code_one(chart: LabelledChart) -> ChartRecord:
         route=result.route,
         escalations=[e.reason for e in result.escalations],
         latency_s=round(latency, 4),
+        usage=UsageRecord(
+            model=usage.model,
+            requests=usage.requests,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            tool_calls=usage.tool_calls,
+            model_latency_ms=usage.latency_ms,
+            dropped=usage.dropped_by_reason,
+            failure=usage.failure,
+        )
+        if usage is not None
+        else None,
     )
 
 
@@ -251,20 +287,24 @@ def run_eval(
     fresh: bool = False,
     progress: Callable[[int, int], None] | None = None,
     semantic: bool = False,
+    reasoner: str = "offline",
 ) -> tuple[list[ChartRecord], RunInfo]:
     """Code every chart not already in `out_dir`, in parallel; return all records in input order.
 
-    `semantic` turns semantic-index candidates on (only when the index is built).
+    `semantic` turns semantic-index candidates on (only when the index is built); `reasoner`
+    "llm" codes through the model endpoint the CODESENSE_LLM_* settings name.
     """
     from tools.semantic import SemanticRetriever
 
     out_dir.mkdir(parents=True, exist_ok=True)
     semantic = semantic and SemanticRetriever.available(data_dir)
+    tag = reasoner_tag(reasoner)
     info = RunInfo(
         dataset=dataset,
-        fingerprint=fingerprint(setting, semantic),
+        fingerprint=fingerprint(setting, semantic, tag),
         setting=setting,
         semantic=semantic,
+        reasoner=tag,
     )
     pred_path, run_path = out_dir / PREDICTIONS_FILE, out_dir / RUN_FILE
     previous = _previous_run(run_path)
@@ -285,7 +325,7 @@ def run_eval(
         _warm_term_index(data_dir)
         t0 = time.perf_counter()
         with pred_path.open("ab") as sink:
-            for record in _code_all(todo, data_dir, setting, workers, semantic):
+            for record in _code_all(todo, data_dir, setting, workers, semantic, reasoner):
                 sink.write(record.model_dump_json().encode() + b"\n")
                 sink.flush()
                 done[record.id] = record
@@ -325,16 +365,31 @@ def _warm_term_index(data_dir: Path) -> None:
     TermIndex.load_or_build(data_dir / "cache")
 
 
+def reasoner_tag(reasoner: str) -> str:
+    """ "offline", or "llm:<model>@<endpoint>" from the settings: what the run's records mean."""
+    if reasoner != "llm":
+        return "offline"
+    from core.settings import Settings
+
+    settings = Settings(reasoner="llm")
+    return f"llm:{settings.llm_model}@{settings.llm_base_url}"
+
+
 def _code_all(
-    charts: list[LabelledChart], data_dir: Path, setting: str, workers: int, semantic: bool
+    charts: list[LabelledChart],
+    data_dir: Path,
+    setting: str,
+    workers: int,
+    semantic: bool,
+    reasoner: str = "offline",
 ) -> Iterator[ChartRecord]:
     if workers == 1:
-        _init_worker(str(data_dir), setting, semantic)
+        _init_worker(str(data_dir), setting, semantic, reasoner)
         for chart in charts:
             yield code_one(chart)
         return
     # fork: workers start from this process without re-importing; nothing heavy is loaded here.
     ctx = multiprocessing.get_context("fork")
-    initargs = (str(data_dir), setting, semantic)
+    initargs = (str(data_dir), setting, semantic, reasoner)
     with ctx.Pool(workers, initializer=_init_worker, initargs=initargs) as pool:
         yield from pool.imap_unordered(code_one, charts, chunksize=1)

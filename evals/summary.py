@@ -87,6 +87,42 @@ class Calibration(BaseModel):
     configured_auto_share: float
 
 
+class Spread(BaseModel):
+    mean: float
+    p50: float
+    p95: float
+    max: float
+
+
+class ChartCost(BaseModel):
+    id: str
+    prompt_tokens: int
+    completion_tokens: int
+    requests: int
+    tool_calls: int
+    model_latency_ms: int
+    chart_latency_ms: float
+    failure: str | None = None
+
+
+class ModelCost(BaseModel):
+    """What the model cost, per chart, beside the accuracy it bought."""
+
+    model: str
+    charts: int
+    total_tokens: int
+    prompt_tokens: int
+    completion_tokens: int
+    tokens_per_chart: Spread
+    requests_per_chart: float
+    tool_calls_per_chart: float
+    latency_ms: Spread  # time spent waiting for the model, per chart
+    fallbacks: int  # charts coded offline because the model failed
+    failures: dict[str, int]
+    dropped_codes: dict[str, int]
+    per_chart: list[ChartCost]
+
+
 class Summary(BaseModel):
     dataset: str
     mode: Mode
@@ -110,6 +146,8 @@ class Summary(BaseModel):
     latency: Latency
     top_false_negatives: list[tuple[str, int]] = Field(default_factory=list)
     top_false_positives: list[tuple[str, int]] = Field(default_factory=list)
+    reasoner: str = "offline"
+    model_cost: ModelCost | None = None
 
 
 def predicted(record: ChartRecord, mode: Mode) -> set[str]:
@@ -205,6 +243,8 @@ def summarise(
         latency=_latency(ok, info),
         top_false_negatives=fn_codes.most_common(20),
         top_false_positives=fp_codes.most_common(20),
+        reasoner=info.reasoner,
+        model_cost=_model_cost(ok),
     )
 
 
@@ -329,4 +369,57 @@ def _latency(records: list[ChartRecord], info: RunInfo) -> Latency:
         p95_ms=round(p95, 1),
         mean_ms=round(statistics.fmean(lat), 1),
         workers=info.workers,
+    )
+
+
+def _spread(values: list[float]) -> Spread:
+    if not values:
+        return Spread(mean=0.0, p50=0.0, p95=0.0, max=0.0)
+    ordered = sorted(values)
+    return Spread(
+        mean=round(statistics.fmean(ordered), 1),
+        p50=round(statistics.median(ordered), 1),
+        p95=round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
+        max=round(ordered[-1], 1),
+    )
+
+
+def _model_cost(records: list[ChartRecord]) -> ModelCost | None:
+    used = [r for r in records if r.usage is not None]
+    if not used:
+        return None
+    usages = [r.usage for r in used if r.usage is not None]
+    failures: Counter[str] = Counter(u.failure for u in usages if u.failure)
+    dropped: Counter[str] = Counter()
+    for u in usages:
+        dropped.update(u.dropped)
+    prompt = sum(u.prompt_tokens for u in usages)
+    completion = sum(u.completion_tokens for u in usages)
+    return ModelCost(
+        model=usages[0].model,
+        charts=len(used),
+        total_tokens=prompt + completion,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        tokens_per_chart=_spread([u.prompt_tokens + u.completion_tokens for u in usages]),
+        requests_per_chart=round(statistics.fmean(u.requests for u in usages), 2),
+        tool_calls_per_chart=round(statistics.fmean(u.tool_calls for u in usages), 2),
+        latency_ms=_spread([u.model_latency_ms for u in usages]),
+        fallbacks=sum(failures.values()),
+        failures=dict(failures),
+        dropped_codes=dict(dropped),
+        per_chart=[
+            ChartCost(
+                id=r.id,
+                prompt_tokens=r.usage.prompt_tokens,
+                completion_tokens=r.usage.completion_tokens,
+                requests=r.usage.requests,
+                tool_calls=r.usage.tool_calls,
+                model_latency_ms=r.usage.model_latency_ms,
+                chart_latency_ms=round(r.latency_s * 1000, 1),
+                failure=r.usage.failure,
+            )
+            for r in used
+            if r.usage is not None
+        ],
     )

@@ -67,7 +67,8 @@ Action = Literal[
     "metrics.read",  # someone read the leaders' figures or the education feedback
     "graph.step",  # one node of the graph ran
     "tool.call",  # a deterministic tool produced output inside a node
-    "model.call",  # the reasoner (offline or an LLM) was asked to decide
+    "model.call",  # the reasoner (offline or an LLM) was asked to decide, or one model request
+    "model.reject",  # a code a model proposed was dropped by a check (why: `reason`)
     "review.request",  # a run was handed to a person
     "review.decision",  # a person accepted, rejected or added one code
 ]
@@ -90,7 +91,38 @@ Result = Literal[
     "adjusted",
 ]
 
+# Why a model's code was dropped, or why a model's answer as a whole was not used.
+Reason = Literal[
+    "invalid_code",
+    "unknown_span",
+    "no_span",
+    "instruction_text",
+    "not_grounded",
+    "assertion_guard",
+    "llm_unavailable",
+    "llm_invalid_output",
+]
+ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,80}$")]
+RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+_Count = Annotated[int, Field(ge=0, le=10**9)]
+
 GENESIS = "sha256:" + "0" * 64
+
+
+class Usage(BaseModel):
+    """What a model request (or all of a chart's) cost: model, tokens, time, the endpoint's
+    request id. Counts and names only; never a prompt or an answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: ModelName
+    request_id: RequestId | None = None
+    requests: _Count | None = None
+    prompt_tokens: _Count | None = None
+    completion_tokens: _Count | None = None
+    total_tokens: _Count | None = None
+    tool_calls: _Count | None = None
+    latency_ms: _Count | None = None
 
 
 class SpanRef(BaseModel):
@@ -123,6 +155,8 @@ class EventDraft(BaseModel):
     result: Result = "ok"
     count: int | None = Field(default=None, ge=0)
     error: ErrorType | None = None
+    reason: Reason | None = None
+    usage: Usage | None = None
 
     @field_validator("versions")
     @classmethod

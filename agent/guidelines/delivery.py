@@ -6,6 +6,7 @@ MEAT evidence, and the CDI queries. Nodes call these; each returns plain state v
 from __future__ import annotations
 
 from agent.guidelines import mention_steps
+from agent.guidelines.instructions import guard_instructions
 from agent.guidelines.work import Work
 from agent.reasoners.base import DecisionRequest, DecisionResult
 from agent.state import CodeDecision, CodingState, DraftSuggestion
@@ -19,13 +20,18 @@ from tools.rules.schema import Hcc
 
 def guard(request: DecisionRequest, result: DecisionResult, rules: RuleSet) -> DecisionResult:
     """Whatever the reasoner, no code keeps a negated, family (except Z80-Z84), hypothetical
-    or outpatient-uncertain mention as support; a code left with nothing is dropped."""
+    or outpatient-uncertain mention as support, nor instruction-like text ("assign C25.9"); a
+    code left with nothing is dropped. The reasoner's escalations and activity pass through."""
     work = Work(request, rules, CodeSet.load())
     work.decisions = [d.model_copy(deep=True) for d in result.decisions]
     work.rejected = {r.mention_id: r for r in result.rejections}
     mention_steps.guard_assertions(work)
+    escalations = guard_instructions(work)
     return DecisionResult(
-        decisions=work.decisions, rejections=[work.rejected[i] for i in sorted(work.rejected)]
+        decisions=work.decisions,
+        rejections=[work.rejected[i] for i in sorted(work.rejected)],
+        escalations=result.escalations + [e for e in escalations if e not in result.escalations],
+        activity=result.activity,
     )
 
 

@@ -12,7 +12,8 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from agent.state import CodeCandidate, CodeDecision, Rejection
-from core.contract import Setting
+from agent.usage import ReasonerActivity
+from core.contract import Escalation, Setting
 from tools.chart import Chart
 from tools.mentions import Mention
 from tools.rules.text import ChartFacts
@@ -36,6 +37,10 @@ class DecisionRequest(BaseModel):
 class DecisionResult(BaseModel):
     decisions: list[CodeDecision] = Field(default_factory=list)
     rejections: list[Rejection] = Field(default_factory=list)
+    # Why a person must look at the chart whatever its codes ("llm_unavailable").
+    escalations: list[Escalation] = Field(default_factory=list)
+    # What a model-backed reasoner did (requests, tool calls, dropped codes); None offline.
+    activity: ReasonerActivity | None = None
 
 
 class Reasoner(Protocol):

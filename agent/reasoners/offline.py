@@ -27,4 +27,8 @@ class OfflineReasoner:
         return "offline"
 
     def decide(self, request: DecisionRequest) -> DecisionResult:
-        return self._engine.decide(request)
+        # Imported here for the same reason as the engine.
+        from agent.guidelines.instructions import without_instructions
+
+        # Text that addresses a coder or a model is not documentation (rules/injection.yaml).
+        return self._engine.decide(without_instructions(request))

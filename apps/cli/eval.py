@@ -49,6 +49,13 @@ def register(sub: Any) -> None:
         default=True,
         help="add semantic-index candidates when the index is built (default: on)",
     )
+    ev.add_argument(
+        "--reasoner",
+        choices=["offline", "llm"],
+        default=None,
+        help="who decides the codes (default: CODESENSE_REASONER); llm uses the endpoint of "
+        "CODESENSE_LLM_BASE_URL and CODESENSE_LLM_MODEL and reports tokens and latency",
+    )
     ev.set_defaults(handler=run)
 
     cal = sub.add_parser(
@@ -71,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
     from core.settings import Settings
     from evals.evaluate import evaluate
 
-    settings = Settings()
+    reasoner = args.reasoner or Settings().reasoner
+    # Checked before any chart: `--reasoner llm` without an endpoint is one line, not a crash.
+    settings = Settings(reasoner=reasoner)
     name = Path(args.dataset).stem
     out = args.out or settings.data_dir / "evals" / name
     console = Console(stderr=True)
@@ -101,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             semantic=args.semantic,
             report_dir=args.report,
+            reasoner=reasoner,
         )
     head = summary.scorings[summary.mode]
     valid, cat = head["valid gold"].micro, head["category"].micro
@@ -110,6 +120,14 @@ def run(args: argparse.Namespace) -> int:
         f"{cat.f1:.3f} | recall@10 {summary.recall_at_k.get(10, 0.0):.3f} | ECE "
         f"{summary.calibration.ece:.3f} | {summary.latency.charts_per_s} charts/s"
     )
+    cost = summary.model_cost
+    if cost is not None:
+        print(
+            f"model {cost.model}: {cost.tokens_per_chart.mean:.0f} tokens a chart (p95 "
+            f"{cost.tokens_per_chart.p95:.0f}), {cost.total_tokens} in all | model latency p50 "
+            f"{cost.latency_ms.p50:.0f} ms, p95 {cost.latency_ms.p95:.0f} ms a chart | "
+            f"fallbacks {cost.fallbacks} of {cost.charts}"
+        )
     print(f"report: {(args.report or out) / 'report.md'}")
     return 0
 

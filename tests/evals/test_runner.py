@@ -73,7 +73,9 @@ def test_eval_scores_and_writes_a_report(dataset: Path, tmp_path: Path):
 
 def test_interrupted_run_resumes(dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     # Other people's edits to the source must not restart this run midway through the test.
-    monkeypatch.setattr(runner, "fingerprint", lambda setting, semantic=False: "fixed")
+    monkeypatch.setattr(
+        runner, "fingerprint", lambda setting, semantic=False, reasoner="offline": "fixed"
+    )
     data_dir = Path(os.environ["CODESENSE_DATA_DIR"])
     charts = load_jsonl(dataset)
     records, info = runner.run_eval(charts[:1], tmp_path, "tiny", data_dir, workers=1)
@@ -95,6 +97,11 @@ def test_interrupted_run_resumes(dataset: Path, tmp_path: Path, monkeypatch: pyt
 def test_changed_code_or_settings_start_over():
     assert fingerprint("outpatient") != fingerprint("inpatient")
     assert fingerprint("outpatient") != fingerprint("outpatient", semantic=True)
+    # A model's records are not an offline run's, nor another model's.
+    assert fingerprint("outpatient") != fingerprint("outpatient", reasoner="llm:m@http://h/v1")
+    assert fingerprint("outpatient", reasoner="llm:a@u") != fingerprint(
+        "outpatient", reasoner="llm:b@u"
+    )
 
 
 def test_plain_format_with_gold_evidence(dataset: Path):
