@@ -21,7 +21,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("CODESENSE_DATA_DIR", str(ROOT / ".codesense"))
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "codiesp-en" / "dev.jsonl"
+from evals.datasets import NAMED_DATASETS, open_lines  # noqa: E402
+
+DEFAULT_DATA = NAMED_DATASETS["codiesp-dev"]
 EXAMPLES = [
     ("clinic_progress_note.txt", "outpatient"),
     ("ed_note.txt", "outpatient"),
@@ -101,7 +103,7 @@ def main() -> int:
     if args.data.is_file():
         codiesp = Tally(f"CodiEsp dev ({args.setting})")
         started = time.perf_counter()
-        with args.data.open(encoding="utf-8") as f:
+        with open_lines(args.data) as f:
             for n, line in enumerate(f):
                 if args.limit is not None and n >= args.limit:
                     break

@@ -28,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
 
-CODIESP = ROOT.parent / "shared" / "data" / "codiesp-en" / "dev.jsonl"
+from evals.datasets import NAMED_DATASETS  # noqa: E402
+
+CODIESP = NAMED_DATASETS["codiesp-dev"]
 OUT = ROOT / "bench" / "out"
 
 

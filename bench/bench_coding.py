@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "codiesp-en" / "dev.jsonl"
+from evals.datasets import NAMED_DATASETS  # noqa: E402
+
+DEFAULT_DATA = NAMED_DATASETS["codiesp-dev"]
 
 
 def baseline_predictor():
@@ -69,7 +71,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
     if not args.data.is_file():
-        print(f"bench: {args.data} not found (is ../shared beside the project?)", file=sys.stderr)
+        print(f"bench: {args.data} not found (the project carries it in data/evals/)", file=sys.stderr)
         return 2
 
     from apps.actors import Actor

@@ -6,27 +6,31 @@ Plain format, one JSON object per line (anyone can produce it):
      "evidence": [{"code": "E11.22", "start": 120, "end": 151}]}
 
 `codes` are ICD-10-CM codes, dotted or not; `evidence` is optional, character offsets into
-`text`. CodiEsp files (`../shared/data/codiesp-en/{train,dev}.jsonl`) are read as the same records,
+`text`, optionally gzip-compressed (`.jsonl.gz`). The CodiEsp files the project carries
+(`data/evals/codiesp-en/{train,dev}.jsonl.gz`, see data/evals/README.md) are read as the same records,
 their diagnosis codes (`dx_codes`) as gold; their evidence offsets point into the Spanish original
 (`text_es`), not the English text, so they are not used.
 """
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import orjson
 from pydantic import BaseModel, Field
 
 from core.errors import ChartInputError
 
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-# Short names for the corpora beside the project; anything else is a path to a JSONL file.
+EVAL_DATA = Path(__file__).resolve().parent.parent / "data" / "evals"
+# Short names for the corpora the project carries; anything else is a path to a JSONL file.
 NAMED_DATASETS = {
-    "codiesp-dev": SHARED_DATA / "codiesp-en" / "dev.jsonl",
-    "codiesp-train": SHARED_DATA / "codiesp-en" / "train.jsonl",
+    "codiesp-dev": EVAL_DATA / "codiesp-en" / "dev.jsonl.gz",
+    "codiesp-train": EVAL_DATA / "codiesp-en" / "train.jsonl.gz",
 }
+US_NOTES_DIR = EVAL_DATA / "us-notes-dev"
 
 
 class GoldSpan(BaseModel):
@@ -54,7 +58,7 @@ def load_jsonl(path: Path, limit: int | None = None) -> list[LabelledChart]:
 def _iter(path: Path, limit: int | None) -> Iterator[LabelledChart]:
     if not path.is_file():
         raise ChartInputError(f"{path.name}: no such dataset file")
-    with path.open("rb") as f:
+    with open_lines(path) as f:
         for n, line in enumerate(f, start=1):
             if limit is not None and n > limit:
                 return
@@ -73,3 +77,10 @@ def _iter(path: Path, limit: int | None) -> Iterator[LabelledChart]:
                 raise ChartInputError(
                     f"{path.name} line {n}: not a labelled chart ({err.__class__.__name__})"
                 ) from None
+
+
+def open_lines(path: Path) -> IO[bytes]:
+    """A dataset file opened for reading bytes, decompressed when its name ends in `.gz`."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return path.open("rb")

@@ -27,7 +27,6 @@ def _session_data_dir() -> Path:
 if "CODESENSE_DATA_DIR" not in os.environ:
     os.environ["CODESENSE_DATA_DIR"] = str(_session_data_dir())
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-SHARED_DATA = ROOT.parent / "shared" / "data"
 EXAMPLES = ROOT / "examples"
 
 

@@ -13,8 +13,8 @@ from evals.gate import load_gate, run_gate
 
 def test_accuracy_holds_on_the_gate_slice(tmp_path: Path):
     gate = load_gate()
-    if not resolve(gate.dataset).is_file():
-        pytest.skip(f"{gate.dataset} is not beside the project (../shared/data)")
+    # Never skipped: the project carries its evaluation sets (data/evals/); missing data fails.
+    assert resolve(gate.dataset).is_file(), f"{gate.dataset}: the project's copy is missing"
     got, failures = run_gate(gate, tmp_path, Path(os.environ["CODESENSE_DATA_DIR"]))
     assert not failures, "; ".join(failures) + f" (figures: {got})"
     assert got["evidence_validity"] == 1.0

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from core.errors import RulesError
-from tests.conftest import SHARED_DATA
+from evals.datasets import NAMED_DATASETS, US_NOTES_DIR, open_lines
 from tools.chart import Chart, Document, Page, TextRun
 from tools.extract import structure, text_document
 from tools.spans import chart_view
@@ -52,10 +52,12 @@ def test_clinical_notes_are_not_instruction_like():
     (a false positive withholds codes and escalates the chart)."""
     flagged = []
     for path in [
-        SHARED_DATA / "codiesp-en" / "dev.jsonl",
-        *sorted((SHARED_DATA / "us-notes-dev").glob("*.jsonl")),
+        NAMED_DATASETS["codiesp-dev"],
+        *sorted(US_NOTES_DIR.glob("*.jsonl.gz")),
     ]:
-        for line in path.read_text(encoding="utf-8").splitlines():
+        with open_lines(path) as f:
+            lines = f.read().decode("utf-8").splitlines()
+        for line in lines:
             record = json.loads(line)
             if instruction_like(record["text"]):
                 flagged.append(record["id"])
