@@ -47,6 +47,11 @@ class SlackRuntime:
         self.settings = settings
         self._store: SlackStore | None = None
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> SlackRuntime:
+        # Bolt hands lazy listeners a deep copy of the request's context; the runtime (the
+        # facade, its loaded indexes, its locks) is shared, never copied.
+        return self
+
     @property
     def store(self) -> SlackStore:
         if self._store is None:
