@@ -51,7 +51,7 @@ def answer(service: Service, actor: Actor, run_id: str, question: Question) -> M
 
 
 def _supports(trace: Trace, result: ReviewedChartResult, codes: list[str]) -> Message:
-    parts = []
+    parts: list[str] = []
     for code in codes[:MAX_LISTED]:
         found = _coded(trace, code)
         if found:

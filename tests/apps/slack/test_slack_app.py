@@ -8,51 +8,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.apps.slack.conftest import AUDITOR, CHANNEL, CODER
+from tests.apps.slack.conftest import (
+    AUDITOR,
+    CHANNEL,
+    CODER,
+    command_root,
+    thread_posts,
+    wait_coded,
+)
 from tests.apps.slack.slack_api import texts
 from tests.conftest import EXAMPLES
 
 NOTE = (EXAMPLES / "clinic_progress_note.txt").read_text(encoding="utf-8")
 PDF = (EXAMPLES / "clinic_followup.pdf").read_bytes()
-
-
-def _thread_posts(stub, thread_ts):
-    return [c for c in stub.of("chat.postMessage") if c.params.get("thread_ts") == thread_ts]
-
-
-def _coded(stub, root_ts):
-    """Wait until the summary replaced the placeholder at `root_ts` and Submit was posted."""
-
-    def done(calls):
-        updated = any(
-            c.method == "chat.update" and c.params.get("ts") == root_ts and "Coded" in texts(c)
-            for c in calls
-        )
-        failed = any(
-            c.method == "chat.update" and c.params.get("ts") == root_ts and ":x:" in texts(c)
-            for c in calls
-        )
-        submit = any(
-            c.method == "chat.postMessage"
-            and c.params.get("thread_ts") == root_ts
-            and "Submit review" in json.dumps(c.params.get("blocks"))
-            for c in calls
-        )
-        return failed or (updated and submit)
-
-    stub.wait_for(done)
-
-
-def _root_of_command(stub, before: int) -> str:
-    """The ts of the placeholder the command posted (the thread's root)."""
-    posts = stub.wait_for(
-        lambda calls: [
-            c
-            for c in calls[before:]
-            if c.method == "chat.postMessage" and "Coding a note" in texts(c)
-        ]
-    )
-    return str(posts[0].result["ts"])
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +29,11 @@ def coded(slack, stub, service):
     before = len(stub.calls)
     response = slack.command("code " + NOTE)
     assert response.status_code == 200, response.text
-    root = _root_of_command(stub, before)
-    _coded(stub, root)
+    root = command_root(stub, before)
+    wait_coded(stub, root)
     update = next(c for c in stub.of("chat.update") if c.params.get("ts") == root)
     run_id = texts(update).split("run `", 1)[1].split("`", 1)[0]
-    posts = _thread_posts(stub, root)
+    posts = thread_posts(stub, root)
     submit = next(p for p in posts if "Submit review" in json.dumps(p.params.get("blocks")))
     value = next(
         e["value"] for b in submit.params["blocks"] if b["type"] == "actions" for e in b["elements"]
@@ -158,11 +126,11 @@ def test_the_acknowledgement_returns_while_coding_is_held(slack, stub, service):
         assert response.status_code == 200
         assert "Coding your note (inpatient)" in response.text
         # The placeholder can be posted; the coding itself cannot have finished.
-        root = _root_of_command(stub, before)
+        root = command_root(stub, before)
         assert not [c for c in stub.of("chat.update") if c.params.get("ts") == root]
     finally:
         held.release()
-    _coded(stub, root)
+    wait_coded(stub, root)
     summary = next(c for c in stub.of("chat.update") if c.params.get("ts") == root)
     assert "(inpatient)" in texts(summary) and "route *" in texts(summary)
 
@@ -221,11 +189,11 @@ def test_four_deliveries_of_one_event_make_one_run(slack, stub, service):
 
 
 def _ask(slack, stub, coded, question: str) -> str:
-    before = len(_thread_posts(stub, coded["root"]))
+    before = len(thread_posts(stub, coded["root"]))
     response = slack.mention(question, thread_ts=coded["root"])
     assert response.status_code == 200
-    stub.wait_for(lambda calls: len(_thread_posts(stub, coded["root"])) > before)
-    return texts(_thread_posts(stub, coded["root"])[before])
+    stub.wait_for(lambda calls: len(thread_posts(stub, coded["root"])) > before)
+    return texts(thread_posts(stub, coded["root"])[before])
 
 
 def test_what_supports_a_code_quotes_the_chart(slack, stub, coded):
@@ -296,10 +264,10 @@ def test_button_clicks_are_audited_and_submit_resumes_the_run(slack, stub, servi
     assert "accepted by <@UCODER>" in texts(redrawn[-1]) or "accepted by <@UCODER>" in texts(
         redrawn[0]
     )
-    posts = len(_thread_posts(stub, coded["root"]))
+    posts = len(thread_posts(stub, coded["root"]))
     slack.click("review_submit", coded["value"], "1800000000.999999", coded["root"])
-    stub.wait_for(lambda calls: len(_thread_posts(stub, coded["root"])) > posts)
-    reviewed = texts(_thread_posts(stub, coded["root"])[posts])
+    stub.wait_for(lambda calls: len(thread_posts(stub, coded["root"])) > posts)
+    reviewed = texts(thread_posts(stub, coded["root"])[posts])
     assert "submitted by <@UCODER>" in reviewed
     assert "Accepted: E11.21" in reviewed and "Rejected: R40.0" in reviewed
     events = service.records.audit.events(run_id)

@@ -99,7 +99,7 @@ async def _code_files(
             continue
 
         def work(data: bytes = got.data, name: str = got.name) -> Any:
-            return service.code_upload(who, data, name, setting)  # type: ignore[arg-type]
+            return service.code_upload(who, data, name, setting)
 
         await runtime.code_and_post(client, channel, thread_ts, placeholder, user, got.name, work)
     if len(files) > MAX_FILES:
