@@ -27,6 +27,7 @@ from apps.cli import (
     schema,
     serve,
     show,
+    slack,
     trace,
 )
 from apps.cli import eval as evaluate
@@ -46,6 +47,7 @@ COMMANDS = [
     audit,
     rules,
     serve,
+    slack,
     apikey,
     schema,
 ]
