@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from evals.datasets import resolve
 from evals.gate import load_gate, run_gate
 
