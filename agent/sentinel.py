@@ -74,16 +74,17 @@ _FINDING_ORDER: tuple[FindingKind, ...] = (
 )
 _CODE_IN_TEXT = re.compile(CODE_PATTERN)
 MAX_CODES = 100
+_SEPARATORS = re.compile(r"[,;\s]+")
 
 
 def parse_codes(codes: Iterable[str] | str, codeset: CodeSet | None = None) -> list[str]:
-    """Assigned codes as given ("E11.22, i10" or a list), normalised and deduplicated in order.
+    """Assigned codes as given ("E11.22, i10", "E11.22;I10", "E11.22 I10" or a list), normalised and deduplicated in order.
 
     Every entry must be an item of the code set below the block level (a category such as
     "E11" is accepted: it is then reported `incomplete`); anything else is refused with one
     line naming the entries at fault."""
-    raw = codes.replace(";", ",").split(",") if isinstance(codes, str) else list(codes)
-    entries = [str(c).strip() for c in raw if str(c).strip()]
+    raw = [codes] if isinstance(codes, str) else list(codes)
+    entries = [e for item in raw for e in _SEPARATORS.split(str(item)) if e.strip()]
     if not entries:
         raise UnknownCode("no codes to audit: give the assigned codes, e.g. E11.22,I10")
     if len(entries) > MAX_CODES:
