@@ -343,7 +343,7 @@ class Service:
         """
         actor.require("review")
         records = self.records
-        run = records.runs.run(run_id, org=actor.org)
+        run = _coding_run(records.runs.run(run_id, org=actor.org))
         reviewer = request.reviewer if actor.via == "cli" and request.reviewer else actor.id
         request = request.model_copy(update={"reviewer": reviewer})
         if run.status != "awaiting_review":
@@ -425,7 +425,7 @@ class Service:
         """Why each code: text, rule, versions, steps and review, with the chart it cites."""
         actor.require("trace")
         records = self.records
-        run = records.runs.run(run_id, org=actor.org)
+        run = _coding_run(records.runs.run(run_id, org=actor.org))
         self._audit_read("run.read", actor, surface, run=run)
         trace, chart = collect_trace(records, run, records.runs.output(run_id))
         return TraceView(trace=trace, chart=chart)
@@ -441,7 +441,7 @@ class Service:
 
         actor.require("trace")
         records = self.records
-        run = records.runs.run(run_id, org=actor.org)
+        run = _coding_run(records.runs.run(run_id, org=actor.org))
         self._audit_read("run.read", actor, surface, run=run)
         output = records.runs.output(run_id)
         if output is None or run.chart_hash is None:
@@ -922,6 +922,7 @@ class Service:
 
         actor.require("read_runs")
         view = self.run(actor, run_id, surface="export")
+        _coding_run(view.run)
         if view.result is None or view.run.status not in ("completed", "reviewed"):
             raise Conflict(
                 f"run {run_id} is {view.run.status.replace('_', ' ')}: only a finished run "
@@ -939,7 +940,7 @@ class Service:
         added codes with their evidence in). Drawn in a child process, like PDF reading."""
         actor.require("trace")
         records = self.records
-        run = records.runs.run(run_id, org=actor.org)
+        run = _coding_run(records.runs.run(run_id, org=actor.org))
         self._audit_read("run.read", actor, "annotated_pdf", run=run)
         output = records.runs.output(run_id)
         chart_data = records.runs.chart(run.chart_hash) if run.chart_hash else None
@@ -1086,6 +1087,16 @@ class Service:
     def _audit_of(self, run_id: str, events: list[AuditEvent]) -> tuple[int, str]:
         """(events logged for the run so far, hash of the newest): the output's `audit` field."""
         return self.records.audit.count(run_id), events[-1].hash if events else ""
+
+
+def _coding_run(run: RunRecord) -> RunRecord:
+    """The run, when it is a coding run; an audit has a report instead (`audit_report`)."""
+    if run.kind == "audit":
+        raise Conflict(
+            f"run {run.run_id} is an Audit Sentinel audit: see its report (GET /v1/audits/"
+            f"{run.run_id}, /audits/{run.run_id})"
+        )
+    return run
 
 
 _SEVERITY_RANK: dict[Severity, int] = {"high": 0, "medium": 1, "low": 2}
