@@ -16,8 +16,8 @@ rest of the product never meets the library's traps:
 from __future__ import annotations
 
 import bisect
-import re
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import date

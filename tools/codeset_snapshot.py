@@ -221,7 +221,9 @@ def open_snapshot(cache_dir: Path | None, version: str) -> Any:
         try:
             build_snapshot(path)
         except OSError as err:
-            log.warning("code-set snapshot not written (%s); reading the library", type(err).__name__)
+            log.warning(
+                "code-set snapshot not written (%s); reading the library", type(err).__name__
+            )
             return import_library()
     try:
         return SnapshotLibrary(path)
