@@ -170,6 +170,8 @@ class Reranker(BaseModel):
         """Log-odds per row of `x`, whose columns are `self.features` in order."""
         if self.kind == "logistic":
             return x @ np.asarray(self.weights) + self.bias
+        # Splits were learned on float32 values (scikit-learn's trees): compare as they were.
+        x = x.astype(np.float32).astype(np.float64)
         out = np.full(x.shape[0], self.bias)
         for tree in self.trees:
             out += self.learning_rate * _tree_values(tree, x)

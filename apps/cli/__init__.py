@@ -21,6 +21,7 @@ from apps.cli import (
     export,
     index,
     leaders,
+    rerank,
     review,
     rules,
     runs,
@@ -36,6 +37,7 @@ from core.errors import CodeSenseError
 COMMANDS = [
     code,
     evaluate,
+    rerank,
     index,
     review,
     runs,
