@@ -63,14 +63,21 @@ STATIC_FEATURES: tuple[str, ...] = (
     "title_cov",
     "title_mention_cov",
     "title_sentence_cov",
+    "title_sentence_words",
+    "title_context_words",
     "title_missing",
     "same_cat_rank",
+    "top_category",
+    "under_top",
+    "above_top",
     "n_candidates",
     "n_term_candidates",
     "mention_words",
     "section",
     *(f"assert_{a}" for a in _ASSERTIONS),
     "repeats",
+    "position",
+    "chart_mentions",
     "other_mentions_code",
     "other_tops_code",
     "other_tops_category",
@@ -278,7 +285,7 @@ def candidate_features(mentions: Sequence[Mention], texts: dict[str, str]) -> li
             continue
         text = texts.get(m.doc_id, "")
         words = _content(m.text)
-        sentence = _content(text[m.sentence_start : m.sentence_end]) if text else words
+        sentence = (_content(text[m.sentence_start : m.sentence_end]) if text else words) | words
         best = max(c.score for c in cands) or 1.0
         own_top = undot(cands[0].code)
         n_term = sum(1 for c in cands if c.origin != "hierarchy")
@@ -309,14 +316,23 @@ def candidate_features(mentions: Sequence[Mention], texts: dict[str, str]) -> li
                 "title_cov": _cover(words, title),
                 "title_mention_cov": _cover(title, words),
                 "title_sentence_cov": _cover(sentence, title),
+                "title_sentence_words": float(min(len(title & sentence), 8)),
+                # Words of the title the sentence has beside the mention ("left", "chest").
+                "title_context_words": float(min(len((title & sentence) - words), 8)),
                 "title_missing": float(min(len(title - sentence), 8)),
                 "same_cat_rank": float(min(cat_seen[key[:3]], 10)),
+                # Where it sits against the term index's reading: same category, below, above.
+                "top_category": float(key[:3] == own_top[:3]),
+                "under_top": float(key != own_top and key.startswith(own_top)),
+                "above_top": float(key != own_top and own_top.startswith(key)),
                 "n_candidates": float(len(cands)),
                 "n_term_candidates": float(n_term),
                 "mention_words": n_words,
                 "section": section,
                 **{f"assert_{a}": float(m.assertion == a) for a in _ASSERTIONS},
                 "repeats": math.log1p(repeats[m.text.lower()] - 1),
+                "position": m.start / len(text) if text else 0.0,
+                "chart_mentions": math.log1p(len(mentions)),
                 "other_mentions_code": math.log1p(in_lists[key] - 1),
                 "other_tops_code": math.log1p(top_codes[key] - top_here),
                 "other_tops_category": math.log1p(top_cats[key[:3]] - top_here),
