@@ -137,7 +137,5 @@ def test_without_a_model_or_when_turned_off_nothing_changes(monkeypatch):
     monkeypatch.setattr("agent.rerank.load_reranker", lambda: None)
     assert rerank_mentions(mentions, _chart()) == mentions
     monkeypatch.setenv("CODESENSE_RERANKER", "off")
-    monkeypatch.setattr(
-        "agent.rerank.load_reranker", lambda: _logistic({"rank": 5.0}, bias=0.0)
-    )
+    monkeypatch.setattr("agent.rerank.load_reranker", lambda: _logistic({"rank": 5.0}, bias=0.0))
     assert rerank_mentions(mentions, _chart()) == mentions
