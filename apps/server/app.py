@@ -22,6 +22,7 @@ from apps.server.pages import leaders as leader_pages
 from apps.server.pages import routes as pages
 from apps.server.routes import (
     audit_log,
+    audits,
     charts,
     exports,
     health,
@@ -59,6 +60,7 @@ AUTHENTICATORS = (api_actor, page_visitor, ops.metrics_scraper)
 ROUTERS = (
     health.router,
     charts.router,
+    audits.router,
     runs.router,
     audit_log.router,
     rules.router,
