@@ -228,6 +228,19 @@ def test_which_rules_apply_lists_rules_naming_the_code(slack, stub, service, cod
         assert f"`{hit.id}`" in answer
 
 
+def test_check_runs_audit_sentinel_on_the_listed_codes(slack, stub, service, coded):
+    answer = _ask(slack, stub, coded, "check E11.9, I10")
+    assert answer.startswith("*Audit Sentinel* on E11.9, I10:")
+    assert "*E11.9* specificity" in answer and "Supported instead: E11.21." in answer
+    assert '"type 2 diabetes with diabetic nephropathy"' in answer
+    assert "What the documentation supports: E11.21, I10" in answer
+    audits = service.runs(_admin(), kind="audit", limit=1000)
+    assert audits and audits[0].codes  # the check is an audit run in the store
+    failed = _ask(slack, stub, coded, "check E11.9, Q99.99X")
+    assert failed.startswith(":x: Could not answer about " + coded["run_id"])
+    assert len(set(failed.splitlines())) == 1  # the text and its block say one line
+
+
 def test_trace_shows_versions_and_steps(slack, stub, coded):
     answer = _ask(slack, stub, coded, "trace")
     assert f"Trace of run `{coded['run_id']}`" in answer

@@ -75,7 +75,7 @@ def test_a_free_form_question_is_answered_by_the_model_with_chart_quotes(llm_sla
     assert SAID in reply
     # The quote is the chart's text at the span the model cited.
     quote = reply.split('> "', 1)[1].split('"', 1)[0]
-    assert quote == "- A1c 7.9, above goal." and quote in NOTE
+    assert "above goal" in quote and quote in NOTE
     # The question reached the model outside the data block; the invented span was dropped.
     question_request = llm.requests[asked]["messages"][1]["content"]
     assert QUESTION in question_request.split("<<<CHART DATA")[0]
