@@ -230,3 +230,14 @@ def command_root(stub, before: int) -> str:
         ]
     )
     return str(posts[0].result["ts"])
+
+
+def wait_submit(stub, thread_ts: str, after: int = 0) -> None:
+    """Wait until a Submit review message was posted in the thread (after its first `after`
+    posts): the last message of a run's answer while it awaits review."""
+    stub.wait_for(
+        lambda calls: any(
+            "Submit review" in json.dumps(p.params.get("blocks"))
+            for p in thread_posts(stub, thread_ts)[after:]
+        )
+    )

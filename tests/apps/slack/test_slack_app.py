@@ -15,6 +15,7 @@ from tests.apps.slack.conftest import (
     command_root,
     thread_posts,
     wait_coded,
+    wait_submit,
 )
 from tests.apps.slack.slack_api import texts
 from tests.conftest import EXAMPLES
@@ -345,3 +346,102 @@ def test_failures_are_one_line(slack, stub):
     assert line.startswith(":x: Could not code scan.png:")
     response = slack.command("frobnicate")
     assert "I don't know the command 'frobnicate'" in response.text
+
+
+# -- earlier runs ----------------------------------------------------------------------------------------
+
+
+def test_codesense_run_shows_a_run_in_its_own_thread_only(slack, stub, service, coded):
+    run_id = coded["run_id"]
+    # Same channel: the run is shown again inside the thread where its chart was posted.
+    before = len(thread_posts(stub, coded["root"]))
+    assert "Looking up" in slack.command(f"run {run_id}").text
+    wait_submit(stub, coded["root"], before)
+    again = thread_posts(stub, coded["root"])[before:]
+    assert "asked to see run" in texts(again[0]) and run_id in texts(again[1])
+    # Another channel: only a pointer to that thread, no chart text.
+    posted = len(stub.of("chat.postMessage"))
+    slack.command(f"run {run_id}", channel="CAUDIT")
+    got = stub.wait_for(
+        lambda calls: [
+            c for c in calls if c.method == "response_url" and "was posted in" in str(c.params)
+        ]
+    )
+    assert f"<#{CHANNEL}>" in got[-1].params["text"]
+    assert len(stub.of("chat.postMessage")) == posted
+
+
+def test_codesense_run_of_a_run_made_elsewhere_starts_a_thread(slack, stub, service):
+    from core.contract import Setting
+
+    setting: Setting = "outpatient"
+    result = service.code_text(_admin(), "Assessment: essential hypertension.", setting)
+    before = len(stub.calls)
+    slack.command(f"run {result.run_id}", channel="CAUDIT", user=AUDITOR)
+    root = stub.wait_for(
+        lambda calls: [
+            c for c in calls[before:] if c.method == "chat.postMessage" and "Coded run " in texts(c)
+        ]
+    )[0]
+    assert (
+        root.params["channel"] == "CAUDIT"
+        and "thread_ts" not in root.params
+        or not root.params.get("thread_ts")
+    )
+    ts = root.result["ts"]
+    wait_submit(stub, ts)
+    assert "*I10* Essential (primary) hypertension" in "\n".join(
+        texts(p) for p in thread_posts(stub, ts)
+    )
+    # The thread now belongs to the run: a question there is about it.
+    before = len(thread_posts(stub, ts))
+    slack.mention("what supports I10?", thread_ts=ts, channel="CAUDIT", user=AUDITOR)
+    stub.wait_for(lambda calls: len(thread_posts(stub, ts)) > before)
+    assert '"essential hypertension"' in texts(thread_posts(stub, ts)[before]).lower()
+
+
+# -- escalation --------------------------------------------------------------------------------------------
+
+
+def test_an_escalated_code_keeps_the_run_for_an_auditor(slack, stub, service):
+    before = len(stub.calls)
+    slack.command(
+        "code Assessment:\n1. Essential hypertension.\n2. Gastroesophageal reflux disease."
+    )
+    root = command_root(stub, before)
+    wait_coded(stub, root)
+    posts = thread_posts(stub, root)
+    run_id = texts(posts[0]).split("`")[1]
+    codes_message = next(p for p in posts if "*I10*" in texts(p))
+    submit = next(p for p in posts if "Submit review" in json.dumps(p.params.get("blocks")))
+    value = submit.params["blocks"][1]["elements"][0]["value"]
+    ts = codes_message.result["ts"]
+    slack.click("review_accept", f"{run_id} K21.9", ts, root)
+    slack.click("review_escalate", f"{run_id} I10", ts, root)
+    stub.wait_for(
+        lambda calls: (
+            len(service.records.audit.events(run_id))
+            and sum(1 for e in service.records.audit.events(run_id) if e.action == "review.mark")
+            == 2
+        )
+    )
+    n = len(thread_posts(stub, root))
+    slack.click("review_submit", value, submit.result["ts"], root)
+    stub.wait_for(lambda calls: len(thread_posts(stub, root)) > n)
+    assert "I10 marked Escalate" in texts(thread_posts(stub, root)[n])
+    assert service.run(_admin(), run_id).run.status == "awaiting_review"
+    # The auditor decides the escalated code, then submits: the run finishes, as the auditor.
+    slack.click("review_reject", f"{run_id} I10", ts, root, user=AUDITOR)
+    stub.wait_for(
+        lambda calls: (
+            sum(1 for e in service.records.audit.events(run_id) if e.action == "review.mark") == 3
+        )
+    )
+    n = len(thread_posts(stub, root))
+    slack.click("review_submit", value, submit.result["ts"], root, user=AUDITOR)
+    stub.wait_for(lambda calls: len(thread_posts(stub, root)) > n)
+    assert "submitted by <@UAUDIT>" in texts(thread_posts(stub, root)[n])
+    view = service.run(_admin(), run_id)
+    assert view.run.status == "reviewed"
+    assert view.result.review.reviewer == AUDITOR
+    assert view.result.review.accepted == ["K21.9"] and view.result.review.rejected == ["I10"]
