@@ -356,7 +356,15 @@ def test_codesense_run_shows_a_run_in_its_own_thread_only(slack, stub, service, 
     # Same channel: the run is shown again inside the thread where its chart was posted.
     before = len(thread_posts(stub, coded["root"]))
     assert "Looking up" in slack.command(f"run {run_id}").text
-    wait_submit(stub, coded["root"], before)
+    # Its codes message is the answer's last one (with Submit while the run awaits review).
+    stub.wait_for(
+        lambda calls: any(
+            str(p.params.get("text", "")).startswith("Codes 1-")
+            for p in thread_posts(stub, coded["root"])[before:]
+        )
+    )
+    if service.run(_admin(), run_id).run.status == "awaiting_review":
+        wait_submit(stub, coded["root"], before)
     again = thread_posts(stub, coded["root"])[before:]
     assert "asked to see run" in texts(again[0]) and run_id in texts(again[1])
     # Another channel: only a pointer to that thread, no chart text.
