@@ -52,9 +52,14 @@ def run(args: argparse.Namespace) -> int:
     service = Service(Settings())
     service.warm()
     app = create_slack_app(service, slack, socket_mode=True)
-    handler = AsyncSocketModeHandler(app, slack.app_token.get_secret_value())
+    app_token = slack.app_token.get_secret_value()
+
+    async def connect() -> None:
+        # The socket client opens its aiohttp session when made: inside the running loop.
+        await AsyncSocketModeHandler(app, app_token).start_async()
+
     try:
-        asyncio.run(handler.start_async())
+        asyncio.run(connect())
     except KeyboardInterrupt:
         return 0
     return 0
