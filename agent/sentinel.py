@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
+
+from pydantic import BaseModel
 
 from agent.state import CodingState
 from core.codes import CODE_PATTERN, is_code, normalize
@@ -30,12 +33,15 @@ from core.contract import (
     Setting,
     Severity,
     Suggestion,
+    risk_score,
 )
 from core.errors import UnknownCode
+from core.settings import Settings
 from tools.chart import Chart
 from tools.codeset import APRIL_UPDATE_START, CODE_SET_VERSION, CodeSet
 from tools.edits import EditInput, hcc_flags, meat_evidence
 from tools.evidence import EvidenceError, cite
+from tools.lookup import TermIndex
 from tools.mentions import Mention
 from tools.rules.checks import check_code_list
 from tools.rules.load import RuleSet
@@ -588,6 +594,57 @@ def check(
     sentinel = SentinelCheck(coded, assigned, rules, codeset)
     findings = sentinel.findings()
     return sentinel.assigned_codes(), findings
+
+
+class SentinelOutcome(BaseModel):
+    """An audit without a store: the checked codes, the findings, the risk, what is supported."""
+
+    assigned: list[AssignedCode]
+    findings: list[Finding]
+    risk: float
+    supported_codes: list[str]
+
+
+@lru_cache(maxsize=1)
+def _offline_graph() -> Any:
+    from agent.graph import build_graph
+
+    return build_graph(human_review=False).compile()
+
+
+def audit_offline(
+    chart: Chart,
+    codes: list[str] | str,
+    setting: Setting,
+    index: TermIndex,
+    rules: RuleSet,
+    settings: Settings | None = None,
+) -> SentinelOutcome:
+    """Code the chart with the offline reasoner and check `codes` against it: what a tool (a
+    model's "check assigned codes") or a test uses when nothing is to be stored."""
+    from agent.context import CodingContext
+    from agent.reasoners import OfflineReasoner
+    from agent.state import CodingInput
+
+    assigned = parse_codes(codes)
+    context = CodingContext(settings or Settings(), index, OfflineReasoner(), rules.version, rules)
+    state = _offline_graph().invoke(
+        CodingInput(
+            chart_id=chart.chart_id,
+            run_id=f"sentinel-{chart.chart_id}",
+            setting=setting,
+            chart=chart,
+        ),
+        context=context,
+    )
+    checked, findings = check(state, assigned, rules)
+    result = state["result"]
+    return SentinelOutcome(
+        assigned=checked,
+        findings=findings,
+        risk=risk_score(findings),
+        supported_codes=[s.code for s in result.suggestions] if result is not None else [],
+    )
 
 
 def _combination_codes(message: str) -> tuple[list[str], list[str]]:
