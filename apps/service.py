@@ -33,7 +33,7 @@ from agent.context import CodingContext
 from agent.graph import build_graph
 from agent.justification import justify
 from agent.questions import RunAnswer
-from agent.review import ReviewRequest, check_decision
+from agent.review import ReviewError, ReviewRequest, check_decision
 from agent.sentinel import CODE_SET_CITATIONS, parse_codes
 from agent.sentinel import check as sentinel_check
 from agent.state import CodingInput, CodingState
@@ -60,6 +60,7 @@ from core.settings import Settings
 from store.api_keys import ApiKeyRecord, KeyNotFound
 from store.checkpoints import model_allowlist, open_checkpointer
 from store.events import AuditEvent, EventDraft, digest, digest_json
+from store.marks import Mark, ReviewMark, ReviewMarks
 from store.outcomes import Outcome, OutcomeRequest
 from store.owners import this_process
 from store.records import Records, database_url
@@ -80,6 +81,9 @@ from tools.extract.uploads import read_upload
 from tools.rule_lookup import RuleLookupInput, RuleLookupOutput, lookup_rules, rule_index
 
 log = logging.getLogger(__name__)
+
+# A mark as the audit log's result vocabulary says it.
+_MARK_RESULT = {"accept": "accepted", "reject": "rejected", "escalate": "escalate"}
 
 
 class RunView(BaseModel):
@@ -388,6 +392,49 @@ class Service:
         self.telemetry.reviewed(len(review.accepted), len(review.rejected), len(review.added))
         self._count_model_calls(recorder)
         return result
+
+    # -- review marks: per-code clicks before a decision is submitted (Slack's buttons) ---------
+
+    def mark_code(
+        self, actor: Actor, run_id: str, code: str, mark: Mark, surface: str = "slack"
+    ) -> dict[str, ReviewMark]:
+        """Record a reviewer's mark on one suggested code of a paused run; every click is an
+        audit event (`review.mark`). Returns the run's marks so far. Nothing is decided until
+        `review` is called with them."""
+        actor.require("review")
+        records = self.records
+        run = records.runs.run(run_id, org=actor.org)
+        if run.status != "awaiting_review":
+            raise review_conflict(run_id, run.status)
+        norm = CodeSet.normalize(code)
+        if norm not in run.codes:
+            raise ReviewError(f"{code.strip()[:24]!r} was not suggested for run {run_id}")
+        marks = ReviewMarks(records.db)
+        with records.db.transaction(audit_lock=True):
+            marks.set(run_id, norm, mark, actor.audit_id)
+            records.audit.append(
+                [
+                    EventDraft.model_validate(
+                        {
+                            "action": "review.mark",
+                            "actor": actor.audit_id,
+                            "org": actor.org,
+                            "name": surface,
+                            "run_id": run_id,
+                            "chart": run.chart_hash,
+                            "codes": [norm],
+                            "result": _MARK_RESULT[mark],
+                        }
+                    )
+                ]
+            )
+        return marks.of(run_id)
+
+    def review_marks(self, actor: Actor, run_id: str) -> dict[str, ReviewMark]:
+        """The marks reviewers have set on a run's codes (code -> latest mark)."""
+        actor.require("read_runs")
+        self.records.runs.run(run_id, org=actor.org)
+        return ReviewMarks(self.records.db).of(run_id)
 
     # -- reading runs --------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ Action = Literal[
     "review.request",  # a run was handed to a person
     "review.decision",  # a person accepted, rejected or added one code
     "audit.finding",  # Audit Sentinel found a problem with assigned codes (name: its kind)
+    "review.mark",  # a person marked one code (accept, reject, escalate) before submitting
 ]
 Result = Literal[
     "ok",

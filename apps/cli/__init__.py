@@ -22,6 +22,7 @@ from apps.cli import (
     export,
     index,
     leaders,
+    rerank,
     review,
     rules,
     runs,
@@ -37,6 +38,7 @@ from core.errors import CodeSenseError
 COMMANDS = [
     code,
     evaluate,
+    rerank,
     index,
     review,
     runs,

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agent.review import AddRequest, ReviewError, ReviewRequest, SpanRequest
 from apps.actors import Permission
-from apps.chart_view import Highlight, document_html
+from apps.chart_view import Highlight, document_html, visible_text
 from apps.sentinel_report import KIND_TITLES
 from apps.server.auth import (
     SESSION_COOKIE,
@@ -38,6 +38,8 @@ from store.runs import RUN_STATUSES, ReviewConflict, RunKind, RunStatus
 from tools.rules import rule_set
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+# Chart text outside the chart panel (quotes, mentions) shows control characters visibly too.
+TEMPLATES.env.filters["shown"] = visible_text
 router = APIRouter(include_in_schema=False)
 
 Visitor = Annotated[PageVisitor | None, Depends(page_visitor)]

@@ -94,7 +94,7 @@ def test_the_run_page_highlights_evidence_and_cites_rules(app, keys, run_id):
 
 def test_the_page_text_keeps_offsets(app, keys, client):
     """Control characters show as one character each, so a selection maps back to offsets."""
-    note = "ASSESSMENT:\r\n1. Essential hypertension.\x1b[31m\r\n"
+    note = "ASSESSMENT:\r\n1. Essential\x07 hypertension.\x1b[31m\r\n"
     run = client.post("/v1/charts/code", json={"text": note}, headers=keys.auth("coder")).json()
     c, _ = _signed_in(app, keys.tokens["auditor"])
     html = c.get(f"/runs/{run['run_id']}").text
@@ -104,6 +104,9 @@ def test_the_page_text_keeps_offsets(app, keys, client):
 
     shown = html_lib.unescape(text)
     assert len(shown) == len(note) and "\x1b" not in shown and "\r" not in shown
+    # Nowhere on the page, quotes on the code cards included, is a raw ESC or BEL.
+    assert "\x1b" not in html and "\x07" not in html
+    assert re.search(r"&ldquo;Essential\u2407 hypertension", html)
 
 
 def test_a_review_form_needs_its_csrf_token(app, keys, client):
