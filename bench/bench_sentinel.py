@@ -56,6 +56,9 @@ def main() -> int:
         print(f"warm-up (term index, rules, graphs): {time.perf_counter() - started:.1f} s")
         coder = Coder(service.context)
         charts = sorted((ROOT / "examples").glob("*.txt"))
+        # The first chart loads the NLP pipelines: not part of any timing.
+        service.code_file(admin, charts[0])
+        clean_findings = 0
         code_times: list[float] = []
         audit_times: list[float] = []
         check_times: list[float] = []
@@ -80,7 +83,7 @@ def main() -> int:
             text = path.read_text(encoding="utf-8")
             chart = Chart(chart_id="bench", documents=[text_document(text, "d1")])
             state = coder.run(chart, result.setting)
-            for codes in code_sets:
+            for n, codes in enumerate(code_sets):
                 if not codes:
                     continue
                 for _ in range(args.repeat):
@@ -89,6 +92,8 @@ def main() -> int:
                     audit_times.append(time.perf_counter() - t0)
                     codes_audited += len(codes)
                     findings += len(report.findings)
+                    if n == 0:
+                        clean_findings += len(report.findings)
                     t0 = time.perf_counter()
                     check(state, [a.code for a in report.assigned], service.context.rules)
                     check_times.append(time.perf_counter() - t0)
@@ -96,6 +101,8 @@ def main() -> int:
         print(
             f"charts: {len(charts)}, audits: {len(audit_times)}, codes audited: {codes_audited}, findings: {findings}"
         )
+        # Its own checks warn on these too (an Excludes1 pair, an HCC without MEAT).
+        print(f"findings on the codes Code Sense itself suggests: {clean_findings}")
         print(f"coding a chart (reference):   {_ms(code_times)}")
         print(
             f"auditing a chart (Sentinel):  {_ms(audit_times)}  ({per_code * 1000:.1f} ms per code)"
