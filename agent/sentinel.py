@@ -526,14 +526,14 @@ class SentinelCheck:
     # -- helpers ------------------------------------------------------------------------------
 
     def _counts(self, mention: Mention) -> bool:
-        """Present, or uncertain in an inpatient chart (coded as if established)."""
-        return mention.assertion == "present" or (
-            mention.assertion == "possible" and self.setting == "inpatient"
-        )
+        """A mention supports its code unless a rule of this setting suppresses its assertion
+        where it stands: "possible pneumonia" counts in an inpatient discharge diagnosis, not
+        in a clinic note nor in an inpatient progress note."""
+        return mention.assertion == "present" or self._assertion_rule(mention) is None
 
     def _assertion_rule(self, mention: Mention) -> SuppressAssertion | None:
         for rule in self.rules.of_kind(SuppressAssertion, self.setting, APRIL_UPDATE_START):
-            if mention.assertion in rule.assertions:
+            if mention.assertion in rule.assertions and mention.section not in rule.unless_sections:
                 return rule
         return None
 

@@ -83,6 +83,13 @@ def test_an_uncertain_diagnosis_at_discharge_supports_its_code_inpatient(coder):
     assert not [f for f in _audit(coder, note, ["J18.9"], "inpatient") if f.kind == "unsupported"]
     outpatient = _audit(coder, note, ["J18.9"], "outpatient")
     assert ("unsupported", "J18.9") in _kinds(outpatient)
+    # Uncertain on admission, not at discharge: no support inpatient either.
+    earlier = (
+        "HISTORY OF PRESENT ILLNESS:\nAdmitted with cough, possible pneumonia.\n\n"
+        "DISCHARGE DIAGNOSES:\n1. Acute bronchitis.\n"
+    )
+    found = _one(_audit(coder, earlier, ["J20.9", "J18.9"], "inpatient"), "unsupported", "J18.9")
+    assert found.rules[0].id == "assertion.uncertain-inpatient"
 
 
 def test_missed_codes_are_the_supported_ones_not_assigned(coder):
