@@ -161,8 +161,9 @@ class SentinelCheck:
         self.out = []
         self._incomplete()
         self._conflicts()
+        self._support(unsupported_only=True)
         self._rule_pack()
-        self._support()
+        self._support(unsupported_only=False)
         self._principal()
         self._hcc_meat()
         self._missed()
@@ -259,12 +260,13 @@ class SentinelCheck:
     # -- the rule packs -----------------------------------------------------------------------
 
     def _rule_pack(self) -> None:
-        """Combination codes coded as parts, and sequencing rules, on the assigned order."""
-        checks = check_code_list(
-            self.assigned, self.setting, self.rules, APRIL_UPDATE_START, self.cs
-        )
+        """Combination codes coded as parts, and sequencing rules, on the assigned order (of
+        the codes with support: an unsupported code combines with nothing)."""
+        unsupported = {f.code for f in self.out if f.kind == "unsupported"}
+        standing = [c for c in self.assigned if c not in unsupported]
+        checks = check_code_list(standing, self.setting, self.rules, APRIL_UPDATE_START, self.cs)
         text = "\n".join(d.text for d in self.chart.documents)
-        for code, found in zip(self.assigned, checks, strict=True):
+        for code, found in zip(standing, checks, strict=True):
             for check in found:
                 rule = self.rules.get(check.id)
                 if rule is None:
@@ -297,24 +299,25 @@ class SentinelCheck:
 
     # -- the documentation --------------------------------------------------------------------
 
-    def _support(self) -> None:
-        """Each assigned code the coder did not code: a more specific or combination code, or
-        no present-tense support (only negated, family, historical, hypothetical mentions, or
-        uncertain ones in an outpatient chart)."""
+    def _support(self, unsupported_only: bool) -> None:
+        """Each assigned code the coder did not code: no present-tense support (only negated,
+        family, historical, hypothetical mentions, or uncertain ones in an outpatient chart),
+        found first; then, once the rule packs had their say, a more specific or combination
+        code the documentation supports instead."""
         for code in self.assigned:
             if code in self.supported or code in self.explained:
                 continue
             category = code[:3]
             same = [s for s in self.suggestions if s.code[:3] == category]
-            if same:
-                self._more_specific(code, same)
-                continue
             linked = self._linked_mentions(code)
-            used_by = self._coded_from(linked)
-            if used_by is not None:
+            used_by = None if same else self._coded_from(linked)
+            if unsupported_only:
+                if not same and used_by is None:
+                    self._unsupported(code, linked)
+            elif same:
+                self._more_specific(code, same)
+            elif used_by is not None:
                 self._coded_otherwise(code, used_by)
-                continue
-            self._unsupported(code, linked)
 
     def _more_specific(self, code: str, same: list[Suggestion]) -> None:
         info = self.cs.get(code)

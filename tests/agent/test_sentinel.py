@@ -129,6 +129,19 @@ def test_combination_codes_coded_as_parts(coder):
     assert not [f for f in findings if f.kind == "missed" and f.code in ("I12.9", "E11.22")]
 
 
+def test_an_unsupported_part_makes_no_combination(coder):
+    note = (
+        "ASSESSMENT:\n1. Type 2 diabetes mellitus with diabetic nephropathy. Continue "
+        "metformin.\n2. Essential hypertension.\n"
+    )
+    findings = _audit(coder, note, ["E11.9", "N18.31", "I10", "Z79.84"])
+    assert _kinds(findings) == {
+        ("unsupported", "N18.31"),
+        ("specificity", "E11.9"),
+    }
+    assert _one(findings, "specificity", "E11.9").suggested == ["E11.21"]
+
+
 def test_no_combination_when_the_record_says_unrelated(coder):
     note = (
         "ASSESSMENT:\n1. Type 2 diabetes mellitus. Continue metformin.\n"
