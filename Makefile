@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test lint browser bench bench-audit bench-api bench-metrics serve eval index calibrate install clean
+.PHONY: demo test lint browser bench bench-audit bench-api bench-metrics bench-sentinel serve eval index calibrate install clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -73,6 +73,9 @@ serve: $(STAMP)
 # Audit cost per chart (events, write overhead) and verify speed on 1M synthetic events.
 bench-audit: $(STAMP)
 	$(PY) bench/bench_audit.py
+
+bench-sentinel: $(STAMP)
+	$(PY) bench/bench_sentinel.py
 
 clean:
 	rm -rf $(VENV) .codesense .pytest_cache .mypy_cache .ruff_cache

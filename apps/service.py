@@ -34,8 +34,8 @@ from agent.graph import build_graph
 from agent.justification import justify
 from agent.questions import RunAnswer
 from agent.review import ReviewError, ReviewRequest, check_decision
+from agent.sentinel import CODE_SET_CITATIONS, parse_codes
 from agent.sentinel import check as sentinel_check
-from agent.sentinel import parse_codes
 from agent.state import CodingInput, CodingState
 from apps.actors import Actor, Role
 from apps.feedback import Correction, Feedback, FeedbackBy, group_corrections
@@ -942,7 +942,7 @@ class Service:
 
         def cite(rule_id: str) -> str | None:
             rule = rules.get(rule_id)
-            return rule.citation if rule is not None else None
+            return rule.citation if rule is not None else CODE_SET_CITATIONS.get(rule_id)
 
         out = group_corrections(
             actor.org,
@@ -957,8 +957,29 @@ class Service:
         return out
 
     def _sentinel_corrections(self, org: str, first: str, last: str) -> list[Correction]:
-        """Audit Sentinel findings as corrections (once Sentinel reports are stored)."""
-        return []
+        """Audit Sentinel findings as corrections: one per finding of each stored audit of the
+        organisation in the period (kind `finding:<kind>`, the code at fault, the finding's
+        rules), credited to whoever ran the audit."""
+        records = self.records
+        corrections: list[Correction] = []
+        for run in records.runs.runs_of_org(org, kind="audit"):
+            if run.status != "completed" or not first <= run.created_at[:10] < last:
+                continue
+            output = records.runs.output(run.run_id)
+            if output is None:
+                continue
+            report = AuditReport.model_validate(output)
+            for finding in report.findings:
+                corrections.append(
+                    Correction(
+                        f"finding:{finding.kind}",
+                        finding.code,
+                        run.actor,
+                        run.run_id,
+                        [r.id for r in finding.rules],
+                    )
+                )
+        return corrections
 
     # -- exports ---------------------------------------------------------------------------------
 
