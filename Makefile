@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test lint browser bench bench-audit bench-api bench-metrics bench-sentinel serve eval index calibrate install clean
+.PHONY: demo test lint browser bench bench-audit bench-api bench-metrics bench-sentinel bench-slack serve eval index calibrate install clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -61,6 +61,11 @@ calibrate: $(STAMP)
 # The warm server under load: 8 clients post the two-page note for 60 s.
 bench-api: $(STAMP)
 	$(PY) bench/bench_api.py
+
+# Slack: time to acknowledge and time to the posted answer, through the real server and a stub
+# of Slack's Web API (the two-page PDF shared with a mention, and a pasted note).
+bench-slack: $(STAMP)
+	$(PY) bench/bench_slack.py
 
 # The leaders' figures and feedback on a store with 300 coded, reviewed and billed charts.
 bench-metrics: $(STAMP)

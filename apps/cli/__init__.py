@@ -29,6 +29,7 @@ from apps.cli import (
     schema,
     serve,
     show,
+    slack,
     trace,
 )
 from apps.cli import eval as evaluate
@@ -50,6 +51,7 @@ COMMANDS = [
     audit_codes,
     rules,
     serve,
+    slack,
     apikey,
     schema,
 ]
