@@ -20,6 +20,7 @@ from core.contract import Assertion
 from core.errors import CodeSenseError
 from tools.chart import Document
 from tools.extract.sections import clinical_nlp, section_assertion
+from tools.folding import bidi_ranges, fold
 from tools.lookup import Candidate, TermIndex
 from tools.rulefiles import RULES_DIR, load_yaml_model
 
@@ -116,6 +117,8 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
     text = doc_model.text
     headers = [(s.header_start, s.header_end) for s in doc_model.sections if s.header_end]
     found: list[tuple[int, int, Any, Any]] = []  # (start, end, match, sentence)
+    # Text inside bidi overrides and isolates shows in another order than it is stored.
+    reordered = bidi_ranges(text)
     for sent in doc_model.sentences:
         if any(h0 <= sent.start and sent.end <= h1 for h0, h1 in headers):
             continue
@@ -124,6 +127,7 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
             for w in index.normalizer.words(text[sent.start : sent.end], offset=sent.start)
             if doc_model.is_visible(w.start, w.end)
             and not any(h0 <= w.start < h1 for h0, h1 in headers)
+            and not any(b0 < w.end and w.start < b1 for b0, b1 in reordered)
         ]
         for match in index.match_words(words, text=text):
             if match.candidates:
@@ -132,13 +136,17 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
         return MentionsOutput(mentions=[])
 
     nlp, context = _context_pipeline()
-    sdoc = nlp.make_doc(text)
-    starts = {s.start for s in doc_model.sentences}
+    # ConText reads the folded text too: a look-alike "nо" must still negate what follows.
+    folded = fold(text)
+    sdoc = nlp.make_doc(folded.text)
+    starts = {folded.position(s.start) for s in doc_model.sentences}
     for token in sdoc:
         token.is_sent_start = token.idx in starts or token.i == 0
     spans = []
     for start, end, _, _ in found:
-        span = sdoc.char_span(start, end, label="CONCEPT", alignment_mode="expand")
+        span = sdoc.char_span(
+            folded.position(start), folded.position(end), label="CONCEPT", alignment_mode="expand"
+        )
         spans.append(span)
     sdoc.spans["concepts"] = [s for s in spans if s is not None]
     context(sdoc)
