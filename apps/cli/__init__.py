@@ -17,10 +17,12 @@ from pydantic import ValidationError
 from apps.cli import (
     apikey,
     audit,
+    audit_codes,
     code,
     export,
     index,
     leaders,
+    rerank,
     review,
     rules,
     runs,
@@ -36,6 +38,7 @@ from core.errors import CodeSenseError
 COMMANDS = [
     code,
     evaluate,
+    rerank,
     index,
     review,
     runs,
@@ -44,6 +47,7 @@ COMMANDS = [
     export,
     leaders,
     audit,
+    audit_codes,
     rules,
     serve,
     apikey,

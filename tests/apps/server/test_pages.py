@@ -157,6 +157,39 @@ def test_the_audit_page_says_the_chain_verifies(app, keys, run_id):
     assert page.status_code == 200 and "The chain verifies" in page.text
 
 
+SENTINEL_NOTE = (
+    "HISTORY:\nNo chest pain.\n\n"
+    "ASSESSMENT:\n1. Type 2 diabetes mellitus with diabetic CKD stage 3a.\n"
+    "2. Essential hypertension.\n\nPLAN:\nContinue metformin.\n"
+)
+
+
+def test_the_sentinel_page_groups_findings_and_highlights_their_evidence(app, keys, client):
+    response = client.post(
+        "/v1/audits",
+        json={"text": SENTINEL_NOTE, "codes": ["E11.9", "N18.31", "I10", "R07.9"]},
+        headers=keys.auth("integration"),
+    )
+    assert response.status_code == 200, response.text
+    audit = response.json()
+    # Every role may read an audit's page; another organisation may not see it.
+    c, _ = _signed_in(app, keys.tokens["integration"])
+    page = c.get(f"/audits/{audit['run_id']}")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert 'id="kind-combination"' in html and 'id="kind-unsupported"' in html
+    assert "combo.diabetes-ckd" in html and "Section I.A.15" in html
+    # The negated mention is highlighted in the chart, anchored from its finding.
+    unsupported = next(f for f in audit["findings"] if f["kind"] == "unsupported")
+    n = audit["findings"].index(unsupported)
+    assert f'href="#f-{n}-0"' in html and f'id="f-{n}-0"' in html
+    assert re.search(rf'<mark[^>]*id="f-{n}-0"[^>]*>chest pain</mark>', html)
+    south, _ = _signed_in(app, keys.tokens["south"])
+    assert south.get(f"/audits/{audit['run_id']}").status_code == 404
+    worklist = c.get("/?kind=audit").text
+    assert f'href="/audits/{audit["run_id"]}"' in worklist
+
+
 def test_a_bearer_key_opens_pages_without_a_session(client, keys, run_id):
     page = client.get(f"/runs/{run_id}", headers=keys.auth("auditor"))
     assert page.status_code == 200 and 'name="csrf"' not in page.text
