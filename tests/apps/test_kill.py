@@ -103,6 +103,18 @@ class Store:
             assert run.status in ("completed", "awaiting_review"), (run_id, run.status)
             assert "run.end" in actions or "run.pause" in actions, actions
 
+    def statuses(self) -> dict[str, int]:
+        from collections import Counter
+
+        from core.settings import Settings
+        from store.records import Records
+
+        records = Records.open(Settings(data_dir=self.data_dir))
+        try:
+            return dict(Counter(r.status for r in records.runs.runs(limit=100_000)))
+        finally:
+            records.close()
+
     def awaiting_review(self) -> list[tuple[str, str]]:
         from core.settings import Settings
         from store.records import Records
@@ -191,7 +203,8 @@ def _kill_campaign(tmp_path: Path, kills: int, seed: int) -> None:
             assert verify.returncode == 0, verify.stdout + verify.stderr
     print(
         f"\nkill: {kills} commands ({outcomes}) in {time.monotonic() - started:.0f} s; "
-        f"code {code_s:.1f} s, review {review_s:.1f} s unkilled; audit head {head[0]}"
+        f"code {code_s:.1f} s, review {review_s:.1f} s unkilled; audit head {head[0]}; "
+        f"runs by status {store.statuses()}"
     )
     assert outcomes["killed"] >= kills // 2
 
