@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test lint browser bench bench-audit bench-api bench-metrics bench-sentinel bench-slack serve eval index calibrate install clean
+.PHONY: demo test lint browser bench bench-audit bench-api bench-metrics bench-sentinel bench-slack serve eval index calibrate install clean fuzz kill
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -31,6 +31,15 @@ lint: $(STAMP)
 
 test: lint browser
 	$(VENV)/bin/pytest
+
+# The long robustness runs (issue 12), left out of `make test` by the `fuzz` marker: 5,000
+# generated hostile PDFs through the reader's child process, and 1,000 `code` and `review`
+# commands killed with SIGKILL (`make kill` for those alone; about 5 s a kill on 2 cores).
+fuzz: $(STAMP)
+	$(VENV)/bin/pytest -m fuzz -s tests/evals/test_pdf_fuzz.py tests/apps/test_kill.py
+
+kill: $(STAMP)
+	$(VENV)/bin/pytest -m fuzz -s tests/apps/test_kill.py
 
 # Page tests drive Debian's Chromium; install it when missing and we may (root with apt-get).
 # Without it those tests say they skipped.

@@ -20,6 +20,7 @@ from tools.chart import Chart
 from tools.codeset import APRIL_UPDATE_START, CODE_SET_VERSION, CodeSet
 from tools.evidence import EvidenceError, cite
 from tools.extract import ExtractInput, extract_chart, structure
+from tools.folding import bidi_ranges
 from tools.mentions import MentionsInput, find_mentions
 from tools.rules.text import chart_facts
 from tools.semantic import semantic_candidates
@@ -56,6 +57,16 @@ def extract_document(state: CodingState, runtime: Runtime[CodingContext]) -> dic
             )
         if not doc.text.strip():
             escalations.append(Escalation(reason="no_text", detail=f"{doc.doc_id}: no text"))
+        reordered = bidi_ranges(doc.text)
+        if reordered:
+            escalations.append(
+                Escalation(
+                    reason="bidi_controls",
+                    detail=f"{doc.doc_id}: {len(reordered)} stretch(es) of text inside "
+                    "right-to-left or override controls display in another order than they "
+                    "are stored; that text is not coded",
+                )
+            )
     return {"chart": chart, "escalations": escalations}
 
 

@@ -20,6 +20,7 @@ from core.contract import Assertion
 from core.errors import CodeSenseError
 from tools.chart import Document
 from tools.extract.sections import clinical_nlp, section_assertion
+from tools.folding import bidi_ranges, fold
 from tools.lookup import Candidate, TermIndex
 from tools.rulefiles import RULES_DIR, load_yaml_model
 
@@ -116,6 +117,8 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
     text = doc_model.text
     headers = [(s.header_start, s.header_end) for s in doc_model.sections if s.header_end]
     found: list[tuple[int, int, Any, Any]] = []  # (start, end, match, sentence)
+    # Text inside bidi overrides and isolates shows in another order than it is stored.
+    reordered = bidi_ranges(text)
     for sent in doc_model.sentences:
         if any(h0 <= sent.start and sent.end <= h1 for h0, h1 in headers):
             continue
@@ -124,6 +127,7 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
             for w in index.normalizer.words(text[sent.start : sent.end], offset=sent.start)
             if doc_model.is_visible(w.start, w.end)
             and not any(h0 <= w.start < h1 for h0, h1 in headers)
+            and not any(b0 < w.end and w.start < b1 for b0, b1 in reordered)
         ]
         for match in index.match_words(words, text=text):
             if match.candidates:
@@ -189,12 +193,15 @@ def _read_context(
             windows.append((sent.start, sent.end, [i]))
     readings: list[Any] = [None] * len(found)
     for w0, w1, members in windows:
-        sdoc = nlp.make_doc(text[w0:w1])
+        # ConText reads the folded text too: a look-alike "nо" must still negate what follows.
+        folded = fold(text[w0:w1])
+        sdoc = nlp.make_doc(folded.text)
         for token in sdoc:
-            token.is_sent_start = token.i == 0 or token.idx + w0 in every_start
+            token.is_sent_start = token.i == 0 or folded.origin[token.idx] + w0 in every_start
         spans: dict[int, Any] = {}
         for i in members:
-            start, end = found[i][0] - w0, found[i][1] - w0
+            start = folded.position(found[i][0] - w0)
+            end = folded.position(found[i][1] - w0)
             span = sdoc.char_span(start, end, label="CONCEPT", alignment_mode="expand")
             if span is not None:
                 spans[i] = span
