@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from apps.cli import (
     apikey,
     audit,
+    batch,
     code,
     export,
     index,
@@ -35,6 +36,7 @@ from core.errors import CodeSenseError
 # Command modules, in the order `codesense --help` lists them.
 COMMANDS = [
     code,
+    batch,
     evaluate,
     index,
     review,
