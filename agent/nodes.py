@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from agent.context import CodingContext
 from agent.guidelines import delivery as guideline_delivery
 from agent.reasoners import DecisionRequest
+from agent.rerank import rerank_mentions
 from agent.scoring import chart_route, code_status, confidence, features_for_draft
 from agent.state import CodeCandidate, CodingState, DraftSuggestion
 from core.contract import ChartResult, Escalation, Evidence, MentionOut, Suggestion
@@ -70,7 +71,8 @@ def find_concepts(state: CodingState, runtime: Runtime[CodingContext]) -> dict[s
     mentions = []
     for doc in state.chart.documents:
         mentions.extend(find_mentions(MentionsInput(document=doc), runtime.context.index).mentions)
-    return {"mentions": mentions}
+    # Each mention's reading is the reranker's best candidate (data/reranker.json), when shipped.
+    return {"mentions": rerank_mentions(mentions, state.chart)}
 
 
 def gather_candidates(state: CodingState, runtime: Runtime[CodingContext]) -> dict[str, Any]:

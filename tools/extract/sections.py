@@ -137,7 +137,7 @@ def clinical_nlp() -> Any:
     from medspacy.section_detection import SectionRule
 
     nlp = spacy.blank("en")
-    sectionizer = nlp.add_pipe(
+    sectionizer: Any = nlp.add_pipe(
         "medspacy_sectionizer",
         config={
             "rules": None,
