@@ -114,4 +114,4 @@ def _setting(value: object, path: Path, n: int) -> Setting | None:
         return None
     if value not in ("outpatient", "inpatient"):
         raise ChartInputError(f"{path.name} line {n}: setting must be outpatient or inpatient")
-    return value  # type: ignore[return-value]
+    return value
