@@ -18,6 +18,7 @@ from apps.cli import (
     apikey,
     audit,
     audit_codes,
+    batch,
     code,
     export,
     index,
@@ -38,6 +39,7 @@ from core.errors import CodeSenseError
 # Command modules, in the order `codesense --help` lists them.
 COMMANDS = [
     code,
+    batch,
     evaluate,
     rerank,
     index,
