@@ -48,6 +48,8 @@ class ContextRuleSpec(BaseModel):
     literal: str = Field(min_length=1)
     category: ContextCategory
     direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE"] = "BIDIRECTIONAL"
+    # How many tokens the cue reaches ("resolved" closes the phrase before it, not the line).
+    max_scope: int | None = Field(default=None, ge=1)
 
 
 class ContextRules(BaseModel):
@@ -98,7 +100,12 @@ def _context_pipeline() -> tuple[Any, Any]:
     context.add(defaults)
     context.add(
         [
-            ConTextRule(literal=r.literal, category=r.category, direction=r.direction)
+            ConTextRule(
+                literal=r.literal,
+                category=r.category,
+                direction=r.direction,
+                max_scope=r.max_scope,
+            )
             for r in spec.rules
         ]
     )
