@@ -78,8 +78,12 @@ def test_scores_are_deterministic_probabilities():
     mentions = [_mention(PAIN, CHEST), _mention(CHEST, PAIN, text="pleuritic pain")]
     blocks = candidate_features(mentions, {"d1": NOTE})
     assert all(b.shape == (2, len(STATIC_FEATURES)) for b in blocks)
-    first = [model.probabilities(with_priors(b, ["R52", "R07.9"], model)) for b in blocks]
-    again = [model.probabilities(with_priors(b, ["R52", "R07.9"], model)) for b in blocks]
+    first = [
+        model.probabilities(with_priors(b, ["R52", "R07.9"], ["pain"] * 2, model)) for b in blocks
+    ]
+    again = [
+        model.probabilities(with_priors(b, ["R52", "R07.9"], ["pain"] * 2, model)) for b in blocks
+    ]
     for a, b in zip(first, again, strict=True):
         assert np.array_equal(a, b)
         assert ((a > 0) & (a < 1)).all()
@@ -137,7 +141,5 @@ def test_without_a_model_or_when_turned_off_nothing_changes(monkeypatch):
     monkeypatch.setattr("agent.rerank.load_reranker", lambda: None)
     assert rerank_mentions(mentions, _chart()) == mentions
     monkeypatch.setenv("CODESENSE_RERANKER", "off")
-    monkeypatch.setattr(
-        "agent.rerank.load_reranker", lambda: _logistic({"rank": 5.0}, bias=0.0)
-    )
+    monkeypatch.setattr("agent.rerank.load_reranker", lambda: _logistic({"rank": 5.0}, bias=0.0))
     assert rerank_mentions(mentions, _chart()) == mentions
