@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test lint browser bench bench-audit bench-api serve eval index calibrate install clean
+.PHONY: demo test lint browser bench bench-audit bench-api bench-metrics serve eval index calibrate install clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -61,6 +61,10 @@ calibrate: $(STAMP)
 # The warm server under load: 8 clients post the two-page note for 60 s.
 bench-api: $(STAMP)
 	$(PY) bench/bench_api.py
+
+# The leaders' figures and feedback on a store with 300 coded, reviewed and billed charts.
+bench-metrics: $(STAMP)
+	$(PY) bench/bench_metrics.py
 
 # The HTTP API and the web pages on http://127.0.0.1:8000 (make a key: codesense apikey create).
 serve: $(STAMP)

@@ -71,7 +71,9 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
     if not args.data.is_file():
-        print(f"bench: {args.data} not found (the project carries it in data/evals/)", file=sys.stderr)
+        print(
+            f"bench: {args.data} not found (the project carries it in data/evals/)", file=sys.stderr
+        )
         return 2
 
     from apps.actors import Actor

@@ -27,12 +27,23 @@ class Floors(BaseModel):
     mention_span_validity: float = Field(ge=0, le=1)
 
 
+class USFloors(BaseModel):
+    """The US development notes, guidelines mode: floors for what should rise, ceilings for
+    what should fall (must_not share, non-billable suggestions)."""
+
+    micro_f1: float = Field(ge=0, le=1)
+    first_listed: float = Field(ge=0, le=1)
+    max_must_not_share: float = Field(ge=0, le=1)
+    max_non_billable: int = Field(ge=0)
+
+
 class Gate(BaseModel):
     version: int
     dataset: str
     mode: Mode = "all-mentions"
     charts: list[str] = Field(min_length=1)
     floors: Floors
+    us_dev: USFloors
 
 
 def load_gate(path: Path = GATE_FILE) -> Gate:
@@ -67,5 +78,36 @@ def run_gate(
         f"{name} {got[name]:.4f} is below its floor {floor:.4f}"
         for name, floor in gate.floors.model_dump().items()
         if got[name] < floor
+    ]
+    return got, failures
+
+
+def run_us_gate(
+    floors: USFloors, out_dir: Path, data_dir: Path, workers: int | None = None
+) -> tuple[dict[str, float], list[str]]:
+    """Every US development note coded in its setting and scored; one line per figure out of
+    bounds."""
+    from evals.us_notes import code_us_notes, load_us_notes, summarise_us
+
+    notes = load_us_notes()
+    records = code_us_notes(notes, out_dir, data_dir, workers=workers, semantic=False)
+    o = summarise_us(notes, records).overall
+    got = {
+        "micro_f1": o.scores.f1,
+        "first_listed": o.first_listed,
+        "must_not_share": o.must_not_share,
+        "non_billable": float(o.non_billable),
+    }
+    failures = [
+        f"{name} {got[name]:.4f} is below its floor {floor:.4f}"
+        for name, floor in (("micro_f1", floors.micro_f1), ("first_listed", floors.first_listed))
+        if got[name] < floor
+    ] + [
+        f"{name} {got[name]:.4f} is above its ceiling {cap:.4f}"
+        for name, cap in (
+            ("must_not_share", floors.max_must_not_share),
+            ("non_billable", float(floors.max_non_billable)),
+        )
+        if got[name] > cap
     ]
     return got, failures

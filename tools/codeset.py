@@ -16,11 +16,12 @@ rest of the product never meets the library's traps:
 from __future__ import annotations
 
 import bisect
+import os
 import re
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -212,16 +213,17 @@ class CodeSet:
         )
 
     @classmethod
-    def load(cls) -> CodeSet:
-        """The process-wide code set. The first call imports the library (about 3 s)."""
+    def load(cls, cache_dir: Path | None = None) -> CodeSet:
+        """The process-wide code set, read from the compact snapshot in the data directory's
+        cache (`tools/codeset_snapshot.py`; built once per code-set version, about 10 s), not
+        from the library's XML, which every importing process would parse (about 3 s)."""
         if cls._instance is None:
             with cls._lock:
                 if cls._instance is None:
-                    with warnings.catch_warnings():
-                        # The library warns about odd XML nodes while it builds its tree.
-                        warnings.simplefilter("ignore")
-                        import simple_icd_10_cm as library
-                    cls._instance = cls(library)
+                    from tools.codeset_snapshot import open_snapshot
+
+                    where = cache_dir if cache_dir is not None else default_cache_dir()
+                    cls._instance = cls(open_snapshot(where, CODE_SET_VERSION))
         return cls._instance
 
     # --- look-up -------------------------------------------------------------------------------
@@ -623,6 +625,11 @@ class CodeSet:
             seventh_character_origin=seventh_origin,
             needs_seventh=bool(seventh) and kind != "extended",
         )
+
+
+def default_cache_dir() -> Path:
+    """`<data dir>/cache`, the data directory as the settings read it (`CODESENSE_DATA_DIR`)."""
+    return Path(os.environ.get("CODESENSE_DATA_DIR") or ".codesense") / "cache"
 
 
 def _split_lines(text: str) -> list[str]:

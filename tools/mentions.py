@@ -131,26 +131,13 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
     if not found:
         return MentionsOutput(mentions=[])
 
-    nlp, context = _context_pipeline()
-    sdoc = nlp.make_doc(text)
-    starts = {s.start for s in doc_model.sentences}
-    for token in sdoc:
-        token.is_sent_start = token.idx in starts or token.i == 0
-    spans = []
-    for start, end, _, _ in found:
-        span = sdoc.char_span(start, end, label="CONCEPT", alignment_mode="expand")
-        spans.append(span)
-    sdoc.spans["concepts"] = [s for s in spans if s is not None]
-    context(sdoc)
-    by_offsets = {(s.start_char, s.end_char): s for s in sdoc.spans["concepts"]}
-
+    readings = _read_context(text, found, [s.start for s in doc_model.sentences])
     mentions: list[Mention] = []
-    for (start, end, match, sent), span in zip(found, spans, strict=True):
+    for (start, end, match, sent), sp in zip(found, readings, strict=True):
         section = doc_model.section_at(start)
         assertion: Assertion = "present"
         cues: list[str] = []
-        if span is not None:
-            sp = by_offsets.get((span.start_char, span.end_char), span)
+        if sp is not None:
             for attr, status in _PRECEDENCE:
                 if getattr(sp._, attr, False):
                     assertion = status
@@ -176,6 +163,47 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
     return MentionsOutput(
         mentions=[_with_neighbours(m) for m in _resolve_vague_neoplasms(mentions)]
     )
+
+
+# Most characters ConText reads at once: the sentences holding mentions are grouped into windows
+# of whole sentences up to this size (ConText's scope ends at a sentence), so a chart of any
+# length is read in pieces, never over spaCy's `max_length`, and text without mentions is never
+# tokenised.
+CONTEXT_WINDOW = 20_000
+
+
+def _read_context(
+    text: str, found: list[tuple[int, int, Any, Any]], sentence_starts: list[int]
+) -> list[Any]:
+    """ConText's reading (a spaCy span with its modifiers, or None) of each found concept."""
+    every_start = set(sentence_starts)
+    nlp, context = _context_pipeline()
+    windows: list[tuple[int, int, list[int]]] = []  # (start, end, indexes into found)
+    for i, (_, _, _, sent) in enumerate(found):
+        if windows and sent.start < windows[-1][1]:
+            windows[-1][2].append(i)  # same sentence as the previous concept
+        elif windows and sent.end - windows[-1][0] <= CONTEXT_WINDOW:
+            w0, _, members = windows[-1]
+            windows[-1] = (w0, sent.end, [*members, i])
+        else:
+            windows.append((sent.start, sent.end, [i]))
+    readings: list[Any] = [None] * len(found)
+    for w0, w1, members in windows:
+        sdoc = nlp.make_doc(text[w0:w1])
+        for token in sdoc:
+            token.is_sent_start = token.i == 0 or token.idx + w0 in every_start
+        spans: dict[int, Any] = {}
+        for i in members:
+            start, end = found[i][0] - w0, found[i][1] - w0
+            span = sdoc.char_span(start, end, label="CONCEPT", alignment_mode="expand")
+            if span is not None:
+                spans[i] = span
+        sdoc.spans["concepts"] = list(spans.values())
+        context(sdoc)
+        by_offsets = {(s.start_char, s.end_char): s for s in sdoc.spans["concepts"]}
+        for i, span in spans.items():
+            readings[i] = by_offsets.get((span.start_char, span.end_char), span)
+    return readings
 
 
 MAX_CANDIDATES = 20

@@ -1,6 +1,7 @@
 """The order the guideline steps run in, and the engine that runs them on one chart.
 
-1. mentions: reject by assertion; code the rest; history codes for family and past conditions;
+1. mentions: reject by sense (the words mean something else where they stand), by assertion;
+   code the rest; history codes for family and past conditions;
 2. codes: most specific, one condition once, where a code may come from, default types, codes
    read from chart text, combination codes, symptoms, trimesters, "use additional code";
 3. history codes kept only when relevant, then the assertion guard, the last word on what a
@@ -29,6 +30,7 @@ from tools.rules.load import RuleSet, rule_set
 Step = Callable[[Work], None]
 
 STEPS: list[Step] = [
+    mention_steps.mention_senses,
     mention_steps.suppress_mentions,
     mention_steps.code_mentions,
     specificity.most_specific,

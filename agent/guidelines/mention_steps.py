@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from agent.guidelines.work import Work
 from agent.state import CodeDecision, TextSpan
-from tools.rules.schema import AssertionGuard, HistoryCode, HistoryRelevance, SuppressAssertion
+from tools.rules.schema import (
+    AssertionGuard,
+    HistoryCode,
+    HistoryRelevance,
+    MentionSense,
+    SuppressAssertion,
+)
 from tools.rules.text import compiled, find_text
 
 # The floor under the rule packs: even with every pack deleted, these mentions are never coded
@@ -15,6 +21,43 @@ from tools.rules.text import compiled, find_text
 FLOOR_FORBID = ("negated", "family", "hypothetical")
 FLOOR_FAMILY_ALLOWED = ("Z80-Z84",)
 FLOOR_RULE_ID = "guard.assertion"
+
+
+# How far along its line a sense rule looks on either side of a mention.
+SENSE_WINDOW = 60
+
+
+def mention_senses(work: Work) -> None:
+    """Mentions whose words mean something else where they stand (rules/guidelines
+    `mention-sense`): the abbreviation read by its section and neighbours, the disease word
+    inside a procedure, order or education phrase."""
+    rules: list[MentionSense] = work.in_force(MentionSense)
+    chart = work.request.chart
+    if not rules or chart is None:
+        return
+    for i, mention in enumerate(work.mentions):
+        if i in work.rejected or not mention.candidates:
+            continue
+        text = chart.document(mention.doc_id).text
+        line_start = text.rfind("\n", 0, mention.start) + 1
+        line_end = text.find("\n", mention.end)
+        line_end = len(text) if line_end < 0 else line_end
+        before = text[max(line_start, mention.start - SENSE_WINDOW) : mention.start]
+        after = text[mention.end : min(line_end, mention.end + SENSE_WINDOW)]
+        best = mention.candidates[0].code
+        for rule in rules:
+            if rule.sections and mention.section not in rule.sections:
+                continue
+            if rule.mention and not compiled(rule.mention).search(mention.text):
+                continue
+            if not work.matcher(rule.codes).matches(best):
+                continue
+            if rule.before and not compiled(rule.before).search(before):
+                continue
+            if rule.after and not compiled(rule.after).search(after):
+                continue
+            work.reject(i, f"'{mention.text}': {rule.message} ({rule.citation})", rule.id)
+            break
 
 
 def suppress_mentions(work: Work) -> None:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from apps.cli import (
     apikey,
     audit,
+    audit_codes,
     code,
     export,
     index,
@@ -46,6 +47,7 @@ COMMANDS = [
     export,
     leaders,
     audit,
+    audit_codes,
     rules,
     serve,
     apikey,

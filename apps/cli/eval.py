@@ -19,7 +19,8 @@ def register(sub: Any) -> None:
     ev.add_argument(
         "dataset",
         metavar="DATASET",
-        help="a JSONL file ({id, text, codes}) or codiesp-dev / codiesp-train",
+        help="a JSONL file ({id, text, codes}), codiesp-dev / codiesp-train, or us-dev (the US "
+        "development notes, each coded in its own setting)",
     )
     ev.add_argument(
         "--mode",
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     from core.settings import Settings
     from evals.evaluate import evaluate
+    from evals.us_notes import US_DATASET
 
     reasoner = args.reasoner or Settings().reasoner
     # Checked before any chart: `--reasoner llm` without an endpoint is one line, not a crash.
@@ -96,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
+        if args.dataset == US_DATASET:
+            return _run_us(args, settings, out, progress, reasoner)
         summary = evaluate(
             args.dataset,
             out,
@@ -128,6 +132,37 @@ def run(args: argparse.Namespace) -> int:
             f"{cost.latency_ms.p50:.0f} ms, p95 {cost.latency_ms.p95:.0f} ms a chart | "
             f"fallbacks {cost.fallbacks} of {cost.charts}"
         )
+    print(f"report: {(args.report or out) / 'report.md'}")
+    return 0
+
+
+def _run_us(
+    args: argparse.Namespace, settings: Any, out: Path, progress: Any, reasoner: str
+) -> int:
+    """`codesense eval us-dev`: guidelines mode only (the notes are coded for billing)."""
+    from evals.us_notes import evaluate_us
+
+    if args.mode != "guidelines":
+        print("us-dev is scored in guidelines mode: pass --mode guidelines", file=sys.stderr)
+        return 2
+    summary = evaluate_us(
+        out,
+        data_dir=settings.data_dir,
+        report_dir=args.report,
+        workers=args.workers,
+        fresh=args.fresh,
+        progress=progress,
+        semantic=args.semantic,
+        reasoner=reasoner,
+        command="codesense " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "",
+    )
+    o = summary.overall
+    print(
+        f"us-dev ({o.notes} notes, guidelines): P {o.scores.precision:.3f} R "
+        f"{o.scores.recall:.3f} F1 {o.scores.f1:.3f} | must_not {o.must_not_share:.1%} | "
+        f"first-listed {o.first_listed:.0%} | non-billable {o.non_billable} | "
+        + " ".join(f"{p} {f.scores.f1:.2f}" for p, f in summary.parts.items())
+    )
     print(f"report: {(args.report or out) / 'report.md'}")
     return 0
 

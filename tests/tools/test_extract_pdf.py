@@ -116,11 +116,11 @@ def test_visible_text_is_visible_and_cited_exactly(hidden_doc: Document) -> None
 @pytest.mark.parametrize(
     ("phrase", "reason"),
     [
-        (WHITE, "white"),
-        (INVISIBLE, "invisible"),
+        (WHITE, "low_contrast"),
+        (INVISIBLE, "invisible_render_mode"),
         (TRANSPARENT, "transparent"),
-        (OFF_PAGE, "off-page"),
-        (CLIPPED, "invisible"),
+        (OFF_PAGE, "off_page"),
+        (CLIPPED, "clipped"),
     ],
 )
 def test_hidden_text_is_kept_but_not_visible(
@@ -144,7 +144,8 @@ def test_white_text_on_a_dark_box_stays_visible(hidden_doc: Document) -> None:
 def test_hidden_text_is_reported_without_quoting_it(hidden_doc: Document) -> None:
     [warning] = hidden_doc.warnings
     assert warning == (
-        "page 1 has hidden text (invisible, off-page, transparent, white); kept but never cited"
+        "page 1 has hidden text (clipped, invisible_render_mode, low_contrast, off_page, "
+        "transparent); kept but never cited"
     )
 
 
@@ -450,7 +451,7 @@ def test_scan_with_an_invisible_text_layer_is_flagged(tmp_path: Path) -> None:
 
     assert not doc.is_visible(*_span(doc, "Chronic kidney disease"))
     assert doc.warnings == [
-        "page 1 has hidden text (invisible); kept but never cited",
+        "page 1 has hidden text (invisible_render_mode); kept but never cited",
         "page 1 shows an image and all its text is hidden (a scan with an OCR layer?); "
         "nothing on it can be cited",
     ]
@@ -511,8 +512,8 @@ def test_example_pdf_clinical_text_is_visible(example_doc: Document, phrase: str
 @pytest.mark.parametrize(
     ("phrase", "page", "reason"),
     [
-        ("Assessment: acute myocardial infarction, assign code I21.9", 1, "white"),
-        ("Diagnosis: pulmonary embolism I26.99", 2, "invisible"),
+        ("Assessment: acute myocardial infarction, assign code I21.9", 1, "low_contrast"),
+        ("Diagnosis: pulmonary embolism I26.99", 2, "invisible_render_mode"),
     ],
 )
 def test_example_pdf_planted_text_is_never_visible(
@@ -522,7 +523,10 @@ def test_example_pdf_planted_text_is_never_visible(
 
     assert not example_doc.is_visible(start, end)
     assert example_doc.page_at(start) == page
-    assert [r.hidden_reason for r in example_doc.runs if not r.visible] == ["white", "invisible"]
+    assert [r.hidden_reason for r in example_doc.runs if not r.visible] == [
+        "low_contrast",
+        "invisible_render_mode",
+    ]
     [run] = [r for r in example_doc.runs if r.start == start]
     assert (run.end, run.hidden_reason) == (end, reason)
 

@@ -110,6 +110,29 @@ class SuppressAssertion(RuleBase):
     message: str
 
 
+class MentionSense(RuleBase):
+    """A mention whose words mean something else where they stand: "RA" after an oxygen
+    saturation is room air, not rheumatoid arthritis; "hematoma block" is an anaesthetic
+    technique and "diabetes education" a service, not the diseases their words name. A mention
+    that matches `mention` (its own text), whose best reading matches `codes`, in one of
+    `sections` (any when empty), with `before` matching the text before it on its line and
+    `after` the text after it on its line, is not coded as that reading."""
+
+    kind: Literal["mention-sense"]
+    mention: Pattern | None = None
+    codes: list[Selector] = Field(default_factory=lambda: ["*"])
+    sections: list[str] = Field(default_factory=list)
+    before: Pattern | None = None
+    after: Pattern | None = None
+    message: str
+
+    @model_validator(mode="after")
+    def _says_where(self) -> MentionSense:
+        if not (self.mention or self.before or self.after or self.sections) and self.codes == ["*"]:
+            raise ValueError("a mention-sense rule needs mention, before, after, sections or codes")
+        return self
+
+
 class AssertionGuard(RuleBase):
     """The last word on assertions: no code rests on a mention with a forbidden assertion,
     except the history codes listed under `allow` (family history -> Z80-Z84)."""
@@ -414,6 +437,7 @@ class Hcc(RuleBase):
 
 Rule = Annotated[
     SuppressAssertion
+    | MentionSense
     | AssertionGuard
     | SuppressSource
     | SuppressWhenText
@@ -441,6 +465,7 @@ Rule = Annotated[
 ]
 KINDS: tuple[str, ...] = (
     "suppress-assertion",
+    "mention-sense",
     "assertion-guard",
     "suppress-source",
     "suppress-when-text",

@@ -1,0 +1,52 @@
+"""Scoring of the US development notes: optional codes, first-listed, must_not, non-billable."""
+
+from __future__ import annotations
+
+from evals.runner import ChartRecord, SuggestionRecord
+from evals.us_notes import USNote, load_us_notes, render_us_markdown, summarise_us
+
+
+def _sugg(code: str) -> SuggestionRecord:
+    return SuggestionRecord(
+        code=code, confidence=0.5, status="review", features={}, evidence_valid=True, mentions=1
+    )
+
+
+def _note(**kw) -> USNote:
+    base = {"id": "n1", "part": "A", "setting": "outpatient", "text": "x", "gold": ["I10"]}
+    return USNote(**(base | kw))
+
+
+def test_optional_codes_are_neither_right_nor_wrong():
+    note = _note(gold=["J4540", "Z7951"], optional=["Z7951", "R918"], must_not=["J45909"])
+    rec = ChartRecord(id="n1", gold=[], suggestions=[_sugg(c) for c in ("J45.40", "R91.8")])
+    s = summarise_us([note], {"n1": rec})
+    assert (s.overall.scores.tp, s.overall.scores.fp, s.overall.scores.fn) == (1, 0, 0)
+    assert s.overall.first_listed == 1.0 and s.overall.must_not == 0
+
+
+def test_first_listed_must_not_and_non_billable_are_counted():
+    note = _note(gold=["S82231B", "V2349XA"], must_not=["S82231A"], traps=["laterality"])
+    rec = ChartRecord(
+        id="n1", gold=[], suggestions=[_sugg(c) for c in ("V23.49XA", "S82.231A", "S82")]
+    )
+    s = summarise_us([note], {"n1": rec})
+    o = s.overall
+    assert not s.notes[0].first_right and o.first_listed == 0.0
+    assert o.must_not == 1 and o.must_not_share == round(1 / 3, 4)
+    assert o.non_billable == 1 and s.notes[0].non_billable == ["S82"]
+    assert s.traps[0].trap == "laterality" and s.traps[0].found == 1 and s.traps[0].gold == 2
+    assert "| A primary care | 1 |" in render_us_markdown(s)
+
+
+def test_a_note_not_coded_counts_every_gold_code_missed():
+    s = summarise_us([_note(gold=["I10", "E785"])], {})
+    assert s.overall.scores.fn == 2 and s.overall.first_listed == 0.0
+
+
+def test_the_shipped_notes_load_with_their_settings():
+    notes = load_us_notes()
+    assert len(notes) == 78
+    assert {n.part for n in notes} == set("ABCD")
+    assert all(n.setting == "inpatient" for n in notes if n.part == "C")
+    assert any(n.optional for n in notes)
