@@ -56,7 +56,12 @@ def run(args: argparse.Namespace) -> int:
 
     async def connect() -> None:
         # The socket client opens its aiohttp session when made: inside the running loop.
-        await AsyncSocketModeHandler(app, app_token).start_async()
+        handler = AsyncSocketModeHandler(app, app_token)
+        try:
+            await handler.start_async()
+        finally:
+            # Ctrl-C cancels start_async; close the websocket and its session on the way out.
+            await handler.close_async()
 
     try:
         asyncio.run(connect())

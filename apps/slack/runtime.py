@@ -26,7 +26,7 @@ from core.errors import CodeSenseError
 from store.marks import ReviewMark
 from store.slack import SlackStore
 
-log = logging.getLogger("codesense.slack")
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 REFUSE_CHANNEL = (

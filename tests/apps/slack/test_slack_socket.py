@@ -192,3 +192,4 @@ def test_socket_mode_acknowledges_codes_and_answers_once(socket_app):
     answers = thread_posts(stub, root)[before:]
     assert len(answers) == 1
     assert "Essential hypertension" not in logged  # chart text stays out of its log
+    assert "Traceback" not in logged and "Unclosed" not in logged  # Ctrl-C closes cleanly
