@@ -7,7 +7,8 @@ sends genuinely signed requests as Slack would: the two-page note shared as a PD
 mention of the bot, and the clinic note pasted into `/codesense code`. For each it prints the
 time to the HTTP acknowledgement (Slack allows 3 s) and the time until the last message of the
 answer (the Submit review button) reached the stub. The reference beside them, measured in the
-same run: the same charts coded in-process through the facade (no HTTP, no Slack).
+same run: the same charts coded in-process through the facade (no HTTP, no Slack), and the
+server's plainest round trip (`GET /healthz`), since the machine's load moves every figure.
 """
 
 from __future__ import annotations
@@ -168,6 +169,12 @@ def main() -> int:
         print(
             f"server up (warm) in {time.perf_counter() - t0:.1f} s; Slack Web API stub at {stub.api_url}"
         )
+        # The same server's plainest round trip, for scale under this run's load.
+        healthz = []
+        for _ in range(20):
+            t = time.perf_counter()
+            httpx.get(url + "/healthz", timeout=30)
+            healthz.append(time.perf_counter() - t)
         pdf = [share_pdf(url, secret, stub, n) for n in range(args.rounds)]
         note = [paste_note(url, secret, stub, n) for n in range(args.rounds)]
     finally:
@@ -181,6 +188,10 @@ def main() -> int:
     (data / "ref" / "cache").symlink_to(cache, target_is_directory=True)
     ref_pdf = reference(data / "ref", "pdf", args.rounds)
     ref_text = reference(data / "ref", "text", args.rounds)
+    print(
+        f"\nreference: GET /healthz on the same server, median "
+        f"{statistics.median(healthz) * 1000:.1f} ms, max {max(healthz) * 1000:.1f} ms (20 requests)"
+    )
     _summary(f"PDF shared with a mention ({PDF.name}, 2 pages)", pdf, ref_pdf)
     _summary(f"/codesense code with the pasted note ({TEXT.name})", note, ref_text)
     shutil.rmtree(data, ignore_errors=True)
