@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
 from importlib import metadata
@@ -59,6 +61,7 @@ from core.errors import ChartInputError, ChartTooLarge, CodeSenseError, Conflict
 from core.settings import Settings
 from store.api_keys import ApiKeyRecord, KeyNotFound
 from store.checkpoints import model_allowlist, open_checkpointer
+from store.db import sync_sqlite_files
 from store.events import AuditEvent, EventDraft, digest, digest_json
 from store.marks import Mark, ReviewMark, ReviewMarks
 from store.outcomes import Outcome, OutcomeRequest
@@ -206,6 +209,30 @@ class Service:
                     )
                     self._workflow = build_graph().compile(checkpointer=self._checkpointer)
         return self._workflow
+
+    @contextmanager
+    def group_commit(self) -> Iterator[None]:
+        """Code several charts with one disk sync at the end instead of several per chart.
+
+        Every run still commits its own transactions (run row and events together, in order);
+        inside the block they are not waited onto the disk one by one. When the block returns,
+        the store, its checkpoints and the audit anchors are synced: only then may a surface
+        acknowledge (print, return) the results coded inside it. `codesense code FILE...` and
+        batch workers use it per group of charts.
+        """
+        records = self.records
+        _ = self.workflow
+        conn = getattr(self._checkpointer, "conn", None)
+        sqlite_saver = isinstance(conn, sqlite3.Connection)
+        with records.audit.anchors.hold(), records.db.deferred_sync():
+            if sqlite_saver:
+                conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                yield
+            finally:
+                if sqlite_saver:
+                    conn.execute("PRAGMA synchronous=FULL")
+                    sync_sqlite_files(self.settings.data_dir / "checkpoints.db")
 
     def warm(self) -> None:
         """Load the term index, the rules, the store and the graph now, not on the first chart."""
