@@ -179,7 +179,9 @@ def main() -> int:
     if args.encounter is not None:
         return _encounter(args.encounter)
     if not args.data.is_file():
-        print(f"bench: {args.data} not found (the project carries it in data/evals/)", file=sys.stderr)
+        print(
+            f"bench: {args.data} not found (the project carries it in data/evals/)", file=sys.stderr
+        )
         return 2
     from apps.actors import Actor
     from apps.service import Service
