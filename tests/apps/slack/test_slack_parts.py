@@ -176,3 +176,19 @@ def test_the_route_inventory_holds_with_slack_mounted(tmp_path, term_index):
     }
     assert with_slack - without == {"/slack/events"}
     assert with_slack <= OPEN_PATHS
+
+
+def test_chart_text_is_escaped_before_it_is_posted():
+    """A chart line "<!channel>" must not ping the channel, nor "<https://x|click>" become a link."""
+    from apps.slack.blocks import quote_line
+    from core.contract import Evidence
+
+    quote = "<!channel> BP 150/90 & <https://evil.example|click>"
+    line = quote_line(
+        Evidence(
+            doc_id="d", page=1, start=0, end=len(quote), quote=quote, section="assessment_plan"
+        )
+    )
+    assert "<" not in line.replace("&lt;", "") and ">" not in line.replace("&gt;", "").lstrip(">")
+    assert "&lt;!channel&gt; BP 150/90 &amp; &lt;https://evil.example|click&gt;" in line
+    assert line.endswith("_(assessment plan, p.1)_")
