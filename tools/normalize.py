@@ -15,11 +15,11 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from tools.rulefiles import RULES_DIR, load_yaml_model
+from tools.rules.codes import Selector
 
 LEXICON_FILE = RULES_DIR / "lexicon.yaml"
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[/-][A-Za-z0-9]+)*")
-
 
 
 class Abbreviation(BaseModel):
@@ -37,6 +37,11 @@ class LexiconTerm(BaseModel):
     code: str = Field(min_length=3)
 
 
+class VagueNeoplasm(BaseModel):
+    codes: list[str] = Field(min_length=1)
+    refers_to: list[Selector] = Field(min_length=1)
+
+
 class Lexicon(BaseModel):
     version: int
     abbreviations: list[Abbreviation] = Field(default_factory=list)
@@ -45,6 +50,7 @@ class Lexicon(BaseModel):
     stopwords: list[str] = Field(min_length=1)
     generic: list[str] = Field(min_length=1)
     not_plural: list[str] = Field(default_factory=list)
+    vague_neoplasms: list[VagueNeoplasm] = Field(default_factory=list)
 
 
 @lru_cache(maxsize=4)

@@ -77,9 +77,7 @@ def test_missing_age_and_sex_are_said_not_assumed(rules):
     out = run_edits(EditInput(codes=["I50.23", "N18.31"], setting="inpatient"), rules)
     [said] = [c for c in out.checks[0] if c.id == "chart.demographics"]
     assert said.result == "warn" and said.message.startswith("age and sex not documented")
-    known = run_edits(
-        EditInput(codes=["I50.23"], setting="inpatient", age=70, sex="female"), rules
-    )
+    known = run_edits(EditInput(codes=["I50.23"], setting="inpatient", age=70, sex="female"), rules)
     assert "chart.demographics" not in ids(known.checks[0]) and known.drg is not None
     assert known.drg.assumptions == []
 

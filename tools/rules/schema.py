@@ -136,9 +136,7 @@ class MentionSense(RuleBase):
 
     @model_validator(mode="after")
     def _says_where(self) -> MentionSense:
-        if not (self.mention or self.before or self.after or self.sections) and self.codes == [
-            "*"
-        ]:
+        if not (self.mention or self.before or self.after or self.sections) and self.codes == ["*"]:
             raise ValueError("a mention-sense rule needs mention, before, after, sections or codes")
         return self
 
