@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from agent.reasoners import Reasoner, get_reasoner
 from core.settings import Settings
+from tools.codeset import CodeSet
 from tools.lookup import TermIndex
 from tools.rulefiles import RULES_DIR, file_digest
 from tools.rules import RuleSet, rule_set
@@ -35,6 +36,8 @@ class CodingContext:
     @classmethod
     def create(cls, settings: Settings | None = None) -> CodingContext:
         settings = settings or Settings()
+        # The code set's snapshot lives beside the term index in this data directory's cache.
+        CodeSet.load(settings.cache_dir)
         rules = rule_set()
         index = TermIndex.load_or_build(settings.cache_dir)
         return cls(

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from agent.context import CodingContext
 from agent.guidelines import delivery as guideline_delivery
 from agent.reasoners import DecisionRequest
+from agent.rerank import rerank_mentions
 from agent.scoring import chart_route, code_status, confidence, features_for_draft
 from agent.state import CodeCandidate, CodingState, DraftSuggestion
 from core.contract import ChartResult, Escalation, Evidence, MentionOut, Suggestion
@@ -19,6 +20,7 @@ from tools.chart import Chart
 from tools.codeset import APRIL_UPDATE_START, CODE_SET_VERSION, CodeSet
 from tools.evidence import EvidenceError, cite
 from tools.extract import ExtractInput, extract_chart, structure
+from tools.folding import bidi_ranges
 from tools.mentions import MentionsInput, find_mentions
 from tools.rules.text import chart_facts
 from tools.semantic import semantic_candidates
@@ -55,6 +57,16 @@ def extract_document(state: CodingState, runtime: Runtime[CodingContext]) -> dic
             )
         if not doc.text.strip():
             escalations.append(Escalation(reason="no_text", detail=f"{doc.doc_id}: no text"))
+        reordered = bidi_ranges(doc.text)
+        if reordered:
+            escalations.append(
+                Escalation(
+                    reason="bidi_controls",
+                    detail=f"{doc.doc_id}: {len(reordered)} stretch(es) of text inside "
+                    "right-to-left or override controls display in another order than they "
+                    "are stored; that text is not coded",
+                )
+            )
     return {"chart": chart, "escalations": escalations}
 
 
@@ -70,7 +82,8 @@ def find_concepts(state: CodingState, runtime: Runtime[CodingContext]) -> dict[s
     mentions = []
     for doc in state.chart.documents:
         mentions.extend(find_mentions(MentionsInput(document=doc), runtime.context.index).mentions)
-    return {"mentions": mentions}
+    # Each mention's reading is the reranker's best candidate (data/reranker.json), when shipped.
+    return {"mentions": rerank_mentions(mentions, state.chart)}
 
 
 def gather_candidates(state: CodingState, runtime: Runtime[CodingContext]) -> dict[str, Any]:

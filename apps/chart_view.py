@@ -9,6 +9,7 @@ is untrusted input.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from html import escape
 
@@ -28,13 +29,28 @@ class Highlight:
 
 
 _KEEP = {"\n", "\t"}
+# A format character (bidi override or isolate, zero-width space or joiner, soft hyphen) would
+# reorder or hide what a reviewer reads on the page; it is shown as this mark instead.
+_FORMAT_MARK = "\ufffd"
+
+# What each hidden reason means to a reader of the page.
+HIDDEN_WORDS = {
+    "low_contrast": "same colour as what is behind it",
+    "covered": "painted over",
+    "tiny_font": "too small to read",
+    "invisible_render_mode": "drawn invisible",
+    "clipped": "outside its clip path",
+    "transparent": "transparent",
+    "off_page": "off the page",
+}
 # Where spans overlap, the mark shows the most telling one: a reviewer's addition, then a
 # rejection, then plain evidence.
 _CSS_PRIORITY = {"added": 0, "rejected": 1, "evidence": 2, "": 3}
 
 
 def visible_text(text: str) -> str:
-    """`text` with each control character (but newline and tab) as its one-character picture."""
+    """`text` with each control character (but newline and tab) as its one-character picture,
+    and each format character (bidi controls, zero-width characters) as a visible mark."""
     out = []
     for ch in text:
         code = ord(ch)
@@ -46,6 +62,8 @@ def visible_text(text: str) -> str:
             out.append("\u2421")
         elif 0x80 <= code < 0xA0:
             out.append("\ufffd")
+        elif code > 0x7F and unicodedata.category(ch) == "Cf":
+            out.append(_FORMAT_MARK)
         else:
             out.append(ch)
     return "".join(out)
@@ -71,9 +89,12 @@ def document_html(doc: Document, highlights: list[Highlight]) -> str:
         piece = escape(visible_text(doc.text[a:b]))
         why = next((reason for s, e, reason in hidden if s <= a and b <= e), None)
         if why is not None:
+            # The reason is shown by the stylesheet (::after), so it adds no character to the
+            # text a reader selects.
+            words = escape(HIDDEN_WORDS.get(why, why))
             piece = (
-                f'<span class="hidden-text" title="not visible on the page ({escape(why)}); '
-                f'never evidence">{piece}</span>'
+                f'<span class="hidden-text" data-reason="hidden: {words}" '
+                f'title="not visible on the page ({words}); never evidence">{piece}</span>'
             )
         covering = [h for h in mine if h.start <= a and b <= h.end]
         if covering:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from apps.metrics import Metrics
-from core.contract import SCHEMA_VERSION, ReviewedChartResult, ReviewOutcome
+from core.contract import SCHEMA_VERSION, AuditReport, ReviewedChartResult, ReviewOutcome
 from core.errors import CodeSenseError
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
@@ -39,6 +39,13 @@ def published() -> dict[str, tuple[type[BaseModel], int, str]]:
             ReviewOutcome,
             SCHEMA_VERSION,
             "A reviewer's decision applied to a run: codes accepted, rejected, added; final codes.",
+        ),
+        "audit-findings": (
+            AuditReport,
+            1,
+            "An Audit Sentinel report: assigned codes checked against the documentation, with "
+            "findings, evidence, rule citations and the chart risk score "
+            "(`POST /v1/audits`, `GET /v1/audits/{id}`, `codesense audit-codes --format json`).",
         ),
         "metrics": (
             Metrics,

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
 from importlib import metadata
@@ -33,7 +35,9 @@ from agent.context import CodingContext
 from agent.graph import build_graph
 from agent.justification import justify
 from agent.questions import RunAnswer
-from agent.review import ReviewRequest, check_decision
+from agent.review import ReviewError, ReviewRequest, check_decision
+from agent.sentinel import CODE_SET_CITATIONS, parse_codes
+from agent.sentinel import check as sentinel_check
 from agent.state import CodingInput, CodingState
 from apps.actors import Actor, Role
 from apps.feedback import Correction, Feedback, FeedbackBy, group_corrections
@@ -44,21 +48,33 @@ from apps.telemetry import Telemetry
 from apps.trace import Trace, collect_trace
 from core.contract import (
     SCHEMA_VERSION,
+    AuditReport,
     AuditSummary,
     ChartResult,
     Evidence,
     ReviewedChartResult,
     Setting,
+    Severity,
+    risk_score,
 )
-from core.errors import CodeSenseError, Conflict
+from core.errors import ChartInputError, ChartTooLarge, CodeSenseError, Conflict
 from core.settings import Settings
 from store.api_keys import ApiKeyRecord, KeyNotFound
 from store.checkpoints import model_allowlist, open_checkpointer
+from store.db import sync_sqlite_files
 from store.events import AuditEvent, EventDraft, digest, digest_json
+from store.marks import Mark, ReviewMark, ReviewMarks
 from store.outcomes import Outcome, OutcomeRequest
 from store.owners import this_process
 from store.records import Records, database_url
-from store.runs import ReviewRecord, RunKind, RunRecord, RunStatus, review_conflict
+from store.runs import (
+    ReviewRecord,
+    RunKind,
+    RunNotFound,
+    RunRecord,
+    RunStatus,
+    review_conflict,
+)
 from store.verify import VerifyReport, verify_log
 from tools.chart import Chart
 from tools.codeset import CODE_SET_VERSION, CodeSet
@@ -68,6 +84,9 @@ from tools.extract.uploads import read_upload
 from tools.rule_lookup import RuleLookupInput, RuleLookupOutput, lookup_rules, rule_index
 
 log = logging.getLogger(__name__)
+
+# A mark as the audit log's result vocabulary says it.
+_MARK_RESULT = {"accept": "accepted", "reject": "rejected", "escalate": "escalate"}
 
 
 class RunView(BaseModel):
@@ -147,6 +166,7 @@ class Service:
         self._context = context
         self._records = records
         self._workflow: Any = None
+        self._sentinel_graph: Any = None
         self._checkpointer: Any = None
         # The model endpoint for questions about runs, made on the first question.
         self._endpoint: Any = None
@@ -189,6 +209,30 @@ class Service:
                     )
                     self._workflow = build_graph().compile(checkpointer=self._checkpointer)
         return self._workflow
+
+    @contextmanager
+    def group_commit(self) -> Iterator[None]:
+        """Code several charts with one disk sync at the end instead of several per chart.
+
+        Every run still commits its own transactions (run row and events together, in order);
+        inside the block they are not waited onto the disk one by one. When the block returns,
+        the store, its checkpoints and the audit anchors are synced: only then may a surface
+        acknowledge (print, return) the results coded inside it. `codesense code FILE...` and
+        batch workers use it per group of charts.
+        """
+        records = self.records
+        _ = self.workflow
+        found = getattr(self._checkpointer, "conn", None)
+        conn = found if isinstance(found, sqlite3.Connection) else None
+        with records.audit.anchors.hold(), records.db.deferred_sync():
+            if conn is not None:
+                conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                yield
+            finally:
+                if conn is not None:
+                    conn.execute("PRAGMA synchronous=FULL")
+                    sync_sqlite_files(self.settings.data_dir / "checkpoints.db")
 
     def warm(self) -> None:
         """Load the term index, the rules, the store and the graph now, not on the first chart."""
@@ -330,7 +374,7 @@ class Service:
         """
         actor.require("review")
         records = self.records
-        run = records.runs.run(run_id, org=actor.org)
+        run = _coding_run(records.runs.run(run_id, org=actor.org))
         reviewer = request.reviewer if actor.via == "cli" and request.reviewer else actor.id
         request = request.model_copy(update={"reviewer": reviewer})
         if run.status != "awaiting_review":
@@ -376,6 +420,49 @@ class Service:
         self._count_model_calls(recorder)
         return result
 
+    # -- review marks: per-code clicks before a decision is submitted (Slack's buttons) ---------
+
+    def mark_code(
+        self, actor: Actor, run_id: str, code: str, mark: Mark, surface: str = "slack"
+    ) -> dict[str, ReviewMark]:
+        """Record a reviewer's mark on one suggested code of a paused run; every click is an
+        audit event (`review.mark`). Returns the run's marks so far. Nothing is decided until
+        `review` is called with them."""
+        actor.require("review")
+        records = self.records
+        run = records.runs.run(run_id, org=actor.org)
+        if run.status != "awaiting_review":
+            raise review_conflict(run_id, run.status)
+        norm = CodeSet.normalize(code)
+        if norm not in run.codes:
+            raise ReviewError(f"{code.strip()[:24]!r} was not suggested for run {run_id}")
+        marks = ReviewMarks(records.db)
+        with records.db.transaction(audit_lock=True):
+            marks.set(run_id, norm, mark, actor.audit_id)
+            records.audit.append(
+                [
+                    EventDraft.model_validate(
+                        {
+                            "action": "review.mark",
+                            "actor": actor.audit_id,
+                            "org": actor.org,
+                            "name": surface,
+                            "run_id": run_id,
+                            "chart": run.chart_hash,
+                            "codes": [norm],
+                            "result": _MARK_RESULT[mark],
+                        }
+                    )
+                ]
+            )
+        return marks.of(run_id)
+
+    def review_marks(self, actor: Actor, run_id: str) -> dict[str, ReviewMark]:
+        """The marks reviewers have set on a run's codes (code -> latest mark)."""
+        actor.require("read_runs")
+        self.records.runs.run(run_id, org=actor.org)
+        return ReviewMarks(self.records.db).of(run_id)
+
     # -- reading runs --------------------------------------------------------------------------
 
     def runs(
@@ -404,7 +491,7 @@ class Service:
         actor.require("read_runs")
         run = self.records.runs.run(run_id, org=actor.org)
         self._audit_read("run.read", actor, surface, run=run)
-        output = self.records.runs.output(run_id)
+        output = self.records.runs.output(run_id) if run.kind == "code" else None
         result = ReviewedChartResult.model_validate(output) if output is not None else None
         return RunView(run=run, result=result)
 
@@ -412,7 +499,7 @@ class Service:
         """Why each code: text, rule, versions, steps and review, with the chart it cites."""
         actor.require("trace")
         records = self.records
-        run = records.runs.run(run_id, org=actor.org)
+        run = _coding_run(records.runs.run(run_id, org=actor.org))
         self._audit_read("run.read", actor, surface, run=run)
         trace, chart = collect_trace(records, run, records.runs.output(run_id))
         return TraceView(trace=trace, chart=chart)
@@ -428,7 +515,7 @@ class Service:
 
         actor.require("trace")
         records = self.records
-        run = records.runs.run(run_id, org=actor.org)
+        run = _coding_run(records.runs.run(run_id, org=actor.org))
         self._audit_read("run.read", actor, surface, run=run)
         output = records.runs.output(run_id)
         if output is None or run.chart_hash is None:
@@ -495,6 +582,203 @@ class Service:
             ]
         )
         return answer
+
+    # -- Audit Sentinel ------------------------------------------------------------------------
+
+    def audit_codes(
+        self,
+        actor: Actor,
+        *,
+        codes: list[str] | str,
+        text: str | None = None,
+        path: str | Path | None = None,
+        upload: bytes | None = None,
+        filename: str | None = None,
+        fhir: dict[str, Any] | None = None,
+        setting: Setting = "outpatient",
+    ) -> AuditReport:
+        """Check codes someone already assigned against a chart given as text, a file, an
+        upload or a FHIR resource (exactly one). Unknown codes are refused before anything is
+        read or stored; the audit is a run of kind `audit`, its report sealed in the store."""
+        actor.require("audit_codes")
+        assigned = parse_codes(codes)
+        given = [x for x in (text, path, upload, fhir) if x is not None]
+        if len(given) != 1:
+            raise ChartInputError("give exactly one chart: text, a file, an upload or FHIR")
+        if text is not None:
+            chart = self.read_text(text, filename or "note.txt")
+        elif upload is not None:
+            chart = self.read_upload(upload, filename)
+        elif fhir is not None:
+            chart = self.read_fhir(fhir)
+        else:
+            assert path is not None
+            chart = self.read_file(Path(path))
+        return self._audit_chart(actor, chart, assigned, setting)
+
+    def audit_run(self, actor: Actor, run_id: str, codes: list[str] | str) -> AuditReport:
+        """Check codes against the chart of an existing run (of the actor's org), in its
+        setting: "check E11.22, N18.31, I10" asked in a run's Slack thread."""
+        actor.require("audit_codes")
+        assigned = parse_codes(codes)
+        records = self.records
+        run = records.runs.run(run_id, org=actor.org)
+        data = records.runs.chart(run.chart_hash) if run.chart_hash else None
+        if data is None:
+            raise Conflict(f"run {run_id} has no stored chart to audit")
+        setting: Setting = "inpatient" if run.setting == "inpatient" else "outpatient"
+        self._audit_read("run.read", actor, "audit_run", run=run)
+        return self._audit_chart(
+            actor, Chart.model_validate(data), assigned, setting, source_run_id=run.run_id
+        )
+
+    def audit_report(self, actor: Actor, run_id: str, surface: str = "audit_report") -> AuditReport:
+        """A stored Audit Sentinel report (a run of kind `audit` of the actor's org)."""
+        actor.require("audit_codes")
+        run = self.records.runs.run(run_id, org=actor.org)
+        if run.kind != "audit":
+            raise RunNotFound(f"no audit {run_id}: it is a coding run (see GET /v1/runs/{run_id})")
+        self._audit_read("run.read", actor, surface, run=run)
+        output = self.records.runs.output(run_id)
+        if output is None:
+            raise Conflict(f"audit {run_id} is {run.status.replace('_', ' ')}: no report stored")
+        return AuditReport.model_validate(output)
+
+    def audit_chart_of(self, actor: Actor, run_id: str) -> Chart | None:
+        """The chart an audit report cites (for the report page), None when not stored."""
+        actor.require("audit_codes")
+        run = self.records.runs.run(run_id, org=actor.org)
+        data = self.records.runs.chart(run.chart_hash) if run.chart_hash else None
+        return Chart.model_validate(data) if data is not None else None
+
+    def read_file(self, path: Path) -> Chart:
+        """A chart file (text or PDF) read with this service's limits."""
+        if not path.is_file():
+            raise ChartInputError(f"{path.name}: no such file")
+        size = path.stat().st_size
+        if size > self._limits["max_bytes"]:
+            raise ChartTooLarge(
+                f"{path.name}: {size / 1048576:.1f} MB is over the {self.settings.max_file_mb} MB "
+                "limit"
+            )
+        return self.read_upload(path.read_bytes(), path.name)
+
+    @property
+    def sentinel_graph(self) -> Any:
+        """The coding graph without the review pause: an audit never waits for a person."""
+        if self._sentinel_graph is None:
+            with self._lock:
+                if self._sentinel_graph is None:
+                    self._sentinel_graph = build_graph(human_review=False).compile()
+        return self._sentinel_graph
+
+    def _audit_chart(
+        self,
+        actor: Actor,
+        chart: Chart,
+        assigned: list[str],
+        setting: Setting,
+        source_run_id: str | None = None,
+    ) -> AuditReport:
+        started = time.perf_counter()
+        records = self.records
+        run_id = new_run_id()
+        chart_hash = chart_content_hash(chart)
+        versions = run_versions(self.context)
+        recorder = RunRecorder(records.audit, run_id, chart_hash)
+        recorder.add(
+            "run.start",
+            actor=actor.audit_id,
+            org=actor.org,
+            name="audit",
+            versions=versions,
+            codes=assigned,
+        )
+        recorder.flush(
+            then=lambda _: records.runs.start_run(
+                run_id,
+                chart_hash,
+                actor.audit_id,
+                setting,
+                versions,
+                org=actor.org,
+                kind="audit",
+                owner=this_process(),
+                lease_s=self.settings.run_lease_s,
+            )
+        )
+        inp = CodingInput(chart_id=chart.chart_id, run_id=run_id, setting=setting, chart=chart)
+        context = AuditedContext.around(self.context, recorder)
+        try:
+            graph = self.sentinel_graph
+            with self._graph_lock:
+                state = CodingState.model_validate(graph.invoke(inp, context=context))
+            checked, findings = sentinel_check(state, assigned, self.context.rules)
+        except BaseException as err:
+            recorder.add("run.end", result="error", error=type(err).__name__)
+            self._fail_run(run_id, recorder)
+            raise
+        assert state.result is not None and state.chart is not None
+        report = AuditReport(
+            run_id=run_id,
+            chart_id=chart.chart_id,
+            setting=setting,
+            assigned=checked,
+            findings=findings,
+            risk=risk_score(findings),
+            supported_codes=[s.code for s in state.result.suggestions],
+            code_set=state.result.code_set,
+            rules_version=state.result.rules_version,
+            reasoner=state.result.reasoner,
+            versions=versions,
+            source_run_id=source_run_id,
+        )
+        for finding in findings:
+            recorder.add(
+                "audit.finding",
+                name=finding.kind,
+                codes=[finding.code, *finding.suggested][:500],
+                result=_SEVERITY_RESULT[finding.severity],
+                spans=[
+                    {"doc": _doc_index(state.chart, e.doc_id), "start": e.start, "end": e.end}
+                    for e in finding.evidence
+                ],
+            )
+        worst = min((_SEVERITY_RANK[f.severity] for f in findings), default=len(_SEVERITY_RANK))
+        recorder.add(
+            "run.end",
+            codes=sorted(assigned),
+            output_hash=digest_json(report.model_dump(mode="json", exclude={"audit"})),
+            result=("fail", "warn", "pass", "ok")[worst],
+            count=len(findings),
+        )
+        final_chart = state.chart
+
+        def store(events: list[AuditEvent]) -> None:
+            audit = self._audit_of(run_id, events)
+            report.audit = AuditSummary(events=audit[0], head=audit[1])
+            records.runs.save_chart(
+                chart_hash, len(final_chart.documents), final_chart.model_dump(mode="json")
+            )
+            records.runs.finish_run(
+                run_id,
+                "completed",
+                chart_hash=chart_hash,
+                codes=assigned,
+                audit=audit,
+                output=report.model_dump(mode="json"),
+            )
+
+        recorder.flush(anchor=True, then=store)
+        log.info(
+            "audited chart=%s run=%s codes=%d findings=%d",
+            chart.chart_id,
+            run_id,
+            len(assigned),
+            len(findings),
+        )
+        log.debug("audit %s took %.3fs", run_id, time.perf_counter() - started)
+        return report
 
     # -- the audit log -------------------------------------------------------------------------
 
@@ -685,7 +969,7 @@ class Service:
 
         def cite(rule_id: str) -> str | None:
             rule = rules.get(rule_id)
-            return rule.citation if rule is not None else None
+            return rule.citation if rule is not None else CODE_SET_CITATIONS.get(rule_id)
 
         out = group_corrections(
             actor.org,
@@ -700,8 +984,29 @@ class Service:
         return out
 
     def _sentinel_corrections(self, org: str, first: str, last: str) -> list[Correction]:
-        """Audit Sentinel findings as corrections (once Sentinel reports are stored)."""
-        return []
+        """Audit Sentinel findings as corrections: one per finding of each stored audit of the
+        organisation in the period (kind `finding:<kind>`, the code at fault, the finding's
+        rules), credited to whoever ran the audit."""
+        records = self.records
+        corrections: list[Correction] = []
+        for run in records.runs.runs_of_org(org, kind="audit"):
+            if run.status != "completed" or not first <= run.created_at[:10] < last:
+                continue
+            output = records.runs.output(run.run_id)
+            if output is None:
+                continue
+            report = AuditReport.model_validate(output)
+            for finding in report.findings:
+                corrections.append(
+                    Correction(
+                        f"finding:{finding.kind}",
+                        finding.code,
+                        run.actor,
+                        run.run_id,
+                        [r.id for r in finding.rules],
+                    )
+                )
+        return corrections
 
     # -- exports ---------------------------------------------------------------------------------
 
@@ -712,6 +1017,7 @@ class Service:
 
         actor.require("read_runs")
         view = self.run(actor, run_id, surface="export")
+        _coding_run(view.run)
         if view.result is None or view.run.status not in ("completed", "reviewed"):
             raise Conflict(
                 f"run {run_id} is {view.run.status.replace('_', ' ')}: only a finished run "
@@ -729,7 +1035,7 @@ class Service:
         added codes with their evidence in). Drawn in a child process, like PDF reading."""
         actor.require("trace")
         records = self.records
-        run = records.runs.run(run_id, org=actor.org)
+        run = _coding_run(records.runs.run(run_id, org=actor.org))
         self._audit_read("run.read", actor, "annotated_pdf", run=run)
         output = records.runs.output(run_id)
         chart_data = records.runs.chart(run.chart_hash) if run.chart_hash else None
@@ -876,6 +1182,21 @@ class Service:
     def _audit_of(self, run_id: str, events: list[AuditEvent]) -> tuple[int, str]:
         """(events logged for the run so far, hash of the newest): the output's `audit` field."""
         return self.records.audit.count(run_id), events[-1].hash if events else ""
+
+
+def _coding_run(run: RunRecord) -> RunRecord:
+    """The run, when it is a coding run; an audit has a report instead (`audit_report`)."""
+    if run.kind == "audit":
+        raise Conflict(
+            f"run {run.run_id} is an Audit Sentinel audit: see its report (GET /v1/audits/"
+            f"{run.run_id}, /audits/{run.run_id})"
+        )
+    return run
+
+
+_SEVERITY_RANK: dict[Severity, int] = {"high": 0, "medium": 1, "low": 2}
+# A finding's severity as an audit event's result: high fails the audit, medium warns.
+_SEVERITY_RESULT: dict[Severity, Any] = {"high": "fail", "medium": "warn", "low": "pass"}
 
 
 def _doc_index(chart: Chart, doc_id: str) -> int:

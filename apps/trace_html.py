@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+from apps.chart_view import Highlight, document_html, visible_text
 from apps.trace import CodeTrace, Trace
 from tools.chart import Chart, Document
 
@@ -25,6 +26,8 @@ mark{background:#ffe58f;border-radius:2px;padding:0 1px}
 mark.added{background:#b7eb8f}
 mark.rejected{background:#ffccc7;text-decoration:line-through}
 mark:target{outline:2px solid #d4380d}
+.hidden-text{color:#b0b6bf;background:#f3f4f6}
+.hidden-text::after{content:" [" attr(data-reason) "]";font-size:11px;color:#a8071a;font-style:italic}
 .card{border:1px solid #d5dbe3;border-radius:6px;padding:8px 12px;margin:0 0 10px;background:#fff}
 .card h3{margin:0 0 4px;font-size:15px}
 .tag{display:inline-block;font-size:11px;padding:0 6px;border-radius:8px;background:#eef1f5;
@@ -47,14 +50,14 @@ def trace_html(trace: Trace, chart: Chart | None) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Trace {escape(run.run_id)}</title><style>{_CSS}</style></head><body>",
+        f"<title>Trace {_text(run.run_id)}</title><style>{_CSS}</style></head><body>",
         "<header>",
-        f"<h1>Justification trace: {escape(run.run_id)}</h1>",
-        f"<p>chart {escape(trace.chart_id)} &middot; {escape(trace.setting)} &middot; route "
-        f"<b>{escape(trace.route)}</b> &middot; {escape(run.status.replace('_', ' '))} &middot; "
-        f"final codes: {escape(', '.join(trace.final_codes) or 'none')}</p>",
-        f"<p>{escape(versions)}</p>",
-        f"<p>audit: {run.audit_events} events, head <code>{escape(run.audit_head or '')}</code></p>",
+        f"<h1>Justification trace: {_text(run.run_id)}</h1>",
+        f"<p>chart {_text(trace.chart_id)} &middot; {_text(trace.setting)} &middot; route "
+        f"<b>{_text(trace.route)}</b> &middot; {_text(run.status.replace('_', ' '))} &middot; "
+        f"final codes: {_text(', '.join(trace.final_codes) or 'none')}</p>",
+        f"<p>{_text(versions)}</p>",
+        f"<p>audit: {run.audit_events} events, head <code>{_text(run.audit_head or '')}</code></p>",
         "</header><main>",
         '<section id="chart">',
     ]
@@ -62,7 +65,7 @@ def trace_html(trace: Trace, chart: Chart | None) -> str:
         parts.append("<p>The chart text is not stored for this run.</p>")
     else:
         for doc_index, doc in enumerate(chart.documents):
-            parts.append(f"<h2>{escape(doc.doc_id)}</h2>")
+            parts.append(f"<h2>{_text(doc.doc_id)}</h2>")
             parts.append(f"<pre>{_highlighted(doc, doc_index, spans)}</pre>")
     parts.append('</section><section id="codes">')
     parts += _escalations(trace)
@@ -93,62 +96,58 @@ def _spans(trace: Trace) -> list[Span]:
 
 
 def _highlighted(doc: Document, doc_index: int, spans: list[Span]) -> str:
-    """The document text with each span wrapped in <mark>; overlapping spans split into pieces."""
-    mine = [s for s in spans if s[0] == doc.doc_id and 0 <= s[1] < s[2] <= len(doc.text)]
-    cuts = sorted({0, len(doc.text), *(s[1] for s in mine), *(s[2] for s in mine)})
-    out = []
-    opened: set[str] = set()
-    for a, b in zip(cuts, cuts[1:], strict=False):
-        covering = [s for s in mine if s[1] <= a and b <= s[2]]
-        piece = escape(doc.text[a:b])
-        if not covering:
-            out.append(piece)
-            continue
-        ids = [s[3] for s in covering if s[3] not in opened]
-        opened.update(ids)
-        anchor = f' id="{ids[0]}"' if ids else ""
-        css = next((s[4] for s in covering if s[4]), "")
-        label = escape(", ".join(dict.fromkeys(s[5] for s in covering)))
-        out.append(f'<mark class="{css}"{anchor} title="{label}">{piece}</mark>')
-    return "".join(out)
+    """The document text with each span in a <mark> and hidden text greyed with its reason, as
+    on the run page (`apps.chart_view`): control characters shown as visible pictures."""
+    return document_html(doc, [Highlight(*s) for s in spans])
+
+
+def _shown(text: str) -> str:
+    """Chart text for a one-line quote: whitespace folded, control characters made visible."""
+    return _text(" ".join(text.split()))
+
+
+def _text(text: str) -> str:
+    """Any text on the page, escaped, with control and format characters shown as marks (a
+    rationale or a reviewer's reason can quote the chart)."""
+    return escape(visible_text(text))
 
 
 def _code_card(code: CodeTrace, number: int) -> str:
     review = f'<span class="tag {code.review}">{code.review}</span>' if code.review else ""
     evidence = "".join(
-        f'<li><a href="#ev-{number}-{k}">&ldquo;{escape(" ".join(e.quote.split()))}&rdquo;</a> '
-        f"<small>{escape(e.section.replace('_', ' '))}, {escape(e.doc_id)} "
+        f'<li><a href="#ev-{number}-{k}">&ldquo;{_shown(e.quote)}&rdquo;</a> '
+        f"<small>{_text(e.section.replace('_', ' '))}, {_text(e.doc_id)} "
         f"{e.start}&ndash;{e.end}, p.{e.page}</small></li>"
         for k, e in enumerate(code.evidence)
     )
     rules = "".join(
-        f'<li class="{r.result}">{r.result} <code>{escape(r.id)}</code> {escape(r.message)}</li>'
+        f'<li class="{r.result}">{r.result} <code>{_text(r.id)}</code> {_text(r.message)}</li>'
         for r in code.rules
     )
     chosen = ""
     if code.chosen:
         c = code.chosen
         chosen = (
-            f"<p><small>from candidate <b>{escape(c.code)}</b> ({escape(c.origin)} term "
-            f"&lsquo;{escape(c.term)}&rsquo;, score {c.score:.2f})"
+            f"<p><small>from candidate <b>{_text(c.code)}</b> ({_text(c.origin)} term "
+            f"&lsquo;{_text(c.term)}&rsquo;, score {c.score:.2f})"
         )
         if code.beaten:
-            beaten = ", ".join(f"{escape(b.code)} ({b.score:.2f})" for b in code.beaten)
+            beaten = ", ".join(f"{_text(b.code)} ({b.score:.2f})" for b in code.beaten)
             chosen += f"; beat {beaten}"
         chosen += "</small></p>"
     if code.guideline_rules:
         chosen += (
             "<p><small>guideline rules: "
-            + ", ".join(f"<code>{escape(r)}</code>" for r in code.guideline_rules)
+            + ", ".join(f"<code>{_text(r)}</code>" for r in code.guideline_rules)
             + "</small></p>"
         )
     events = ", ".join(f"#{s}" for s in code.audit_events)
     return (
-        f'<div class="card"><h3>{escape(code.code)} <small>{escape(code.description)}</small></h3>'
-        f'<span class="tag">{escape(code.role)}</span>'
+        f'<div class="card"><h3>{_text(code.code)} <small>{_text(code.description)}</small></h3>'
+        f'<span class="tag">{_text(code.role)}</span>'
         f'<span class="tag {code.status}">{code.status}</span>'
         f'<span class="tag">confidence {code.confidence:.2f}</span>{review}'
-        f"<p>{escape(code.rationale)}</p><ul>{evidence}</ul>{chosen}"
+        f"<p>{_text(code.rationale)}</p><ul>{evidence}</ul>{chosen}"
         f"<ul>{rules}</ul><p><small>audit events {events or 'none'}</small></p></div>"
     )
 
@@ -157,7 +156,7 @@ def _escalations(trace: Trace) -> list[str]:
     if not trace.escalations:
         return []
     items = "".join(
-        f"<li><b>{escape(e.reason)}</b>: {escape(e.detail)}</li>" for e in trace.escalations
+        f"<li><b>{_text(e.reason)}</b>: {_text(e.detail)}</li>" for e in trace.escalations
     )
     return [f'<div class="card"><h3>Escalations</h3><ul>{items}</ul></div>']
 
@@ -166,20 +165,20 @@ def _reviews(trace: Trace) -> list[str]:
     out = []
     for r, review in enumerate(trace.reviews):
         added = "".join(
-            f"<li>added <b>{escape(a.code)}</b> {escape(a.description)} "
+            f"<li>added <b>{_text(a.code)}</b> {_text(a.description)} "
             + " ".join(
-                f'<a href="#add-{r}-{i}-{k}">&ldquo;{escape(" ".join(e.quote.split()))}&rdquo;</a>'
+                f'<a href="#add-{r}-{i}-{k}">&ldquo;{_shown(e.quote)}&rdquo;</a>'
                 for k, e in enumerate(a.evidence)
             )
             + "</li>"
             for i, a in enumerate(review.added)
         )
         out.append(
-            f'<div class="card"><h3>Review by {escape(review.reviewer)}</h3>'
-            f"<p><small>{escape(review.decided_at)} &middot; {escape(review.decision_id)}</small></p>"
-            f"<ul><li>accepted {escape(', '.join(review.accepted) or 'none')}</li>"
-            f"<li>rejected {escape(', '.join(review.rejected) or 'none')}</li>{added}</ul>"
-            f"<p>Reason: {escape(review.reason or '(none given)')}</p></div>"
+            f'<div class="card"><h3>Review by {_text(review.reviewer)}</h3>'
+            f"<p><small>{_text(review.decided_at)} &middot; {_text(review.decision_id)}</small></p>"
+            f"<ul><li>accepted {_text(', '.join(review.accepted) or 'none')}</li>"
+            f"<li>rejected {_text(', '.join(review.rejected) or 'none')}</li>{added}</ul>"
+            f"<p>Reason: {_text(review.reason or '(none given)')}</p></div>"
         )
     return out
 
@@ -188,8 +187,8 @@ def _not_coded(trace: Trace) -> list[str]:
     if not trace.not_coded:
         return []
     items = "".join(
-        f"<li>&ldquo;{escape(' '.join(m.text.split()))}&rdquo; <small>{escape(m.assertion)}, "
-        f"{escape(m.section.replace('_', ' '))}</small>: {escape(m.reason)}</li>"
+        f"<li>&ldquo;{_shown(m.text)}&rdquo; <small>{_text(m.assertion)}, "
+        f"{_text(m.section.replace('_', ' '))}</small>: {_text(m.reason)}</li>"
         for m in trace.not_coded
     )
     return [f'<div class="card"><h3>Not coded</h3><ul>{items}</ul></div>']
@@ -197,9 +196,9 @@ def _not_coded(trace: Trace) -> list[str]:
 
 def _events(trace: Trace) -> list[str]:
     rows = "".join(
-        f"<tr><td>{e.seq}</td><td>{escape(e.ts)}</td><td>{escape(e.actor)}</td>"
-        f"<td>{escape(e.action)}</td><td>{escape(e.name or '')}</td><td>{escape(e.result)}</td>"
-        f"<td>{escape(' '.join(e.codes))}</td><td><code>{escape(e.hash[:19])}&hellip;</code></td></tr>"
+        f"<tr><td>{e.seq}</td><td>{_text(e.ts)}</td><td>{_text(e.actor)}</td>"
+        f"<td>{_text(e.action)}</td><td>{_text(e.name or '')}</td><td>{_text(e.result)}</td>"
+        f"<td>{_text(' '.join(e.codes))}</td><td><code>{_text(e.hash[:19])}&hellip;</code></td></tr>"
         for e in trace.events
     )
     return [

@@ -156,3 +156,89 @@ class ReviewedChartResult(ChartResult):
     """The output contract plus the human decision (a field added, none changed)."""
 
     review: ReviewOutcome | None = None
+
+
+# --- Audit Sentinel: codes someone else assigned, checked against the documentation ----------
+
+FindingKind = Literal[
+    "unsupported",  # no present-tense support (only negated, family, historical, ...)
+    "missed",  # the documentation supports a code that was not assigned
+    "specificity",  # a more specific code is supported than the one assigned
+    "conflict",  # an Excludes1 pair was assigned together
+    "combination",  # codes assigned separately that must be one combination code
+    "incomplete",  # not billable, or a 7th character missing
+    "sequencing",  # the wrong principal / first-listed code
+    "hcc_meat",  # an HCC code without MEAT evidence
+]
+Severity = Literal["high", "medium", "low"]
+# How much one finding of each severity weighs in the chart risk score (see `AuditReport`).
+SEVERITY_WEIGHT: dict[Severity, float] = {"high": 0.5, "medium": 0.25, "low": 0.1}
+
+
+class RuleCitation(BaseModel):
+    """The rule behind a finding: its id (`codesense rules show ID` for guideline rules, or a
+    code-set check such as `excludes1`), where it is written, and what it says here."""
+
+    id: str
+    citation: str
+    message: str
+
+
+class Finding(BaseModel):
+    """One problem with the assigned codes, with the chart text and the rule it rests on."""
+
+    code: str = Field(description="the assigned code at fault, or the code missed")
+    kind: FindingKind
+    severity: Severity
+    evidence: list[Evidence] = Field(default_factory=list)
+    rules: list[RuleCitation] = Field(default_factory=list)
+    message: str
+    suggested: list[str] = Field(
+        default_factory=list, description="the code(s) the documentation supports instead"
+    )
+
+
+class AssignedCode(BaseModel):
+    """An assigned code as checked: its position (0 = principal / first-listed) and title."""
+
+    code: str
+    position: int = Field(ge=0)
+    description: str = ""
+    supported: bool = Field(description="present-tense chart support was found for it")
+
+
+class AuditReport(BaseModel):
+    """An Audit Sentinel report: the assigned codes, the findings, and the chart risk score.
+
+    `risk` is 1 - prod(1 - w) over the findings, with w = 0.5 for a high, 0.25 for a medium and
+    0.1 for a low severity finding (`SEVERITY_WEIGHT`): 0 when nothing was found, one high
+    finding alone gives 0.5, and every further finding moves it toward 1 without reaching it.
+    It orders charts for an auditor's attention; it is not a probability of a denial.
+    """
+
+    schema_version: Literal[1] = 1
+    run_id: str
+    chart_id: str
+    setting: Setting
+    assigned: list[AssignedCode]
+    findings: list[Finding] = Field(default_factory=list)
+    risk: float = Field(ge=0.0, le=1.0)
+    supported_codes: list[str] = Field(
+        default_factory=list, description="what the coder codes from the documentation, in order"
+    )
+    code_set: str
+    rules_version: str
+    reasoner: str
+    versions: dict[str, str] = Field(default_factory=dict)
+    source_run_id: str | None = Field(
+        default=None, description="the coding run whose chart was audited, if any"
+    )
+    audit: AuditSummary = Field(default_factory=AuditSummary)
+
+
+def risk_score(findings: list[Finding]) -> float:
+    """The chart risk score of `AuditReport.risk`."""
+    clean = 1.0
+    for finding in findings:
+        clean *= 1.0 - SEVERITY_WEIGHT[finding.severity]
+    return round(1.0 - clean, 4)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO, cast
 
 import orjson
 from pydantic import BaseModel, Field
@@ -79,8 +79,8 @@ def _iter(path: Path, limit: int | None) -> Iterator[LabelledChart]:
                 ) from None
 
 
-def open_lines(path: Path) -> IO[bytes]:
+def open_lines(path: Path) -> BinaryIO:
     """A dataset file opened for reading bytes, decompressed when its name ends in `.gz`."""
     if path.suffix == ".gz":
-        return gzip.open(path, "rb")
+        return cast(BinaryIO, gzip.open(path, "rb"))
     return path.open("rb")

@@ -221,7 +221,7 @@ def run_case(coder: Any, llm: Any, case: InjectionCase) -> CaseResult:
     if case.hidden:
         runs = [
             TextRun(start=0, end=case.start),
-            TextRun(start=case.start, end=case.end, visible=False, hidden_reason="white"),
+            TextRun(start=case.start, end=case.end, visible=False, hidden_reason="low_contrast"),
             TextRun(start=case.end, end=len(text)),
         ]
     doc = structure(

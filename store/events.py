@@ -71,6 +71,8 @@ Action = Literal[
     "model.reject",  # a code a model proposed was dropped by a check (why: `reason`)
     "review.request",  # a run was handed to a person
     "review.decision",  # a person accepted, rejected or added one code
+    "audit.finding",  # Audit Sentinel found a problem with assigned codes (name: its kind)
+    "review.mark",  # a person marked one code (accept, reject, escalate) before submitting
 ]
 Result = Literal[
     "ok",

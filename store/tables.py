@@ -71,6 +71,31 @@ _COMMON = [
         created_at TEXT NOT NULL,
         sealed {blob} NOT NULL
     )""",
+    # A reviewer's per-code marks (accept, reject, escalate) on a paused run, before the decision
+    # is submitted: Slack's buttons, one click at a time, from any server process.
+    """CREATE TABLE IF NOT EXISTS review_marks (
+        run_id TEXT NOT NULL,
+        code TEXT NOT NULL,
+        mark TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        marked_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, code)
+    )""",
+    # Slack: each Events API delivery handled once (Slack retries carry the same event_id), and
+    # which runs were posted in which thread (questions in a thread are about its runs).
+    """CREATE TABLE IF NOT EXISTS slack_events (
+        event_id TEXT PRIMARY KEY,
+        seen_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS slack_threads (
+        channel TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        org TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (channel, thread_ts, run_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS slack_threads_run ON slack_threads (run_id)",
     """CREATE TABLE IF NOT EXISTS api_keys (
         key_id TEXT PRIMARY KEY,
         name TEXT NOT NULL,

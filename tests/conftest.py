@@ -86,10 +86,22 @@ def contract_validator():
     return Draft202012Validator(schema)
 
 
+@pytest.fixture(scope="session")
+def audit_validator():
+    """The committed audit-findings schema (Audit Sentinel reports)."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((ROOT / "schema" / "audit-findings.v1.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
 @pytest.fixture(autouse=True, scope="session")
-def _every_output_follows_the_published_schema(contract_validator):
+def _every_output_follows_the_published_schema(contract_validator, audit_validator):
     """Every chart result the suite produces, through the facade or the bare graph, is checked
-    against schema/chart-result.v1.json; a mismatch fails the test that produced it."""
+    against schema/chart-result.v1.json, and every Audit Sentinel report against
+    schema/audit-findings.v1.json; a mismatch fails the test that produced it."""
     from agent.coder import Coder
     from apps.service import Service
 
@@ -111,7 +123,17 @@ def _every_output_follows_the_published_schema(contract_validator):
         check(out)
         return out
 
+    audit_chart = Service._audit_chart
+
+    def checked_audit(self, *args, **kwargs):
+        out = audit_chart(self, *args, **kwargs)
+        errors = list(audit_validator.iter_errors(out.model_dump(mode="json")))
+        assert not errors, f"audit report does not follow the schema: {errors[0].message}"
+        return out
+
     Service._settle = checked_settle  # type: ignore[method-assign]
     Coder.code = checked_code  # type: ignore[method-assign]
+    Service._audit_chart = checked_audit  # type: ignore[method-assign]
     yield
     Service._settle, Coder.code = settle, code  # type: ignore[method-assign]
+    Service._audit_chart = audit_chart  # type: ignore[method-assign]

@@ -23,7 +23,8 @@ class TextRun(BaseModel):
     page: int = 1
     bbox: BBox | None = None
     visible: bool = True
-    # Why a run is hidden: "invisible" (render mode 3), "white", "transparent", "off-page".
+    # Why a run is hidden (`tools.extract.pdf_worker.HIDDEN_REASONS`): "low_contrast", "covered",
+    # "tiny_font", "invisible_render_mode", "clipped", "transparent", "off_page".
     hidden_reason: str | None = None
     source: Literal["text", "pdf", "ocr"] = "text"
 

@@ -16,11 +16,12 @@ rest of the product never meets the library's traps:
 from __future__ import annotations
 
 import bisect
+import os
 import re
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -205,6 +206,7 @@ class CodeSet:
         self._own_notes: dict[str, list[TabularNote]] = {}
         self._ref_prefixes: dict[CodeRef, list[str]] = {}
         self._note_refs: dict[str, list[str]] = {}
+        self._note_undotted: dict[str, tuple[str, ...]] = {}
         self._info_lock = threading.Lock()
         # Sorted undotted codes (categories and below) for range and prefix look-ups.
         self._sorted: list[str] = sorted(
@@ -212,16 +214,17 @@ class CodeSet:
         )
 
     @classmethod
-    def load(cls) -> CodeSet:
-        """The process-wide code set. The first call imports the library (about 3 s)."""
+    def load(cls, cache_dir: Path | None = None) -> CodeSet:
+        """The process-wide code set, read from the compact snapshot in the data directory's
+        cache (`tools/codeset_snapshot.py`; built once per code-set version, about 10 s), not
+        from the library's XML, which every importing process would parse (about 3 s)."""
         if cls._instance is None:
             with cls._lock:
                 if cls._instance is None:
-                    with warnings.catch_warnings():
-                        # The library warns about odd XML nodes while it builds its tree.
-                        warnings.simplefilter("ignore")
-                        import simple_icd_10_cm as library
-                    cls._instance = cls(library)
+                    from tools.codeset_snapshot import open_snapshot
+
+                    where = cache_dir if cache_dir is not None else default_cache_dir()
+                    cls._instance = cls(open_snapshot(where, CODE_SET_VERSION))
         return cls._instance
 
     # --- look-up -------------------------------------------------------------------------------
@@ -462,12 +465,19 @@ class CodeSet:
         if code_a == code_b:
             return None
         for note in self._excludes1_notes(a):
-            prefixes = [undot(p) for p in self.note_prefixes(note.text)]
-            if any(code_a.startswith(p) for p in prefixes):
+            prefixes = self._undotted_prefixes(note.text)
+            if code_a.startswith(prefixes):
                 continue
-            if any(code_b.startswith(p) for p in prefixes):
+            if code_b.startswith(prefixes):
                 return note
         return None
+
+    def _undotted_prefixes(self, note: str) -> tuple[str, ...]:
+        cached = self._note_undotted.get(note)
+        if cached is None:
+            cached = tuple(undot(p) for p in self.note_prefixes(note))
+            self._note_undotted[note] = cached
+        return cached
 
     def matches_prefixes(self, code: str, prefixes: list[str]) -> bool:
         """True when `code` is one of `prefixes` or lies below one of them."""
@@ -623,6 +633,11 @@ class CodeSet:
             seventh_character_origin=seventh_origin,
             needs_seventh=bool(seventh) and kind != "extended",
         )
+
+
+def default_cache_dir() -> Path:
+    """`<data dir>/cache`, the data directory as the settings read it (`CODESENSE_DATA_DIR`)."""
+    return Path(os.environ.get("CODESENSE_DATA_DIR") or ".codesense") / "cache"
 
 
 def _split_lines(text: str) -> list[str]:

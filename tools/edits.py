@@ -235,6 +235,12 @@ def _drg(
     return summary
 
 
+def hcc_flags(inp: EditInput, rules: RuleSet) -> list[HccFlag | None]:
+    """The CMS-HCC flag of each code alone, without the MCE or the grouper (Audit Sentinel's
+    MEAT check on codes someone else assigned)."""
+    return _hcc(inp, rules, inp.date_of_service or APRIL_UPDATE_START)
+
+
 @lru_cache(maxsize=2)
 def _hcc_engine(model: str) -> Any:
     from hccinfhir import HCCInFHIR

@@ -18,6 +18,9 @@ def register(sub: Any) -> None:
     runs.add_argument(
         "--route", choices=["auto", "review", "escalate"], default=None, help="only this route"
     )
+    runs.add_argument(
+        "--kind", choices=["code", "audit"], default=None, help="coding runs or Sentinel audits"
+    )
     runs.add_argument("--format", choices=["table", "json"], default="table")
     runs.set_defaults(handler=run)
 
@@ -26,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
     from apps.cli.session import open_service
 
     service, actor = open_service()
-    found = service.runs(actor, status=args.status, route=args.route, limit=args.limit)
+    found = service.runs(
+        actor, status=args.status, route=args.route, limit=args.limit, kind=args.kind
+    )
     if args.format == "json":
         for record in found:
             sys.stdout.write(record.model_dump_json() + "\n")
@@ -38,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
     for r in found:
         print(
             f"{r.run_id:<21} {r.created_at[:19].replace('T', ' '):<19} {r.status:<15} "
-            f"{r.route or '-':<8} {(r.chart_hash or '-')[7:19]:<12} {' '.join(r.codes)}"
+            f"{r.route or ('audit' if r.kind == 'audit' else '-'):<8} {(r.chart_hash or '-')[7:19]:<12} {' '.join(r.codes)}"
         )
     return 0

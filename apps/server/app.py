@@ -22,6 +22,7 @@ from apps.server.pages import leaders as leader_pages
 from apps.server.pages import routes as pages
 from apps.server.routes import (
     audit_log,
+    audits,
     charts,
     exports,
     health,
@@ -32,12 +33,25 @@ from apps.server.routes import (
     runs,
 )
 from apps.service import Service, package_version
+from apps.slack.settings import SlackSettings
+from core.errors import CodeSenseError
 from core.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Paths anyone may open: everything else needs a key or a session (tests check the inventory).
 OPEN_PATHS = frozenset(
-    {"/healthz", "/login", "/static", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/healthz",
+        "/login",
+        "/static",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        # Slack's commands, events and buttons (mounted when Slack is configured): no API key,
+        # every request is signed by Slack with the app's signing secret and checked by Bolt.
+        "/slack/events",
+    }
 )
 
 # How a request may prove who it is: an API key, a page session (or key), the scrape token.
@@ -46,6 +60,7 @@ AUTHENTICATORS = (api_actor, page_visitor, ops.metrics_scraper)
 ROUTERS = (
     health.router,
     charts.router,
+    audits.router,
     runs.router,
     audit_log.router,
     rules.router,
@@ -127,8 +142,13 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body.encode()})
 
 
-def create_app(service: Service | None = None, settings: Settings | None = None) -> FastAPI:
-    """The app over `service` (one is made from `settings` when not given)."""
+def create_app(
+    service: Service | None = None,
+    settings: Settings | None = None,
+    slack: SlackSettings | None = None,
+) -> FastAPI:
+    """The app over `service` (one is made from `settings` when not given). Slack's endpoint is
+    mounted when its signing secret and bot token are set (`slack`, or the environment)."""
     service = service or Service(settings or Settings())
 
     @asynccontextmanager
@@ -147,7 +167,21 @@ def create_app(service: Service | None = None, settings: Settings | None = None)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    slack = slack or SlackSettings()
+    if slack.enabled:
+        _mount_slack(app, service, slack)
     # A FHIR attachment is base64 (4/3 of the file) inside JSON: leave room for it.
     limit = int(service.settings.max_file_mb * 1024 * 1024 * 4 / 3) + 256 * 1024
     app.add_middleware(BodyLimit, limit=limit)
     return app
+
+
+def _mount_slack(app: FastAPI, service: Service, slack: SlackSettings) -> None:
+    try:
+        from apps.slack.http import mount_slack
+    except ImportError as err:
+        raise CodeSenseError(
+            f"Slack is configured but its packages are missing ({err.name}): "
+            "pip install -e '.[slack]'"
+        ) from None
+    mount_slack(app, service, slack)

@@ -168,3 +168,32 @@ def test_export_from_the_command_line(tmp_path):
         timeout=600,
     )
     assert missing.returncode == 2 and "no run" in missing.stderr
+
+
+def test_audit_codes_json_validates_against_the_committed_schema(audit_validator, tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text(
+        "ASSESSMENT:\n1. Type 2 diabetes mellitus with CKD stage 3a.\n2. No chest pain.\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "apps.cli",
+            "audit-codes",
+            str(note),
+            "--codes",
+            "E11.9,N18.31,R07.9",
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert not list(audit_validator.iter_errors(out))
+    assert {f["kind"] for f in out["findings"]} >= {"combination", "unsupported"}

@@ -15,8 +15,9 @@ from tools.chart import Chart
 from tools.extract import text_document
 
 HOSTILE = (
-    "ASSESSMENT:\n1. Type 2 diabetes with diabetic nephropathy.\n"
+    "ASSESSMENT:\n1. Type 2 diabetes\x07 with diabetic nephropathy.\x1b[2J\n"
     "2. Essential hypertension. <script>alert('x')</script> <img src=x onerror=alert(1)>\n"
+    "3. Hyperlipidemia \u202eon statin.\n"
 )
 
 
@@ -106,6 +107,45 @@ def test_html_is_self_contained_and_escapes_the_chart(traced):
         assert outside not in page
     assert not re.search(r"<[a-z]+[^>]*\s(src|onerror|onload)=", page)
     assert "<mark" in page and 'href="#ev-0-0"' in page and 'id="ev-0-0"' in page
+
+
+def test_html_shows_control_and_bidi_characters_visibly(traced):
+    """A raw ESC or BEL reaches a terminal that cats the file; a raw right-to-left override
+    reverses what the reviewer reads."""
+    from apps.trace_html import trace_html
+
+    _, (trace, chart), _, _ = traced
+    page = trace_html(trace, chart)
+
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in page
+    assert "\u241b[2J" in page and "\u2407" in page and "\ufffdon statin" in page
+    # Quotes on the code cards too, not only the chart panel.
+    quotes = re.findall(r"&ldquo;(.*?)&rdquo;", page)
+    assert any("\u2407" in q for q in quotes)
+
+
+def test_html_greys_hidden_text_with_its_reason(traced):
+    from apps.trace_html import trace_html
+    from tools.chart import TextRun
+
+    _, (trace, chart), _, _ = traced
+    doc = chart.documents[0]
+    at = doc.text.index("Hyperlipidemia")
+    runs = [
+        TextRun(start=0, end=at),
+        TextRun(start=at, end=at + 14, visible=False, hidden_reason="covered"),
+        TextRun(start=at + 14, end=len(doc.text)),
+    ]
+    hidden = chart.model_copy(update={"documents": [doc.model_copy(update={"runs": runs})]})
+
+    page = trace_html(trace, hidden)
+
+    assert (
+        '<span class="hidden-text" data-reason="hidden: painted over" '
+        'title="not visible on the page (painted over); never evidence">Hyperlipidemia</span>'
+    ) in page
+    assert ".hidden-text::after" in page
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")

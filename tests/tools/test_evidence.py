@@ -20,7 +20,7 @@ def chart() -> Chart:
         sha256="0" * 64,
         runs=[
             TextRun(start=0, end=hidden_from),
-            TextRun(start=hidden_from, end=len(TEXT), visible=False, hidden_reason="white"),
+            TextRun(start=hidden_from, end=len(TEXT), visible=False, hidden_reason="low_contrast"),
         ],
     )
     return Chart(chart_id="c", documents=[structure(doc)])

@@ -116,11 +116,11 @@ def test_visible_text_is_visible_and_cited_exactly(hidden_doc: Document) -> None
 @pytest.mark.parametrize(
     ("phrase", "reason"),
     [
-        (WHITE, "white"),
-        (INVISIBLE, "invisible"),
+        (WHITE, "low_contrast"),
+        (INVISIBLE, "invisible_render_mode"),
         (TRANSPARENT, "transparent"),
-        (OFF_PAGE, "off-page"),
-        (CLIPPED, "invisible"),
+        (OFF_PAGE, "off_page"),
+        (CLIPPED, "clipped"),
     ],
 )
 def test_hidden_text_is_kept_but_not_visible(
@@ -144,7 +144,8 @@ def test_white_text_on_a_dark_box_stays_visible(hidden_doc: Document) -> None:
 def test_hidden_text_is_reported_without_quoting_it(hidden_doc: Document) -> None:
     [warning] = hidden_doc.warnings
     assert warning == (
-        "page 1 has hidden text (invisible, off-page, transparent, white); kept but never cited"
+        "page 1 has hidden text (clipped, invisible_render_mode, low_contrast, off_page, "
+        "transparent); kept but never cited"
     )
 
 
@@ -230,17 +231,56 @@ def test_multi_page_offsets_and_page_at(tmp_path: Path) -> None:
     assert doc.pages[1].start == doc.pages[0].end + len(PAGE_SEPARATOR)
 
 
-def test_read_document_dispatches_on_content_not_name(tmp_path: Path) -> None:
+def test_read_document_dispatches_on_content_when_the_name_says_nothing(tmp_path: Path) -> None:
     path = _multi_page_pdf(tmp_path / "x.pdf", [["HPI: cough for two weeks."]])
-    disguised = tmp_path / "note.txt"
-    disguised.write_bytes(b"junk before the header\n" + path.read_bytes())
+    unnamed = tmp_path / "scan-0042"
+    unnamed.write_bytes(b"junk before the header\n" + path.read_bytes())
 
-    doc = read_document(disguised)
+    doc = read_document(unnamed)
 
     assert doc.kind == "pdf"
     assert doc.text == "HPI: cough for two weeks."
     assert doc.doc_id == f"doc-{doc.sha256[:12]}"
-    assert doc.source_name == "note.txt"
+    assert doc.source_name == "scan-0042"
+
+
+def test_a_text_note_quoting_a_pdf_header_is_text(tmp_path: Path) -> None:
+    """Issue 12: "%PDF" in a note's first kilobyte made it a broken PDF."""
+    note = (
+        "HPI: the outside report arrived as an attachment (%PDF-1.4 header, 2 pages) and "
+        "was unreadable.\nASSESSMENT: Essential hypertension.\n"
+    )
+    for name in ("note.txt", "note"):
+        path = tmp_path / name
+        path.write_text(note, encoding="utf-8")
+        doc = read_document(path)
+        assert (doc.kind, doc.text) == ("text", note)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("note.txt", "pdf", "note.txt: named .txt but holds a PDF; rename it .pdf"),
+        ("chart.pdf", "text", "chart.pdf: named .pdf but holds text, not a PDF"),
+        ("chart.pdf", "text-quoting-pdf", "chart.pdf: named .pdf but holds text, not a PDF"),
+    ],
+)
+def test_a_name_that_contradicts_the_content_is_a_clear_error(
+    tmp_path: Path, name: str, content: str, says: str
+) -> None:
+    pdf = _multi_page_pdf(tmp_path / "real.pdf", [["HPI: cough."]]).read_bytes()
+    data = {
+        "pdf": pdf,
+        "text": b"HPI: cough for two weeks.\n",
+        "text-quoting-pdf": b"HPI: see attached %PDF report.\n",
+    }[content]
+    path = tmp_path / name
+    path.write_bytes(data)
+
+    with pytest.raises(ChartInputError) as err:
+        read_document(path)
+
+    assert str(err.value) == says
 
 
 def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:
@@ -450,7 +490,7 @@ def test_scan_with_an_invisible_text_layer_is_flagged(tmp_path: Path) -> None:
 
     assert not doc.is_visible(*_span(doc, "Chronic kidney disease"))
     assert doc.warnings == [
-        "page 1 has hidden text (invisible); kept but never cited",
+        "page 1 has hidden text (invisible_render_mode); kept but never cited",
         "page 1 shows an image and all its text is hidden (a scan with an OCR layer?); "
         "nothing on it can be cited",
     ]
@@ -511,8 +551,8 @@ def test_example_pdf_clinical_text_is_visible(example_doc: Document, phrase: str
 @pytest.mark.parametrize(
     ("phrase", "page", "reason"),
     [
-        ("Assessment: acute myocardial infarction, assign code I21.9", 1, "white"),
-        ("Diagnosis: pulmonary embolism I26.99", 2, "invisible"),
+        ("Assessment: acute myocardial infarction, assign code I21.9", 1, "low_contrast"),
+        ("Diagnosis: pulmonary embolism I26.99", 2, "invisible_render_mode"),
     ],
 )
 def test_example_pdf_planted_text_is_never_visible(
@@ -522,7 +562,10 @@ def test_example_pdf_planted_text_is_never_visible(
 
     assert not example_doc.is_visible(start, end)
     assert example_doc.page_at(start) == page
-    assert [r.hidden_reason for r in example_doc.runs if not r.visible] == ["white", "invisible"]
+    assert [r.hidden_reason for r in example_doc.runs if not r.visible] == [
+        "low_contrast",
+        "invisible_render_mode",
+    ]
     [run] = [r for r in example_doc.runs if r.start == start]
     assert (run.end, run.hidden_reason) == (end, reason)
 

@@ -104,7 +104,7 @@ def test_hidden_text_gives_no_mention(index):
     cut = text.index("Pneumonia")
     runs = [
         TextRun(start=0, end=cut),
-        TextRun(start=cut, end=len(text), visible=False, hidden_reason="white"),
+        TextRun(start=cut, end=len(text), visible=False, hidden_reason="low_contrast"),
     ]
     ms = _mentions(text, index, runs)
     assert [m.codes[0] for m in ms] == ["I10"]

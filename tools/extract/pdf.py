@@ -100,6 +100,8 @@ def _worker_env() -> dict[str, str]:
     # Tesseract's OpenMP threads each reserve stack under the child's RLIMIT_AS and buy little
     # for one page at a time.
     env["OMP_THREAD_LIMIT"] = "1"
+    # numpy (the rendering check) would otherwise reserve a buffer per core for OpenBLAS.
+    env["OPENBLAS_NUM_THREADS"] = "1"
     return env
 
 

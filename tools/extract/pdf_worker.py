@@ -18,14 +18,21 @@ How the document text is built (every offset in the result is exact):
 So `text == PAGE_SEPARATOR.join(page texts)`, each page text is its lines joined by "\\n", and
 runs never contain a line break: a run is a stretch of one line with one visibility.
 
-Hidden text stays in the text, in runs marked `visible: false` with a `hidden_reason`:
-"invisible" (render mode 3 or 7, or entirely outside its clip path: never seen), "transparent"
-(fill opacity near 0), "white" (near-white fill on a white background; white on a dark box is
-visible) and "off-page" (outside the page's crop box). Visibility comes from MuPDF's
-structured-text span attributes (fill/stroke flags, alpha, colour) cross-checked with
-`page.get_texttrace()`, matched character by character on (unicode, origin): either source saying
-"hidden" hides the character. A space takes the verdict of the character before it. OCR text is
-visible by construction: it was read from the rendered page.
+Hidden text stays in the text, in runs marked `visible: false` with a `hidden_reason` (one of
+HIDDEN_REASONS). What a reader sees decides, so the page is rendered twice, as drawn and with its
+text removed (a redaction that removes text only: images, drawings and annotations stay), and
+every character is judged on the pixels under its box:
+- "low_contrast": its glyph colour is within a few percent of what is drawn behind it (0.94 grey
+  on white, black on a black box, yellow on yellow; white on a dark header bar is visible);
+- "covered": its colour stands out from the background, yet the page looks the same with and
+  without the text (a white rectangle, an image or a same-colour box painted over it);
+- "tiny_font": under 1 pt, or squeezed narrower than a reader can make out.
+Before rendering, MuPDF's own attributes settle the cheap cases: "invisible_render_mode" (render
+mode 3, or 7: glyphs used only as a clip path), "clipped" (entirely outside its clip path),
+"transparent" (fill opacity near 0) and "off_page" (outside the crop box). Span attributes are
+cross-checked with `page.get_texttrace()`, matched character by character on (unicode, origin):
+either source saying "hidden" hides the character. A space takes the verdict of the character
+before it. OCR text is visible by construction: it was read from the rendered page.
 """
 
 from __future__ import annotations
@@ -55,13 +62,35 @@ _FILLED = 16
 _STROKED = 32
 _CLIPPED = 64
 
-# A colour component at or above this reads as white on paper (0.95 * 255 = 242).
+HIDDEN_REASONS = (
+    "invisible_render_mode",
+    "clipped",
+    "transparent",
+    "off_page",
+    "low_contrast",
+    "covered",
+    "tiny_font",
+)
+
+# A colour component at or above this reads as white on paper (0.95 * 255 = 242); used only when
+# the page cannot be rendered.
 _WHITE_MIN = 0.95
 # Fill opacity at or below this is not legible.
 _TRANSPARENT_MAX = 0.05
-# Share of a white run's area that must be dark for it to count as white-on-dark (visible).
-_DARK_BACKGROUND_SHARE = 0.5
-_MAX_WHITE_CHECKS = 200
+# A glyph is seen when it changes some pixel of the page by at least this much (largest channel
+# difference, of 255): 0.94 grey on white changes it by 15, mid grey by 128. Anti-aliasing at the
+# render resolution keeps a legible glyph's strongest pixel near its full contrast.
+_PAINTED_MIN = 26
+# Of a glyph not seen: closer than this to its background (0-1) it is "low_contrast", otherwise
+# something was painted over it ("covered").
+_CONTRAST_MIN = 0.10
+# Fonts under 1 pt, and glyphs squeezed narrower than 0.15 pt (Tz 1), are not read by anyone.
+_TINY_FONT_PT = 1.0
+_TINY_GLYPH_WIDTH_PT = 0.15
+# Render resolution for the visibility check, capped so a poster-sized page (a "page bomb")
+# stays within a bounded number of pixels.
+_RENDER_DPI = 150
+_RENDER_MAX_PIXELS = 12_000_000
 
 
 class PdfRefused(Exception):
@@ -98,6 +127,10 @@ class _Char:
     text: str
     bbox: tuple[float, float, float, float] | None
     hidden_reason: str | None
+    # Fill colour (sRGB, 0-1) and font size, for the rendering check; None for OCR text.
+    rgb: tuple[float, float, float] | None = None
+    size: float = 0.0
+    opacity: float = 1.0
 
 
 @dataclass
@@ -245,7 +278,9 @@ def _read_page(page: Any) -> _PageText:
         for char in span.get("chars", ())
         if char.get("c")
     }
-    return _page_text_from_textpage(page, raw, _Ink(_trace_index(page), painted))
+    page_text = _page_text_from_textpage(page, raw, _Ink(_trace_index(page), painted))
+    _judge_by_rendering(page, page_text)
+    return page_text
 
 
 def _has_graphics(page: Any) -> bool:
@@ -313,6 +348,7 @@ def _page_text_from_textpage(page: Any, raw: dict[str, Any], ink: _Ink | None) -
     area = pymupdf.Rect(page.rect) * page.derotation_matrix
     ocr = ink is None
     result = _PageText(source="ocr" if ocr else "pdf")
+
     for block in raw.get("blocks", ()):
         if block.get("type") != 0:
             continue
@@ -320,6 +356,9 @@ def _page_text_from_textpage(page: Any, raw: dict[str, Any], ink: _Ink | None) -
             chars: list[_Char] = []
             for span in line.get("spans", ()):
                 span_reason = None if ocr else _span_hidden_reason(span)
+                rgb = None if ocr else _span_rgb(span)
+                size = float(span.get("size") or 0.0)
+                opacity = float(span.get("alpha", 255) or 0) / 255
                 for char in span.get("chars", ()):
                     text = _clean(char.get("c", ""))
                     if not text:
@@ -330,16 +369,13 @@ def _page_text_from_textpage(page: Any, raw: dict[str, Any], ink: _Ink | None) -
                         # what the page image shows.
                         reason = None
                     elif bbox is None or not _on_page(bbox, area):
-                        reason = "off-page"
+                        reason = "off_page"
                     else:
                         reason = span_reason or _ink_hidden_reason(ink, char)
                     shown = None if bbox is None else _rect_tuple(bbox * to_display)
-                    chars.append(_Char(text, shown, reason))
+                    chars.append(_Char(text, shown, reason, rgb, size, opacity))
             if chars:
-                _settle_whitespace(chars)
                 result.lines.append(chars)
-    if not ocr:
-        _confirm_white_on_white(page, result)
     return result
 
 
@@ -348,17 +384,19 @@ def _span_hidden_reason(span: dict[str, Any]) -> str | None:
     alpha = span.get("alpha", 255)
     if flags is not None:
         if not flags & (_FILLED | _STROKED):
-            return "invisible"  # render mode 3
+            return "invisible_render_mode"  # render mode 3
         if flags & _CLIPPED and alpha == 0:
-            return "invisible"  # render mode 7: glyphs only used as a clip path
+            return "invisible_render_mode"  # render mode 7: glyphs only used as a clip path
     if alpha is not None and alpha <= 255 * _TRANSPARENT_MAX:
         return "transparent"
-    color = span.get("color")
-    if isinstance(color, int) and _is_white(
-        (((color >> 16) & 255) / 255, ((color >> 8) & 255) / 255, (color & 255) / 255)
-    ):
-        return "white"
     return None
+
+
+def _span_rgb(span: dict[str, Any]) -> tuple[float, float, float] | None:
+    color = span.get("color")
+    if not isinstance(color, int):
+        return None
+    return (((color >> 16) & 255) / 255, ((color >> 8) & 255) / 255, (color & 255) / 255)
 
 
 def _ink_hidden_reason(ink: _Ink | None, char: dict[str, Any]) -> str | None:
@@ -366,17 +404,15 @@ def _ink_hidden_reason(ink: _Ink | None, char: dict[str, Any]) -> str | None:
         return None
     key = _char_key(ord(char["c"][0]), char["origin"])
     if key not in ink.not_clipped:
-        return "invisible"  # entirely outside the clip path: never seen
+        return "clipped"  # entirely outside the clip path: never seen
     hit = ink.trace.get(key)
     if hit is None:
         # Unmatched characters (e.g. split ligatures) keep the span's verdict.
         return None
     if hit.type not in (0, 1):
-        return "invisible"
+        return "invisible_render_mode"
     if hit.opacity <= _TRANSPARENT_MAX:
         return "transparent"
-    if hit.rgb is not None and _is_white(hit.rgb):
-        return "white"
     return None
 
 
@@ -384,31 +420,97 @@ def _is_white(rgb: tuple[float, float, float]) -> bool:
     return all(v >= _WHITE_MIN for v in rgb)
 
 
-def _confirm_white_on_white(page: Any, page_text: _PageText) -> None:
-    """Keep white text visible when it sits on a dark background (a header bar, a table cell).
+def _judge_by_rendering(page: Any, page_text: _PageText) -> None:
+    """Hide characters a reader cannot see on the rendered page (see the module docstring).
 
-    Each check renders the run's box; past _MAX_WHITE_CHECKS on one page (a hostile file could
-    hold thousands) the rest simply stay hidden, which is the safe side.
+    Renders the page as drawn, removes all its text with a text-only redaction (this child's
+    copy of the document is thrown away), renders again and compares, character by character.
+    If the page cannot be rendered, near-white text counts as white on white paper.
     """
-    pymupdf = _load_pymupdf()
-
-    white = [
-        chunk
+    pending = [
+        c
         for line in page_text.lines
-        for chunk in _chunks(line)
-        if chunk[0].hidden_reason == "white"
+        for c in line
+        if c.hidden_reason is None and not c.text.isspace() and c.bbox is not None
     ]
-    for chunk in white[:_MAX_WHITE_CHECKS]:
-        rect = _union([c.bbox for c in chunk])
-        if rect is None:
+    for char in pending:
+        if _is_tiny(char):
+            char.hidden_reason = "tiny_font"
+    pending = [c for c in pending if c.hidden_reason is None]
+    if pending:
+        try:
+            _compare_renders(page, pending)
+        except MemoryError:
+            raise
+        except Exception:  # a page MuPDF cannot render or redact: judge by colour alone
+            for char in pending:
+                if char.rgb is not None and _is_white(char.rgb):
+                    char.hidden_reason = "low_contrast"
+    for line in page_text.lines:
+        _settle_whitespace(line)
+
+
+def _is_tiny(char: _Char) -> bool:
+    if 0 < char.size < _TINY_FONT_PT:
+        return True
+    assert char.bbox is not None
+    x0, y0, x1, y1 = char.bbox
+    # A glyph's box after the text matrix (rotation included): its shorter side.
+    return min(abs(x1 - x0), abs(y1 - y0)) < _TINY_GLYPH_WIDTH_PT
+
+
+def _compare_renders(page: Any, chars: list[_Char]) -> None:
+    import numpy as np
+
+    pymupdf = _load_pymupdf()
+    rect = page.rect
+    area = max(rect.width * rect.height, 1.0)
+    zoom = min(_RENDER_DPI / 72, math.sqrt(_RENDER_MAX_PIXELS / area))
+    matrix = pymupdf.Matrix(zoom, zoom)
+
+    def render() -> Any:
+        pix = page.get_pixmap(matrix=matrix, colorspace=pymupdf.csRGB, alpha=False, annots=True)
+        return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n)
+
+    drawn = render()
+    page.add_redact_annot(rect, fill=False)
+    page.apply_redactions(
+        images=pymupdf.PDF_REDACT_IMAGE_NONE,
+        graphics=pymupdf.PDF_REDACT_LINE_ART_NONE,
+        text=pymupdf.PDF_REDACT_TEXT_REMOVE,
+    )
+    bare = render()
+    if drawn.shape != bare.shape:
+        raise ValueError("renders differ in size")
+    height, width = bare.shape[:2]
+
+    def pixels(box: tuple[float, float, float, float]) -> tuple[slice, slice] | None:
+        x0, y0, x1, y1 = box
+        px0 = max(int(math.floor(min(x0, x1) * zoom)), 0)
+        py0 = max(int(math.floor(min(y0, y1) * zoom)), 0)
+        px1 = min(int(math.ceil(max(x0, x1) * zoom)), width)
+        py1 = min(int(math.ceil(max(y0, y1) * zoom)), height)
+        if px1 <= px0 or py1 <= py0:
+            return None
+        return slice(py0, py1), slice(px0, px1)
+
+    for char in chars:
+        assert char.bbox is not None
+        where = pixels(char.bbox)
+        if where is None:
+            char.hidden_reason = "off_page"
             continue
-        # Char boxes are already in display coordinates, which is what `clip` expects.
-        pix = page.get_pixmap(clip=pymupdf.Rect(rect), colorspace=pymupdf.csGRAY, alpha=False)
-        samples = pix.samples
-        dark = sum(1 for v in samples if v < 160)
-        if samples and dark / len(samples) >= _DARK_BACKGROUND_SHARE:
-            for c in chunk:
-                c.hidden_reason = None
+        a, b = drawn[where], bare[where]
+        # Largest channel difference the glyph made, without widening to a signed type.
+        strongest = int((np.maximum(a, b) - np.minimum(a, b)).max())
+        if strongest >= _PAINTED_MIN:
+            continue
+        # Not painted to be seen: say whether it matches what is behind it or was covered.
+        background = np.median(b.reshape(-1, b.shape[-1]), axis=0) / 255
+        glyph = char.rgb or (0.0, 0.0, 0.0)
+        # A half-transparent glyph shows half its difference from what is behind it.
+        contrast = char.opacity * max(abs(glyph[i] - float(background[i])) for i in range(3))
+        char.hidden_reason = "low_contrast" if contrast < _CONTRAST_MIN else "covered"
 
 
 def _settle_whitespace(line: list[_Char]) -> None:
@@ -567,6 +669,8 @@ def main(argv: list[str] | None = None) -> int:
         # Load the library before waiting for input: the parent keeps one worker started ahead,
         # so the ~0.3 s import overlaps the previous document instead of delaying this one.
         _load_pymupdf()
+        import numpy  # noqa: F401  (the rendering check's, loaded ahead like pymupdf)
+
         data = sys.stdin.buffer.read()
         payload: dict[str, Any] = {"ok": True, "result": read_pdf_bytes(data, ocr=not args.no_ocr)}
     except PdfRefused as err:

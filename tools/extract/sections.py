@@ -1,15 +1,29 @@
-"""Sections and sentences of a document, found by medspaCy with the header rules in `rules/sections.yaml`.
+"""Sections and sentences of a document, as character offsets into its text.
 
-medspaCy's default section rules miss headers real notes use ("ASSESSMENT AND PLAN:" was not
-recognised, so a CHF listed under it inherited the family-history section before it). We load our
-own rules instead, only at the start of a line, and split sentences so they never cross a section
-header, a blank line or a numbered problem-list item.
+Sections come from medSpaCy's sectionizer loaded with our own header rules (`rules/sections.yaml`),
+never its defaults (they missed "ASSESSMENT AND PLAN:", so a CHF listed under it inherited the
+family-history section before it), and only at the start of a line. Sentences never cross a
+section header, a blank line or a numbered problem-list item.
+
+Both are computed piece by piece, so a chart of any length is segmented (a whole inpatient stay
+once hit spaCy's 1,000,000-character `max_length`):
+- a header can only start a line, so the sectionizer runs on just the lines whose first word
+  could begin a header (each with the newline before it, which is how the sectionizer tells a
+  line start), offsets added back;
+- sentences come from `split_sentences`, a regular-expression splitter that reproduces the
+  decisions PyRuSH made on our charts (a line break before a capital, a full stop before a
+  capital unless it ends an initial or a list number) at a fraction of its cost: PyRuSH took
+  about 85 ms per 2,000 characters, most of a chart's time.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import re
+import sys
+import types
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +40,27 @@ SECTIONS_FILE = RULES_DIR / "sections.yaml"
 
 # A new sentence starts at a blank line, or at a line that opens a list item ("1.", "2)", "-", "*").
 _BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:\d{1,2}[.)]\s|[-*\u2022]\s))")
+
+# Sentence starts inside a paragraph (see `split_sentences`).
+# A line break before a line that opens with a capital, a digit or a bracket, unless the line
+# before ends in a comma, semicolon or hyphen (a wrapped clause: "diverting,\nNo pus was ...").
+# After a full stop at the end of a line, any line starts a sentence.
+_LINE_START = re.compile(
+    r"(?<=[^,;\-\s])[ \t]*\r?\n[ \t]*(?=[A-Z0-9(\[\"'])|(?<=[.!?])[ \t]*\r?\n[ \t]*(?=\S)"
+)
+# A full stop, question or exclamation mark, then spaces, then a capital or digit, inside a line.
+_STOP = re.compile(r"(?<=[.!?])[)\]\"']?[ \t]+(?=[A-Z0-9(\[\"'])")
+# What a full stop ends without ending a sentence: an initial ("Y. V. L.") and the usual
+# abbreviations (list numbers, "1. CHF", are told by their place at the start of a line).
+_NOT_A_STOP = re.compile(
+    r"(?:(?:^|(?<=[\s(]))[A-Z]|\b(?:Dr|Mr|Mrs|Ms|Prof|St|vs|Vs|etc|approx|"
+    r"No|no|Fig|fig|e\.g|i\.e|cf|ca|resp|Ref|ref|Vol|vol)|\.\.)\.[)\]\"']?$"
+)
+
+_LIST_NUMBER = re.compile(r"[ \t]*\d{1,2}[.)][)\]\"']?")
+
+# Longest text handed to the sectionizer for one candidate header line.
+_HEADER_WINDOW = 400
 
 
 class SectionSpec(BaseModel):
@@ -54,18 +89,57 @@ def section_weight(name: str) -> float:
     return spec.coding_weight if spec else 0.6
 
 
+class _DeferredModule(types.ModuleType):
+    """A module placeholder that imports the real module on its first attribute access."""
+
+    def __getattr__(self, name: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def import_medspacy() -> None:
+    """Import medSpaCy without what its `__init__` drags in and we never call.
+
+    `import medspacy` imports every component: QuickUMLS (which imports nltk, and nltk scipy:
+    about 2 s) and spaCy's thinc, which imports torch when it is installed (1.5-3.5 s). We use
+    the sectionizer and ConText only. So while medSpaCy is imported, torch is marked absent
+    (thinc then reports no torch, which no component of ours needs) and nltk is a placeholder
+    that imports the real one on first attribute access (QuickUMLS reads it only when a
+    QuickUMLS matcher is built). Both entries are removed afterwards, so a later `import torch`
+    (semantic retrieval) or `import nltk` gets the real package.
+    """
+    if "medspacy" in sys.modules:
+        return
+    blocked = "torch" not in sys.modules
+    if blocked:
+        sys.modules["torch"] = None  # type: ignore[assignment]
+    deferred = "nltk" not in sys.modules and importlib.util.find_spec("nltk") is not None
+    if deferred:
+        placeholder = _DeferredModule("nltk")
+        placeholder.__spec__ = importlib.util.find_spec("nltk")
+        sys.modules["nltk"] = placeholder
+    try:
+        import medspacy  # noqa: F401
+    finally:
+        if blocked and "torch" in sys.modules and sys.modules["torch"] is None:
+            del sys.modules["torch"]
+        if deferred and isinstance(sys.modules.get("nltk"), _DeferredModule):
+            del sys.modules["nltk"]
+
+
 @lru_cache(maxsize=1)
 def clinical_nlp() -> Any:
-    """medspaCy pipeline: PyRuSH sentences + sectionizer with our header rules (built once)."""
-    from loguru import logger as loguru_logger
+    """A blank English spaCy pipeline with medSpaCy's sectionizer and our header rules.
 
-    # PyRuSH logs every token decision at DEBUG through loguru; chart text must not reach logs.
-    loguru_logger.disable("PyRuSH")
-    import medspacy
+    Its tokenizer is also what ConText reads (`tools/mentions.py`). Built once per process.
+    """
+    import_medspacy()
+    import spacy
     from medspacy.section_detection import SectionRule
 
-    nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])
-    sectionizer = nlp.add_pipe(
+    nlp = spacy.blank("en")
+    sectionizer: Any = nlp.add_pipe(
         "medspacy_sectionizer",
         config={
             "rules": None,
@@ -86,6 +160,20 @@ def clinical_nlp() -> Any:
     return nlp
 
 
+@lru_cache(maxsize=1)
+def _header_line() -> re.Pattern[str]:
+    """Lines that could hold a header: those that open (after spaces) with a header's first
+    characters, in any case. Everything else is never shown to the sectionizer."""
+    heads = {
+        m.group(0).lower()
+        for spec in load_section_rules().sections.values()
+        for header in spec.headers
+        if (m := re.match(r"\w+|[^\w\s]", header.strip()))
+    }
+    alternatives = "|".join(sorted((re.escape(h) for h in heads), key=len, reverse=True))
+    return re.compile(rf"(?:^|(?<=[\r\n]))[ \t]*(?:{alternatives})", re.IGNORECASE)
+
+
 def segment(
     text: str, hidden: list[tuple[int, int]] | None = None
 ) -> tuple[list[Section], list[Sentence]]:
@@ -96,26 +184,52 @@ def segment(
     """
     if not text.strip():
         return [], []
+    sections = _sections(text, hidden or [])
+    return sections, _sentences(text, sections)
+
+
+def _header_matches(text: str) -> list[tuple[str, int, int, str]]:
+    """(category, header start, header end, title) of every header the sectionizer finds."""
+    found: list[tuple[str, int, int, str]] = []
+    candidates = list(_header_line().finditer(text))
+    if not candidates:
+        return found
     nlp = clinical_nlp()
-    doc = nlp(text)
-    sections = _sections(doc, len(text), hidden or [])
-    return sections, _sentences(doc, text, sections)
-
-
-def _sections(doc: Any, text_len: int, hidden: list[tuple[int, int]]) -> list[Section]:
-    found: list[Section] = []
-    for sec in doc._.sections:
-        if sec.category is None:
+    done_lines: set[int] = set()
+    for m in candidates:
+        line_start = m.start()
+        if line_start in done_lines:
             continue
-        header_start = doc[sec.title_start].idx
-        title = doc[sec.title_start : sec.title_end]
-        header_end = title.end_char
+        done_lines.add(line_start)
+        # The piece starts at the line break before the line (how the sectionizer knows a
+        # line starts there) and ends with the line, or a window long enough for any header.
+        begin = line_start - 1 if line_start > 0 else 0
+        line_end = text.find("\n", line_start)
+        stop = len(text) if line_end < 0 else line_end
+        if stop - begin > _HEADER_WINDOW:
+            cut = text.rfind(" ", begin, begin + _HEADER_WINDOW)
+            stop = cut if cut > line_start else begin + _HEADER_WINDOW
+        doc = nlp(text[begin:stop])
+        for sec in doc._.sections:
+            if sec.category is None:
+                continue
+            title = doc[sec.title_start : sec.title_end]
+            found.append(
+                (sec.category, begin + doc[sec.title_start].idx, begin + title.end_char, title.text)
+            )
+    return found
+
+
+def _sections(text: str, hidden: list[tuple[int, int]]) -> list[Section]:
+    text_len = len(text)
+    found: list[Section] = []
+    for category, header_start, header_end, title in _header_matches(text):
         if any(h0 < header_end and header_start < h1 for h0, h1 in hidden):
             continue
         found.append(
             Section(
-                name=sec.category,
-                title=title.text,
+                name=category,
+                title=title,
                 header_start=header_start,
                 header_end=header_end,
                 start=header_start,
@@ -132,10 +246,32 @@ def _sections(doc: Any, text_len: int, hidden: list[tuple[int, int]]) -> list[Se
     return found
 
 
-def _sentences(doc: Any, text: str, sections: list[Section]) -> list[Sentence]:
+def split_sentences(text: str) -> list[int]:
+    """Offsets where a sentence starts inside running text (besides 0).
+
+    The decisions PyRuSH's rules took on our charts: a line break starts a sentence when the
+    next line opens with a capital, a digit or a bracket and the line before does not end in a
+    comma, semicolon or hyphen ("... lymph\\nnodes." stays one sentence); inside a line, a full
+    stop (or ? !) followed by a capital or digit does, unless it closes an initial ("Y. V.
+    L."), a list number ("1. CHF") or a common abbreviation ("Dr.", "vs.", "e.g.").
+    """
+    starts: list[int] = []
+    for m in _LINE_START.finditer(text):
+        starts.append(m.end())
+    for m in _STOP.finditer(text):
+        before = text[max(0, m.start() - 8) : m.start()]
+        if _NOT_A_STOP.search(before):
+            continue
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if _LIST_NUMBER.fullmatch(text[line_start : m.start()]):
+            continue  # "1. CHF": the number of a list item, not a sentence of its own
+        starts.append(m.end())
+    return starts
+
+
+def _sentences(text: str, sections: list[Section]) -> list[Sentence]:
     cuts = {0, len(text)}
-    for sent in doc.sents:
-        cuts.add(sent.start_char)
+    cuts.update(split_sentences(text))
     for sec in sections:
         cuts.add(sec.header_start)
         cuts.add(sec.header_end)

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import RulesError
-from tools.rulefiles import RULES_DIR, file_digest, load_yaml_model
+from tools.rulefiles import RULES_DIR, compose, file_digest, load_yaml_model
 from tools.rules.schema import Pack, Rule, RuleBase
 
 R = TypeVar("R", bound=RuleBase)
@@ -74,7 +74,7 @@ class RuleSet:
 
 def _rule_lines(path: Path) -> list[int]:
     """1-based line of each entry of the pack's `rules` list."""
-    root = yaml.compose(path.read_text(encoding="utf-8"))
+    root = compose(path.read_text(encoding="utf-8"))
     if not isinstance(root, yaml.MappingNode):
         return []
     for key, value in root.value:

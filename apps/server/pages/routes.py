@@ -1,5 +1,5 @@
 """The auditor's web pages: sign-in, the worklist, a run side by side with its chart (and the
-review form), the audit chain's status. Server-rendered with Jinja2; a little plain script for
+review form), an Audit Sentinel report beside its chart, the audit chain's status. Server-rendered with Jinja2; a little plain script for
 choosing evidence by selecting chart text, nothing to build.
 
 Pages take the same API key as the API (Bearer) or a session cookie from the sign-in form; a
@@ -20,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from agent.review import AddRequest, ReviewError, ReviewRequest, SpanRequest
 from apps.actors import Permission
-from apps.chart_view import Highlight, document_html
+from apps.chart_view import Highlight, document_html, visible_text
+from apps.sentinel_report import KIND_TITLES
 from apps.server.auth import (
     SESSION_COOKIE,
     SESSION_SECONDS,
@@ -32,11 +33,13 @@ from apps.server.auth import (
 )
 from apps.trace import Trace
 from apps.trace_html import trace_html
-from core.contract import Route
+from core.contract import Finding, Route
 from store.runs import RUN_STATUSES, ReviewConflict, RunKind, RunStatus
 from tools.rules import rule_set
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+# Chart text outside the chart panel (quotes, mentions) shows control characters visibly too.
+TEMPLATES.env.filters["shown"] = visible_text
 router = APIRouter(include_in_schema=False)
 
 Visitor = Annotated[PageVisitor | None, Depends(page_visitor)]
@@ -252,6 +255,39 @@ async def annotated_page(
     visitor = _require(request, visitor, "trace")
     pdf = await run_in_threadpool(service.annotated_pdf, visitor.actor, run_id)
     return Response(pdf, media_type="application/pdf")
+
+
+# -- an Audit Sentinel report ---------------------------------------------------------------
+
+
+@router.get("/audits/{run_id}", response_class=HTMLResponse)
+def sentinel_page(
+    request: Request, run_id: str, visitor: Visitor, service: ServiceDep
+) -> HTMLResponse:
+    """Findings grouped by kind with their severity and rules; each finding's evidence quoted
+    and highlighted in the chart beside it."""
+    visitor = _require(request, visitor, "audit_codes")
+    report = service.audit_report(visitor.actor, run_id, surface="web")
+    chart = service.audit_chart_of(visitor.actor, run_id)
+    marks: list[Highlight] = []
+    groups: dict[str, list[tuple[int, Finding]]] = {}
+    for n, finding in enumerate(report.findings):
+        groups.setdefault(finding.kind, []).append((n, finding))
+        for k, e in enumerate(finding.evidence):
+            css = "rejected" if finding.kind == "unsupported" else "evidence"
+            marks.append(Highlight(e.doc_id, e.start, e.end, f"f-{n}-{k}", css, finding.code))
+    documents = [
+        {"doc": doc, "html": Markup(document_html(doc, marks))}
+        for doc in (chart.documents if chart else [])
+    ]
+    return _page(
+        request,
+        "sentinel.html",
+        visitor,
+        report=report,
+        groups=[(kind, KIND_TITLES[kind], groups[kind]) for kind in KIND_TITLES if kind in groups],
+        documents=documents,
+    )
 
 
 # -- the audit chain ---------------------------------------------------------------------------

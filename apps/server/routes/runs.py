@@ -57,6 +57,8 @@ def list_runs(
 )
 def read_run(run_id: str, actor: RunReader, service: ServiceDep) -> ReviewedChartResult:
     view = service.run(actor, run_id, surface="api")
+    if view.run.kind == "audit":
+        raise HTTPException(409, f"run {run_id} is an audit: GET /v1/audits/{run_id}")
     if view.result is None:
         raise HTTPException(409, f"run {run_id} is {view.run.status}: it has no output")
     return view.result

@@ -28,9 +28,15 @@ def coded(client, keys):
         files={"file": ("followup.pdf", PDF, "application/pdf")},
         headers=keys.auth("coder"),
     )
+    audit = client.post(
+        "/v1/audits",
+        json={"text": NOTE, "codes": ["E11.9", "N18.31", "I10"]},
+        headers=keys.auth("auditor"),
+    )
     assert text.status_code == 200, text.text
     assert pdf.status_code == 200, pdf.text
-    return {"text": text.json(), "pdf": pdf.json()}
+    assert audit.status_code == 200, audit.text
+    return {"text": text.json(), "pdf": pdf.json(), "audit": audit.json()}
 
 
 def _dependencies(dependant) -> set:
@@ -57,7 +63,15 @@ def test_every_route_is_authenticated_unless_listed_open(app):
             assert route.path in OPEN_PATHS, route.path
     included = [r for r in app.routes if not isinstance(r, Mount | Route)]
     assert len(included) == len(ROUTERS)
-    assert {"/v1/charts/code", "/v1/runs/{run_id}/review", "/runs/{run_id}", "/audit"} <= seen
+    assert {
+        "/v1/charts/code",
+        "/v1/runs/{run_id}/review",
+        "/runs/{run_id}",
+        "/audit",
+        "/v1/audits",
+        "/v1/audits/{run_id}",
+        "/audits/{run_id}",
+    } <= seen
 
 
 def test_healthz_and_openapi_are_open(client):
@@ -80,8 +94,11 @@ def test_a_missing_or_unknown_key_is_401(client, header):
 
 def _requests(coded, keys):
     run, pdf_run = coded["text"]["run_id"], coded["pdf"]["run_id"]
+    audit = coded["audit"]["run_id"]
     code = coded["text"]["suggestions"][0]["code"]
     return {
+        ("POST", "/v1/audits"): dict(json={"text": NOTE, "codes": ["E11.22", "N18.31"]}),
+        ("GET", f"/v1/audits/{audit}"): {},
         ("POST", "/v1/charts/code"): dict(json={"text": "Assessment: essential hypertension."}),
         ("GET", "/v1/runs"): {},
         ("GET", f"/v1/runs/{run}"): {},
@@ -99,6 +116,8 @@ def _requests(coded, keys):
 
 
 ALLOWED = {
+    "/v1/audits": set(ROLES),
+    "/v1/audits/{id}": set(ROLES),
     "/v1/charts/code": {"coder", "integration", "admin"},
     "/v1/runs": set(ROLES),
     "/v1/runs/{id}": set(ROLES),
@@ -144,6 +163,8 @@ def test_another_orgs_run_is_404_on_every_route(client, keys, coded):
         ("GET", f"/v1/runs/{pdf_run}/annotated.pdf", None),
         ("POST", f"/v1/runs/{run}/review", {"accept": ["I10"]}),
         ("GET", "/v1/audit/events?run=" + run, None),
+        ("GET", f"/v1/audits/{coded['audit']['run_id']}", None),
+        ("POST", "/v1/audits", {"run_id": run, "codes": ["I10"]}),
     ]:
         response = client.request(method, path, json=body, headers=south)
         assert response.status_code == 404, (path, response.status_code)
@@ -163,6 +184,8 @@ def test_another_orgs_run_is_404_on_every_route(client, keys, coded):
         ("GET", "/v1/audit/events", {"params": {"run": MISSING_RUN}}),
         ("DELETE", "/v1/apikeys/000000000000", {}),
         ("GET", "/v1/runs/not-a-run-id", {}),
+        ("GET", f"/v1/audits/{MISSING_RUN}", {}),
+        ("POST", "/v1/audits", {"json": {"run_id": MISSING_RUN, "codes": ["I10"]}}),
     ],
 )
 def test_not_found_is_404_with_one_line(client, keys, method, path, kwargs):
@@ -454,3 +477,80 @@ def test_the_fhir_export_route(client, keys):
     assert (
         client.get(f"/v1/runs/{run['run_id']}/fhir", headers=keys.auth("south")).status_code == 404
     )
+
+
+# -- Audit Sentinel ------------------------------------------------------------------------------
+
+
+def test_an_audit_finds_the_combination_and_is_stored(client, keys, coded):
+    report = coded["audit"]
+    assert report["run_id"].startswith("run-") and 0 < report["risk"] <= 1
+    kinds = {(f["kind"], f["code"]) for f in report["findings"]}
+    assert ("combination", "E11.9") in kinds and ("combination", "I10") in kinds
+    for finding in report["findings"]:
+        assert finding["rules"] and all(r["citation"] for r in finding["rules"])
+    again = client.get(f"/v1/audits/{report['run_id']}", headers=keys.auth("integration"))
+    assert again.status_code == 200 and again.json()["findings"] == report["findings"]
+    listed = client.get("/v1/runs", params={"kind": "audit"}, headers=keys.auth("coder")).json()
+    assert report["run_id"] in {r["run_id"] for r in listed["runs"]}
+    # A coding run is not an audit.
+    assert (
+        client.get(f"/v1/audits/{coded['text']['run_id']}", headers=keys.auth("admin")).status_code
+        == 404
+    )
+
+
+def test_audits_in_every_body_form(client, keys, coded):
+    auth = keys.auth("integration")
+    upload = client.post(
+        "/v1/audits",
+        files={"file": ("followup.pdf", PDF, "application/pdf")},
+        data={"codes": "I10", "setting": "outpatient"},
+        headers=auth,
+    )
+    assert upload.status_code == 200, upload.text
+    doc = {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain",
+                    "data": base64.b64encode(NOTE.encode()).decode(),
+                }
+            }
+        ],
+    }
+    bare = client.post(
+        "/v1/audits", params={"codes": "E11.22,N18.31,I12.9"}, json=doc, headers=auth
+    )
+    assert bare.status_code == 200, bare.text
+    wrapped = client.post("/v1/audits", json={"fhir": doc, "codes": ["E11.22"]}, headers=auth)
+    assert wrapped.status_code == 200, wrapped.text
+    of_run = client.post(
+        "/v1/audits",
+        json={"run_id": coded["text"]["run_id"], "codes": ["E11.22", "N18.31", "I12.9"]},
+        headers=keys.auth("auditor"),
+    )
+    assert of_run.status_code == 200, of_run.text
+    assert of_run.json()["source_run_id"] == coded["text"]["run_id"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, status, says",
+    [
+        (dict(json={"text": NOTE, "codes": ["E11.22", "XX99"]}), 422, "XX99"),
+        (dict(json={"text": NOTE, "codes": []}), 422, "codes"),
+        (dict(json={"codes": ["I10"]}), 422, "exactly one"),
+        (dict(json={"text": NOTE}), 422, "codes"),
+        (dict(content=b"{", headers={"content-type": "application/json"}), 422, "JSON"),
+        (dict(content=b"x", headers={"content-type": "text/plain"}), 415, "JSON"),
+        (dict(files={"file": ("n.txt", NOTE.encode(), "text/plain")}), 422, "codes"),
+    ],
+)
+def test_bad_audits_are_a_one_line_4xx(client, keys, kwargs, status, says):
+    headers = {**keys.auth("coder"), **kwargs.pop("headers", {})}
+    response = client.post("/v1/audits", headers=headers, **kwargs)
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert says in detail and "\n" not in detail

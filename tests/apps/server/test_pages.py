@@ -94,7 +94,7 @@ def test_the_run_page_highlights_evidence_and_cites_rules(app, keys, run_id):
 
 def test_the_page_text_keeps_offsets(app, keys, client):
     """Control characters show as one character each, so a selection maps back to offsets."""
-    note = "ASSESSMENT:\r\n1. Essential hypertension.\x1b[31m\r\n"
+    note = "ASSESSMENT:\r\n1. Essential\x07 hypertension.\x1b[31m\r\n"
     run = client.post("/v1/charts/code", json={"text": note}, headers=keys.auth("coder")).json()
     c, _ = _signed_in(app, keys.tokens["auditor"])
     html = c.get(f"/runs/{run['run_id']}").text
@@ -104,6 +104,9 @@ def test_the_page_text_keeps_offsets(app, keys, client):
 
     shown = html_lib.unescape(text)
     assert len(shown) == len(note) and "\x1b" not in shown and "\r" not in shown
+    # Nowhere on the page, quotes on the code cards included, is a raw ESC or BEL.
+    assert "\x1b" not in html and "\x07" not in html
+    assert re.search(r"&ldquo;Essential\u2407 hypertension", html)
 
 
 def test_a_review_form_needs_its_csrf_token(app, keys, client):
@@ -152,6 +155,39 @@ def test_the_audit_page_says_the_chain_verifies(app, keys, run_id):
     c, _ = _signed_in(app, keys.tokens["auditor"])
     page = c.get("/audit")
     assert page.status_code == 200 and "The chain verifies" in page.text
+
+
+SENTINEL_NOTE = (
+    "HISTORY:\nNo chest pain.\n\n"
+    "ASSESSMENT:\n1. Type 2 diabetes mellitus with diabetic CKD stage 3a.\n"
+    "2. Essential hypertension.\n\nPLAN:\nContinue metformin.\n"
+)
+
+
+def test_the_sentinel_page_groups_findings_and_highlights_their_evidence(app, keys, client):
+    response = client.post(
+        "/v1/audits",
+        json={"text": SENTINEL_NOTE, "codes": ["E11.9", "N18.31", "I10", "R07.9"]},
+        headers=keys.auth("integration"),
+    )
+    assert response.status_code == 200, response.text
+    audit = response.json()
+    # Every role may read an audit's page; another organisation may not see it.
+    c, _ = _signed_in(app, keys.tokens["integration"])
+    page = c.get(f"/audits/{audit['run_id']}")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert 'id="kind-combination"' in html and 'id="kind-unsupported"' in html
+    assert "combo.diabetes-ckd" in html and "Section I.A.15" in html
+    # The negated mention is highlighted in the chart, anchored from its finding.
+    unsupported = next(f for f in audit["findings"] if f["kind"] == "unsupported")
+    n = audit["findings"].index(unsupported)
+    assert f'href="#f-{n}-0"' in html and f'id="f-{n}-0"' in html
+    assert re.search(rf'<mark[^>]*id="f-{n}-0"[^>]*>chest pain</mark>', html)
+    south, _ = _signed_in(app, keys.tokens["south"])
+    assert south.get(f"/audits/{audit['run_id']}").status_code == 404
+    worklist = c.get("/?kind=audit").text
+    assert f'href="/audits/{audit["run_id"]}"' in worklist
 
 
 def test_a_bearer_key_opens_pages_without_a_session(client, keys, run_id):
@@ -235,5 +271,44 @@ def test_the_run_page_in_headless_chromium(live, keys, client, tmp_path):
                 docs = ROOT / "docs"
                 docs.mkdir(exist_ok=True)
                 shutil.copy(shot, docs / "run-page.png")
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
+def test_the_sentinel_page_in_headless_chromium(live, keys, client, tmp_path):
+    """Open an audit's report page as an integration key: its findings' evidence is highlighted
+    in the chart, and clicking a finding's quote flashes the span it cites."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    note = (EXAMPLES / "clinic_progress_note.txt").read_text(encoding="utf-8")
+    audit = client.post(
+        "/v1/audits",
+        json={"text": note, "codes": ["E11.9", "N18.31", "I10", "E78.5"]},
+        headers=keys.auth("integration"),
+    ).json()
+    assert audit["findings"], audit
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{live.url}/login?next=/audits/{audit['run_id']}")
+            page.fill("input[name=key]", keys.tokens["integration"])
+            page.click("button[type=submit]")
+            page.wait_for_url(f"**/audits/{audit['run_id']}")
+            first = audit["findings"][0]
+            mark = page.locator("mark#f-0-0")
+            # Overlapping spans split a highlight into pieces; the anchor is on the first.
+            assert mark.is_visible() and mark.inner_text() in first["evidence"][0]["quote"]
+            page.click("#finding-0 a.evidence-link >> nth=0")
+            assert "flash" in (mark.get_attribute("class") or "")
+            assert page.locator(f"#kind-{first['kind']}").is_visible()
+            shot = tmp_path / "sentinel-page.png"
+            page.screenshot(path=str(shot), full_page=False)
+            assert shot.stat().st_size > 20_000
+            if os.environ.get("CODESENSE_UPDATE_SCREENSHOTS"):
+                shutil.copy(shot, ROOT / "docs" / "sentinel-page.png")
         finally:
             browser.close()

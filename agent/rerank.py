@@ -1,0 +1,432 @@
+"""The reranker: which of a mention's candidate codes is its reading, learned from labelled charts.
+
+The term index ranks a mention's candidates by how tightly their words match and where the term
+comes from; the tabular neighbours of the best one follow. On CodiEsp dev the gold code was among
+a mention's candidates but not first hundreds of times (NOTES.md, issue 4). The reranker scores
+every candidate with a small model over features of the mention (its words, assertion, section),
+the candidate (rank, match score, origin, how much of its term and its title the mention and the
+sentence cover, depth, billable) and its neighbours (the other mentions' candidates in the chart),
+plus how often the code and its category were gold when they were candidates on the fitting set.
+The best candidate becomes the mention's reading; a mention whose best candidate is unlikely to
+be right at all (below the model's `nil_threshold`) is left out, as a spurious match.
+
+The model is fitted on CodiEsp train by `codesense rerank fit` (`evals/rerank_fit.py`, which may
+use scikit-learn) and shipped as data in `data/reranker.json`; scoring here is numpy over those
+weights, so the coding path imports no learning library. Without the file nothing changes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field, model_validator
+
+from core.codes import undot
+from core.errors import CodeSenseError
+from tools.chart import Chart
+from tools.extract.sections import section_weight
+from tools.lookup import Candidate
+from tools.mentions import Mention
+from tools.normalize import STOPWORDS, default_normalizer
+
+RERANKER_FILE = Path(__file__).resolve().parent.parent / "data" / "reranker.json"
+# Turn the reranker off without deleting the file (tests of the term index's own ranking).
+DISABLE_ENV = "CODESENSE_RERANKER"
+
+_ORIGINS = ("lexicon", "title", "inclusion", "index", "hierarchy")
+_ASSERTIONS = ("negated", "possible", "historical", "family", "hypothetical")
+
+# What `candidate_features` computes, column by column. A model names the ones it uses; a model
+# naming anything else is refused at load (its weights would be read against the wrong columns).
+STATIC_FEATURES: tuple[str, ...] = (
+    "rank",
+    "first",
+    "score",
+    "score_ratio",
+    "score_gap",
+    *(f"origin_{o}" for o in _ORIGINS),
+    "residual_term",
+    "billable",
+    "depth",
+    "category",
+    "symptom",
+    "unspecified_title",
+    "term_cov",
+    "mention_cov",
+    "title_cov",
+    "title_mention_cov",
+    "title_sentence_cov",
+    "title_sentence_words",
+    "title_context_words",
+    "title_missing",
+    "same_cat_rank",
+    "top_category",
+    "under_top",
+    "above_top",
+    "n_candidates",
+    "n_term_candidates",
+    "mention_words",
+    "section",
+    *(f"assert_{a}" for a in _ASSERTIONS),
+    "repeats",
+    "position",
+    "chart_mentions",
+    "other_mentions_code",
+    "other_tops_code",
+    "other_tops_category",
+)
+PRIOR_FEATURES: tuple[str, ...] = (
+    "prior_code",
+    "prior_category",
+    "gold_freq_code",
+    "prior_pair",
+    "pair_seen",
+)
+FEATURES: tuple[str, ...] = (*STATIC_FEATURES, *PRIOR_FEATURES)
+
+
+class Tree(BaseModel):
+    """One regression tree of a boosted ensemble, as parallel arrays (leaves have feature -1)."""
+
+    feature: list[int]
+    threshold: list[float]
+    left: list[int]
+    right: list[int]
+    value: list[float]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Tree:
+        n = len(self.feature)
+        if not n or any(len(a) != n for a in (self.threshold, self.left, self.right, self.value)):
+            raise ValueError("tree arrays differ in length")
+        for i, f in enumerate(self.feature):
+            if f >= 0 and not (0 < self.left[i] < n and 0 < self.right[i] < n):
+                raise ValueError("tree child index out of range")
+        return self
+
+
+class Reranker(BaseModel):
+    """The fitted model (`data/reranker.json`): features by name, weights, and the train tables."""
+
+    version: int = 1
+    kind: Literal["logistic", "boosted"]
+    features: list[str] = Field(min_length=1)
+    # Logistic: one weight a feature. Boosted: trees over feature positions, scaled and summed.
+    weights: list[float] = Field(default_factory=list)
+    bias: float = 0.0
+    trees: list[Tree] = Field(default_factory=list)
+    learning_rate: float = 1.0
+    # Another candidate replaces the term index's first only when it scores this much higher:
+    # the model's small preferences are noise more often than knowledge (chosen on train folds).
+    switch_margin: float = Field(default=0.0, ge=0.0, le=1.0)
+    # A mention whose chosen candidate scores below this keeps no reading.
+    nil_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
+    # How often a code (and a category) was gold when it was a candidate on the fitting set
+    # ([gold, candidate]), the share over all candidates, and the smoothing strength.
+    code_record: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    category_record: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    gold_charts: dict[str, int] = Field(default_factory=dict)
+    # The same record for a mention's words and a code ("lymphadenopathy R59.9"): where the
+    # labelled set's coders and the term index's first reading part ways, phrase by phrase.
+    pair_record: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    base_rate: float = Field(default=0.1, gt=0.0, lt=1.0)
+    prior_strength: float = Field(default=5.0, gt=0.0)
+    fitted_on: str = ""
+    charts: int = 0
+    mentions: int = 0
+    figures: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _matches_features(self) -> Reranker:
+        unknown = [f for f in self.features if f not in FEATURES]
+        if unknown:
+            raise ValueError(f"features this code does not compute: {', '.join(unknown)}")
+        if len(set(self.features)) != len(self.features):
+            raise ValueError("a feature is named twice")
+        if self.kind == "logistic" and len(self.weights) != len(self.features):
+            raise ValueError(
+                f"{len(self.weights)} weights for {len(self.features)} features: "
+                "weights and features are out of step"
+            )
+        if self.kind == "boosted":
+            if not self.trees:
+                raise ValueError("a boosted model with no trees")
+            width = len(self.features)
+            if any(f >= width for t in self.trees for f in t.feature):
+                raise ValueError("a tree splits on a feature the model does not name")
+        return self
+
+    @property
+    def columns(self) -> np.ndarray:
+        """Where each of the model's features sits in `FEATURES` order."""
+        return self._columns()
+
+    def _columns(self) -> np.ndarray:
+        return np.asarray([FEATURES.index(f) for f in self.features], dtype=int)
+
+    # -- priors from the fitting set -----------------------------------------------------------
+
+    def priors(self, code: str, phrase: str) -> tuple[float, ...]:
+        key = undot(code)
+        return prior_columns(
+            self.code_record.get(key, (0, 0)),
+            self.category_record.get(key[:3], (0, 0)),
+            self.gold_charts.get(key, 0),
+            self.pair_record.get(pair_key(phrase, key), (0, 0)),
+            self.base_rate,
+            self.prior_strength,
+        )
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def margin(self, x: np.ndarray) -> np.ndarray:
+        """Log-odds per row of `x`, whose columns are `self.features` in order."""
+        if self.kind == "logistic":
+            return x @ np.asarray(self.weights) + self.bias
+        # Splits were learned on float32 values (scikit-learn's trees): compare as they were.
+        x = x.astype(np.float32).astype(np.float64)
+        out = np.full(x.shape[0], self.bias)
+        for tree in self.trees:
+            out += self.learning_rate * _tree_values(tree, x)
+        return out
+
+    def probabilities(self, full: np.ndarray) -> np.ndarray:
+        """P(right) per candidate row of `full` (all `FEATURES`, in that order)."""
+        if full.shape[1] != len(FEATURES):
+            raise CodeSenseError(
+                f"reranker rows have {full.shape[1]} columns, the features are {len(FEATURES)}"
+            )
+        z = np.clip(self.margin(full[:, self._columns()]), -40.0, 40.0)
+        return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+def _tree_values(tree: Tree, x: np.ndarray) -> np.ndarray:
+    feature = np.asarray(tree.feature)
+    threshold = np.asarray(tree.threshold)
+    left, right, value = np.asarray(tree.left), np.asarray(tree.right), np.asarray(tree.value)
+    node = np.zeros(x.shape[0], dtype=int)
+    rows = np.arange(x.shape[0])
+    while True:
+        f = feature[node]
+        inner = f >= 0
+        if not inner.any():
+            return np.asarray(value[node])
+        go_left = x[rows, np.where(inner, f, 0)] <= threshold[node]
+        node = np.where(inner, np.where(go_left, left[node], right[node]), node)
+
+
+def prior_logit(hit: int, seen: int, base_rate: float, strength: float) -> float:
+    share = (hit + strength * base_rate) / (seen + strength)
+    share = min(max(share, 1e-3), 1 - 1e-3)
+    return math.log(share / (1 - share))
+
+
+def prior_columns(
+    code: tuple[int, int],
+    category: tuple[int, int],
+    gold_charts: int,
+    pair: tuple[int, int],
+    base_rate: float,
+    strength: float,
+) -> tuple[float, ...]:
+    """The prior features (`PRIOR_FEATURES`) from the records of the fitting set."""
+    return (
+        prior_logit(code[0], code[1], base_rate, strength),
+        prior_logit(category[0], category[1], base_rate, strength),
+        math.log1p(gold_charts),
+        prior_logit(pair[0], pair[1], base_rate, strength),
+        math.log1p(pair[1]),
+    )
+
+
+def phrase_key(text: str) -> str:
+    """A mention's words as the pair record keys them: its content words, sorted."""
+    return " ".join(sorted(_content(text)))
+
+
+def pair_key(phrase: str, code: str) -> str:
+    return f"{phrase}|{undot(code)}"
+
+
+@lru_cache(maxsize=2)
+def load_reranker(path: Path = RERANKER_FILE) -> Reranker | None:
+    """The shipped model, or None when there is none (the term index's order stands)."""
+    if not path.is_file():
+        return None
+    try:
+        return Reranker.model_validate_json(path.read_bytes())
+    except ValueError as err:
+        raise CodeSenseError(f"{path.name} is not a valid reranker model: {err}") from None
+
+
+def reranker_enabled() -> bool:
+    return os.environ.get(DISABLE_ENV, "on").lower() not in ("0", "off", "false", "no")
+
+
+# -- features --------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def _content(text: str) -> frozenset[str]:
+    return frozenset(w.norm for w in default_normalizer().words(text) if w.norm not in STOPWORDS)
+
+
+@lru_cache(maxsize=65536)
+def _code_facts(code: str) -> tuple[str, bool, bool]:
+    """(description, billable, exists) of a code; unknown codes read as empty."""
+    from tools.codeset import CodeSet
+
+    codeset = CodeSet.load()
+    if not codeset.exists(code):
+        return "", False, False
+    info = codeset.get(code)
+    return info.description, info.billable, True
+
+
+def _cover(part: frozenset[str], whole: frozenset[str]) -> float:
+    return len(part & whole) / len(whole) if whole else 0.0
+
+
+def candidate_features(mentions: Sequence[Mention], texts: dict[str, str]) -> list[np.ndarray]:
+    """For each mention, a (candidates x STATIC_FEATURES) array; `texts` maps doc ids to text."""
+    tops = [undot(m.candidates[0].code) for m in mentions if m.candidates]
+    top_codes = Counter(tops)
+    top_cats = Counter(c[:3] for c in tops)
+    in_lists = Counter(c for m in mentions for c in {undot(x.code) for x in m.candidates})
+    repeats = Counter(m.text.lower() for m in mentions)
+    out: list[np.ndarray] = []
+    for m in mentions:
+        cands = m.candidates
+        rows = np.zeros((len(cands), len(STATIC_FEATURES)))
+        if not cands:
+            out.append(rows)
+            continue
+        text = texts.get(m.doc_id, "")
+        words = _content(m.text)
+        sentence = (_content(text[m.sentence_start : m.sentence_end]) if text else words) | words
+        best = max(c.score for c in cands) or 1.0
+        own_top = undot(cands[0].code)
+        n_term = sum(1 for c in cands if c.origin != "hierarchy")
+        section = section_weight(m.section)
+        n_words = float(min(len(words), 8))
+        cat_seen: Counter[str] = Counter()
+        for r, c in enumerate(cands):
+            key = undot(c.code)
+            description, billable, _ = _code_facts(c.code)
+            term = _content(c.term)
+            title = _content(description)
+            top_here = int(key == own_top)
+            values = {
+                "rank": float(min(r, 20)),
+                "first": float(r == 0),
+                "score": c.score,
+                "score_ratio": c.score / best,
+                "score_gap": best - c.score,
+                **{f"origin_{o}": float(c.origin == o) for o in _ORIGINS},
+                "residual_term": float(c.term.lower().startswith(("other", "unspecified"))),
+                "billable": float(billable),
+                "depth": float(len(key)),
+                "category": float(len(key) == 3),
+                "symptom": float(key.startswith("R")),
+                "unspecified_title": float("unspecified" in description.lower()),
+                "term_cov": _cover(words, term),
+                "mention_cov": _cover(term, words),
+                "title_cov": _cover(words, title),
+                "title_mention_cov": _cover(title, words),
+                "title_sentence_cov": _cover(sentence, title),
+                "title_sentence_words": float(min(len(title & sentence), 8)),
+                # Words of the title the sentence has beside the mention ("left", "chest").
+                "title_context_words": float(min(len((title & sentence) - words), 8)),
+                "title_missing": float(min(len(title - sentence), 8)),
+                "same_cat_rank": float(min(cat_seen[key[:3]], 10)),
+                # Where it sits against the term index's reading: same category, below, above.
+                "top_category": float(key[:3] == own_top[:3]),
+                "under_top": float(key != own_top and key.startswith(own_top)),
+                "above_top": float(key != own_top and own_top.startswith(key)),
+                "n_candidates": float(len(cands)),
+                "n_term_candidates": float(n_term),
+                "mention_words": n_words,
+                "section": section,
+                **{f"assert_{a}": float(m.assertion == a) for a in _ASSERTIONS},
+                "repeats": math.log1p(repeats[m.text.lower()] - 1),
+                "position": m.start / len(text) if text else 0.0,
+                "chart_mentions": math.log1p(len(mentions)),
+                "other_mentions_code": math.log1p(in_lists[key] - 1),
+                "other_tops_code": math.log1p(top_codes[key] - top_here),
+                "other_tops_category": math.log1p(top_cats[key[:3]] - top_here),
+            }
+            cat_seen[key[:3]] += 1
+            rows[r] = [values[f] for f in STATIC_FEATURES]
+        out.append(rows)
+    return out
+
+
+def with_priors(
+    rows: np.ndarray, codes: Sequence[str], phrases: Sequence[str], model: Reranker
+) -> np.ndarray:
+    """`rows` (STATIC_FEATURES) with the prior columns from the model's tables; `phrases` are
+    the `phrase_key`s of each row's mention."""
+    priors = [model.priors(c, p) for c, p in zip(codes, phrases, strict=True)]
+    return np.hstack([rows, np.asarray(priors, dtype=float).reshape(len(codes), -1)])
+
+
+# -- the hook ----------------------------------------------------------------------------------------
+
+
+class Reading(BaseModel):
+    """A mention's candidates in the model's order, and whether the best is likely enough."""
+
+    order: list[int]
+    probability: float
+    keep: bool
+
+
+def readings(mentions: Sequence[Mention], texts: dict[str, str], model: Reranker) -> list[Reading]:
+    out = []
+    for m, rows in zip(mentions, candidate_features(mentions, texts), strict=True):
+        if not m.candidates:
+            out.append(Reading(order=[], probability=0.0, keep=True))
+            continue
+        codes = [c.code for c in m.candidates]
+        p = model.probabilities(with_priors(rows, codes, [phrase_key(m.text)] * len(codes), model))
+        out.append(choose(p, model.switch_margin, model.nil_threshold))
+    return out
+
+
+def choose(p: np.ndarray, switch_margin: float, nil_threshold: float) -> Reading:
+    """The candidates' order from their scores `p` (term index order in ties): the best one
+    first when it beats the term index's first by more than `switch_margin`, else that one."""
+    order = sorted(range(len(p)), key=lambda i: (-round(float(p[i]), 9), i))
+    if order[0] != 0 and float(p[order[0]]) - float(p[0]) <= switch_margin:
+        order = [0, *(i for i in order if i != 0)]
+    best = float(p[order[0]])
+    return Reading(order=order, probability=best, keep=best >= nil_threshold)
+
+
+def rerank_mentions(
+    mentions: list[Mention], chart: Chart | None, model: Reranker | None = None
+) -> list[Mention]:
+    """The mentions with each one's candidates in the model's order and its reading the best;
+    mentions whose best candidate falls below the model's threshold are left out. Unchanged
+    when no model is shipped or `CODESENSE_RERANKER=off`."""
+    model = model if model is not None else (load_reranker() if reranker_enabled() else None)
+    if model is None or not mentions:
+        return mentions
+    texts = {d.doc_id: d.text for d in chart.documents} if chart is not None else {}
+    out: list[Mention] = []
+    for m, reading in zip(mentions, readings(mentions, texts, model), strict=True):
+        if not m.candidates:
+            out.append(m)
+            continue
+        if not reading.keep:
+            continue
+        ranked: list[Candidate] = [m.candidates[i] for i in reading.order]
+        out.append(m.model_copy(update={"candidates": ranked, "codes": [ranked[0].code]}))
+    return out

@@ -1,0 +1,315 @@
+"""Fit the reranker on a candidate dump (`evals/rerank_data.py`) and write `data/reranker.json`.
+
+Charts are split in folds; each fold's candidates are scored by a model fitted on the others,
+with the code and category records (how often a code was right when it was a candidate) taken
+from the other folds only, so no row's own label reaches its features. The out-of-fold scores
+choose the threshold under which a mention keeps no reading: the one that gives the best
+micro-F1 of the charts' code sets (every mention's reading, as "all mentions" scoring reads
+them). The final model is fitted on every chart; a second dump (dev) is scored once at the end.
+
+Boosted trees come from scikit-learn (a fitting dependency only) and are exported as arrays;
+`agent/rerank.py` scores them with numpy.
+
+    codesense rerank dump codiesp-train --out .codesense/rerank/train.npz
+    codesense rerank dump codiesp-dev --out .codesense/rerank/dev.npz
+    codesense rerank fit .codesense/rerank/train.npz --check .codesense/rerank/dev.npz
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from agent.rerank import (
+    FEATURES,
+    PRIOR_FEATURES,
+    RERANKER_FILE,
+    Reranker,
+    Tree,
+    choose,
+    pair_key,
+    prior_columns,
+)
+from core.codes import undot
+from core.errors import CodeSenseError
+from evals.rerank_data import CandidateSet, load
+
+FOLDS = 5
+SEED = 20261130
+PRIOR_STRENGTH = 5.0
+# Codes seen as candidates fewer times keep no record of their own in the shipped file.
+MIN_RECORD = 2
+Kind = Literal["logistic", "boosted"]
+
+
+class Tables:
+    """Code and category records, and charts where a code was right, from labelled rows."""
+
+    def __init__(self, data: CandidateSet, rows: np.ndarray):
+        self.code: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.category: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.pair: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        charts: dict[str, set[int]] = defaultdict(set)
+        for i in rows:
+            key = undot(str(data.codes[i]))
+            hit = int(data.labels[i])
+            pair = self.pair[pair_key(str(data.phrases[i]), key)]
+            pair[0] += hit
+            pair[1] += 1
+            self.code[key][0] += hit
+            self.code[key][1] += 1
+            self.category[key[:3]][0] += hit
+            self.category[key[:3]][1] += 1
+            if hit:
+                charts[key].add(int(data.chart[i]))
+        self.gold_charts = {k: len(v) for k, v in charts.items()}
+        self.base_rate = float(np.mean(data.labels[rows])) if len(rows) else 0.1
+
+    def columns(self, data: CandidateSet, rows: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(rows), len(PRIOR_FEATURES)))
+        for n, i in enumerate(rows):
+            key = undot(str(data.codes[i]))
+            code = self.code.get(key, [0, 0])
+            cat = self.category.get(key[:3], [0, 0])
+            pair = self.pair.get(pair_key(str(data.phrases[i]), key), [0, 0])
+            out[n] = prior_columns(
+                (code[0], code[1]),
+                (cat[0], cat[1]),
+                self.gold_charts.get(key, 0),
+                (pair[0], pair[1]),
+                self.base_rate,
+                PRIOR_STRENGTH,
+            )
+        return out
+
+
+def full_rows(data: CandidateSet, rows: np.ndarray, tables: Tables) -> np.ndarray:
+    return np.hstack([data.x[rows], tables.columns(data, rows)])
+
+
+# -- models ----------------------------------------------------------------------------------------
+
+
+def fit_model(x: np.ndarray, y: np.ndarray, kind: Kind, features: list[str]) -> Reranker:
+    """A model over `x` (columns `features`), with empty train tables (filled by the caller)."""
+    if kind == "logistic":
+        return _fit_logistic(x, y, features)
+    return _fit_boosted(x, y, features)
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, features: list[str]) -> Reranker:
+    from evals.calibrate import fit
+
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std == 0] = 1.0
+    w, b = fit((x - mean) / std, y.astype(float), l2=1.0)
+    weights = w / std
+    bias = b - float(np.dot(weights, mean))
+    return Reranker(
+        kind="logistic",
+        features=features,
+        weights=[round(float(v), 6) for v in weights],
+        bias=round(bias, 6),
+    )
+
+
+def _fit_boosted(x: np.ndarray, y: np.ndarray, features: list[str]) -> Reranker:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    gb = GradientBoostingClassifier(
+        n_estimators=150,
+        learning_rate=0.1,
+        max_depth=4,
+        subsample=0.7,
+        min_samples_leaf=20,
+        random_state=SEED,
+    )
+    gb.fit(x.astype(np.float32), y.astype(int))
+    trees = []
+    for est in gb.estimators_[:, 0]:
+        t = est.tree_
+        trees.append(
+            Tree(
+                feature=[int(f) if f >= 0 else -1 for f in t.feature],
+                threshold=[float(v) for v in t.threshold],
+                left=[int(v) for v in t.children_left],
+                right=[int(v) for v in t.children_right],
+                value=[float(v) for v in t.value[:, 0, 0]],
+            )
+        )
+    # The ensemble starts from the log-odds of the training rate.
+    rate = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+    model = Reranker(
+        kind="boosted",
+        features=features,
+        trees=trees,
+        learning_rate=float(gb.learning_rate),
+        bias=float(np.log(rate / (1 - rate))),
+    )
+    expected = gb.decision_function(x.astype(np.float32))
+    got = model.margin(x.astype(np.float32).astype(np.float64))
+    if not np.allclose(expected, got, atol=1e-6):
+        raise CodeSenseError("exported trees do not reproduce scikit-learn's scores")
+    return model
+
+
+# -- choosing per mention --------------------------------------------------------------------------
+
+
+def best_per_mention(
+    data: CandidateSet, p: np.ndarray, switch_margin: float = 0.0
+) -> dict[int, tuple[int, float]]:
+    """Each mention's chosen row and its score, as `agent.rerank.choose` chooses."""
+    rows: dict[int, list[int]] = {}
+    for i in range(len(p)):
+        rows.setdefault(int(data.mention[i]), []).append(i)
+    best: dict[int, tuple[int, float]] = {}
+    for m, idx in rows.items():
+        reading = choose(p[idx], switch_margin, 0.0)
+        i = idx[reading.order[0]]
+        best[m] = (i, float(p[i]))
+    return best
+
+
+def chart_f1(
+    data: CandidateSet, best: dict[int, tuple[int, float]], threshold: float
+) -> tuple[float, float, float]:
+    """Micro P/R/F1 of the charts' code sets: every kept mention's reading (valid gold)."""
+    predicted: list[set[str]] = [set() for _ in data.gold]
+    for i, score in best.values():
+        if score >= threshold:
+            predicted[int(data.chart[i])].add(str(data.keys[i]))
+    tp = sum(len(p & g) for p, g in zip(predicted, data.gold, strict=True))
+    fp = sum(len(p - g) for p, g in zip(predicted, data.gold, strict=True))
+    fn = sum(len(g - p) for p, g in zip(predicted, data.gold, strict=True))
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return prec, rec, f1
+
+
+def as_is(data: CandidateSet) -> dict[int, tuple[int, float]]:
+    """The term index's choice: every mention's first candidate, always kept."""
+    first: dict[int, tuple[int, float]] = {}
+    for i in range(len(data.labels)):
+        first.setdefault(int(data.mention[i]), (i, 1.0))
+    return first
+
+
+MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 1.0)
+THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.0, 0.6, 0.01))
+
+
+def best_choice(data: CandidateSet, p: np.ndarray) -> tuple[float, float, float]:
+    """The switch margin and threshold with the best chart micro-F1 (smaller ones on ties),
+    and that F1."""
+    scored = []
+    for margin in MARGINS:
+        best = best_per_mention(data, p, margin)
+        for t in THRESHOLDS:
+            scored.append((round(chart_f1(data, best, t)[2], 6), -margin, -t))
+    f1, neg_margin, neg_t = max(scored)
+    return -neg_margin, -neg_t, f1
+
+
+# -- the fit ---------------------------------------------------------------------------------------
+
+
+def folds(n_charts: int, k: int = FOLDS) -> np.ndarray:
+    rng = np.random.default_rng(SEED)
+    return rng.permutation(n_charts) % k
+
+
+def out_of_fold(data: CandidateSet, kind: Kind, features: list[str]) -> np.ndarray:
+    cols = [FEATURES.index(f) for f in features]
+    assign = folds(len(data.gold))[data.chart]
+    p = np.zeros(len(data.labels))
+    for k in range(FOLDS):
+        train = np.flatnonzero(assign != k)
+        test = np.flatnonzero(assign == k)
+        tables = Tables(data, train)
+        model = fit_model(
+            full_rows(data, train, tables)[:, cols], data.labels[train], kind, features
+        )
+        z = model.margin(full_rows(data, test, tables)[:, cols].astype(np.float32).astype(float))
+        p[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    return p
+
+
+def fit_reranker(
+    train_path: Path,
+    check_path: Path | None = None,
+    kind: Kind = "boosted",
+    features: list[str] | None = None,
+    name: str = "codiesp-train",
+) -> tuple[Reranker, list[str]]:
+    data = load(train_path)
+    if not len(data.labels):
+        raise CodeSenseError(f"{train_path}: no candidates to fit on")
+    features = list(features or FEATURES)
+    cols = [FEATURES.index(f) for f in features]
+    lines: list[str] = []
+    p, r, f = chart_f1(data, as_is(data), 0.0)
+    lines.append(f"train as ranked: P {p:.3f} R {r:.3f} F1 {f:.3f}")
+    as_ranked = f
+    oof = out_of_fold(data, kind, features)
+    margin, threshold, _ = best_choice(data, oof)
+    best = best_per_mention(data, oof, margin)
+    p, r, f = chart_f1(data, best, threshold)
+    lines.append(
+        f"train {FOLDS}-fold, reranked (switch margin {margin}, threshold {threshold}): "
+        f"P {p:.3f} R {r:.3f} F1 {f:.3f}"
+    )
+    everything = np.arange(len(data.labels))
+    tables = Tables(data, everything)
+    model = fit_model(full_rows(data, everything, tables)[:, cols], data.labels, kind, features)
+    model = model.model_copy(
+        update={
+            "nil_threshold": threshold,
+            "switch_margin": margin,
+            "code_record": {
+                k: (v[0], v[1]) for k, v in sorted(tables.code.items()) if v[1] >= MIN_RECORD
+            },
+            "category_record": {k: (v[0], v[1]) for k, v in sorted(tables.category.items())},
+            "gold_charts": {
+                k: v
+                for k, v in sorted(tables.gold_charts.items())
+                if tables.code.get(k, [0, 0])[1] >= MIN_RECORD
+            },
+            "pair_record": {
+                k: (v[0], v[1]) for k, v in sorted(tables.pair.items()) if v[1] >= MIN_RECORD
+            },
+            "base_rate": round(tables.base_rate, 6),
+            "prior_strength": PRIOR_STRENGTH,
+            "fitted_on": name,
+            "charts": len(data.gold),
+            "mentions": len(set(data.mention.tolist())),
+            "figures": {"train_cv_f1": round(f, 4), "train_as_ranked_f1": round(as_ranked, 4)},
+        }
+    )
+    model = Reranker.model_validate(model.model_dump())  # the shipped tables, checked
+    if check_path is not None:
+        check = load(check_path)
+        cp, cr, cf = chart_f1(check, as_is(check), 0.0)
+        lines.append(f"check as ranked: P {cp:.3f} R {cr:.3f} F1 {cf:.3f}")
+        probs = score_set(model, check)
+        cp, cr, cf = chart_f1(check, best_per_mention(check, probs, margin), threshold)
+        lines.append(f"check reranked: P {cp:.3f} R {cr:.3f} F1 {cf:.3f}")
+        model.figures["check_f1"] = round(cf, 4)
+    return model, lines
+
+
+def score_set(model: Reranker, data: CandidateSet) -> np.ndarray:
+    """Scores of every row of `data` the way the coding path computes them (shipped tables)."""
+    from agent.rerank import with_priors
+
+    full = with_priors(data.x, [str(c) for c in data.codes], [str(p) for p in data.phrases], model)
+    return model.probabilities(full)
+
+
+def write_reranker(model: Reranker, path: Path = RERANKER_FILE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(model.model_dump_json() + "\n", encoding="utf-8")
