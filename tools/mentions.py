@@ -23,7 +23,9 @@ from tools.chart import Document
 from tools.extract.sections import clinical_nlp, section_assertion
 from tools.folding import bidi_ranges, fold
 from tools.lookup import Candidate, TermIndex
+from tools.normalize import load_lexicon
 from tools.rulefiles import RULES_DIR, load_yaml_model
+from tools.rules.codes import CodeMatcher
 
 log = logging.getLogger(__name__)
 
@@ -276,19 +278,15 @@ def _with_neighbours(mention: Mention) -> Mention:
     return mention.model_copy(update={"candidates": [*mention.candidates, *extra[:room]]})
 
 
-# A neoplasm named without its site: "the tumor", "the carcinoma", "metastases". Each maps to the
-# residual code of its behaviour, and to the code prefixes of the neoplasms it may refer back to.
-_ANY_NEOPLASM = ("C", "D0", "D1", "D2", "D3", "D4")
-_MALIGNANT_PRIMARY = tuple(f"C{n:02d}" for n in [*range(0, 77), *range(81, 97)])
-_SECONDARY = ("C77", "C78", "C79")
-_VAGUE_NEOPLASMS: dict[str, tuple[str, ...]] = {
-    "D49": _ANY_NEOPLASM,  # tumor, growth, neoplasm
-    "D49.9": _ANY_NEOPLASM,
-    "C80": _MALIGNANT_PRIMARY,  # carcinoma, cancer, malignancy
-    "C80.1": _MALIGNANT_PRIMARY,
-    "C79": _SECONDARY,  # metastasis
-    "C79.9": _SECONDARY,
-}
+@lru_cache(maxsize=1)
+def _vague_neoplasms() -> dict[str, CodeMatcher]:
+    """The residual neoplasm codes (rules/lexicon.yaml `vague_neoplasms`) and what each may
+    refer back to."""
+    table: dict[str, CodeMatcher] = {}
+    for entry in load_lexicon().vague_neoplasms:
+        matcher = CodeMatcher(entry.refers_to)
+        table.update({code: matcher for code in entry.codes})
+    return table
 
 
 def _resolve_vague_neoplasms(mentions: list[Mention]) -> list[Mention]:
@@ -299,18 +297,19 @@ def _resolve_vague_neoplasms(mentions: list[Mention]) -> list[Mention]:
     reading, the nearest site-specific neoplasm code it could refer to (the closest one before it,
     else after it); with none in the document it keeps its own.
     """
+    vague = _vague_neoplasms()
     specific = [
         (i, m.candidates[0].code)
         for i, m in enumerate(mentions)
-        if m.candidates and m.candidates[0].code not in _VAGUE_NEOPLASMS
+        if m.candidates and m.candidates[0].code not in vague
     ]
     out: list[Mention] = []
     for i, m in enumerate(mentions):
-        prefixes = _VAGUE_NEOPLASMS.get(m.candidates[0].code) if m.candidates else None
-        if prefixes is None:
+        refers = vague.get(m.candidates[0].code) if m.candidates else None
+        if refers is None:
             out.append(m)
             continue
-        fits = [(j, code) for j, code in specific if code.startswith(prefixes)]
+        fits = [(j, code) for j, code in specific if refers.matches(code)]
         before = [f for f in fits if f[0] < i]
         target = before[-1] if before else (fits[0] if fits else None)
         if target is None:

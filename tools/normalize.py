@@ -16,27 +16,11 @@ from pydantic import BaseModel, Field
 
 from tools.folding import fold
 from tools.rulefiles import RULES_DIR, load_yaml_model
+from tools.rules.codes import Selector
 
 LEXICON_FILE = RULES_DIR / "lexicon.yaml"
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[/-][A-Za-z0-9]+)*")
-
-# Words that carry no meaning for matching a diagnosis. "without" is not here: the term builder
-# cuts "without ..." clauses off code titles instead, and in chart text it is a negation cue.
-STOPWORDS = frozenset(
-    """a an the of and or with in on to by for at as from into than this that these those its
-    is are was were be been being has have had his her their patient patients
-    nos nec unspecified specified other mellitus part site due w""".split()
-)
-
-# Words too general to name a diagnosis on their own ("disease", "left").
-GENERIC = frozenset(
-    """disease disorder diseases disorders syndrome condition conditions abnormal abnormality
-    abnormalities finding findings state problem problems change changes type stage acute
-    chronic left right bilateral unilateral upper lower primary secondary severe mild moderate
-    complication complications encounter history personal family status long term current
-    use other acquired congenital 1 2 3 4 5 6 7 8 9 0 injury activity activities""".split()
-)
 
 
 class Abbreviation(BaseModel):
@@ -54,16 +38,33 @@ class LexiconTerm(BaseModel):
     code: str = Field(min_length=3)
 
 
+class VagueNeoplasm(BaseModel):
+    codes: list[str] = Field(min_length=1)
+    refers_to: list[Selector] = Field(min_length=1)
+
+
 class Lexicon(BaseModel):
     version: int
     abbreviations: list[Abbreviation] = Field(default_factory=list)
     synonyms: list[Synonym] = Field(default_factory=list)
     terms: list[LexiconTerm] = Field(default_factory=list)
+    stopwords: list[str] = Field(min_length=1)
+    generic: list[str] = Field(min_length=1)
+    not_plural: list[str] = Field(default_factory=list)
+    vague_neoplasms: list[VagueNeoplasm] = Field(default_factory=list)
 
 
 @lru_cache(maxsize=4)
 def load_lexicon(path: Path = LEXICON_FILE) -> Lexicon:
     return load_yaml_model(path, Lexicon)
+
+
+_WORDS = load_lexicon()
+# Words that carry no meaning for matching a diagnosis (rules/lexicon.yaml `stopwords`).
+STOPWORDS = frozenset(_WORDS.stopwords)
+
+# Words too general to name a diagnosis on their own (`generic`: "disease", "left").
+GENERIC = frozenset(_WORDS.generic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +76,8 @@ class Word:
     end: int
 
 
-# Words that end in "s" without being plurals.
-_SINGULAR_S = frozenset(
-    """diabetes herpes rabies scabies series species feces faeces caries ascites measles mumps
-    rickets lues aids pubes nares biceps triceps diagnosis prognosis syphilis""".split()
-)
+# Words that end in "s" without being plurals (`not_plural`).
+_SINGULAR_S = frozenset(_WORDS.not_plural)
 
 
 def stem(word: str) -> str:

@@ -4,7 +4,7 @@ a procedure that is only planned or considered.
 
 from __future__ import annotations
 
-from agent.guidelines.work import Work
+from agent.guidelines.work import STATEMENT_SECTIONS, Work
 from tools.rules.schema import (
     SuppressSource,
     SuppressWhenText,
@@ -22,9 +22,7 @@ def suppress_sources(work: Work) -> None:
             if not all(work.mentions[i].section in rule.sections for i in d.mention_ids):
                 continue
             if rule.only_with_statement and not any(
-                o is not d
-                and work.stated_in(o, ("discharge_diagnoses", "assessment_plan", "impression"))
-                for o in work.decisions
+                o is not d and work.stated_in(o, STATEMENT_SECTIONS) for o in work.decisions
             ):
                 continue
             work.remove(d)

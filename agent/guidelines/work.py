@@ -11,11 +11,14 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
+from pydantic import BaseModel, Field
+
 from agent.state import CodeDecision, Rejection, TextSpan
 from core.contract import CheckResult, RuleCheck
 from core.errors import UnknownCode
 from tools.codeset import APRIL_UPDATE_START, CodeSet
 from tools.mentions import Mention
+from tools.rulefiles import RULES_DIR, load_yaml_model
 from tools.rules.codes import CodeMatcher
 from tools.rules.load import RuleSet
 from tools.rules.schema import RuleBase
@@ -26,7 +29,15 @@ if TYPE_CHECKING:
 
 R = TypeVar("R", bound=RuleBase)
 
-STATEMENT_SECTIONS = ("discharge_diagnoses", "assessment_plan", "impression")
+
+class _Statements(BaseModel):
+    statement_sections: list[str] = Field(min_length=1)
+
+
+# The provider's diagnostic statement sections (rules/sections.yaml `statement_sections`).
+STATEMENT_SECTIONS = tuple(
+    load_yaml_model(RULES_DIR / "sections.yaml", _Statements).statement_sections
+)
 # Chapters whose codes never stand for a definitive diagnosis: external causes and factors.
 NOT_A_DIAGNOSIS = CodeMatcher(["V00-Y99", "Z00-Z99"])
 

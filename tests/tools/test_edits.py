@@ -67,7 +67,19 @@ def test_inpatient_drg_and_cc_mcc(rules):
 
 def test_drg_notes_an_assumed_age(rules):
     out = run_edits(EditInput(codes=["I50.23"], setting="inpatient"), rules)
-    assert out.drg is not None and out.drg.assumptions == ["age not documented: 65 assumed"]
+    assert out.drg is not None and out.drg.assumptions == [
+        "age not documented: 65 used by the grouper",
+        "sex not documented: sent to the grouper as unknown",
+    ]
+
+
+def test_missing_age_and_sex_are_said_not_assumed(rules):
+    out = run_edits(EditInput(codes=["I50.23", "N18.31"], setting="inpatient"), rules)
+    [said] = [c for c in out.checks[0] if c.id == "chart.demographics"]
+    assert said.result == "warn" and said.message.startswith("age and sex not documented")
+    known = run_edits(EditInput(codes=["I50.23"], setting="inpatient", age=70, sex="female"), rules)
+    assert "chart.demographics" not in ids(known.checks[0]) and known.drg is not None
+    assert known.drg.assumptions == []
 
 
 def test_hcc_flags_follow_the_v28_hierarchy(rules):

@@ -19,11 +19,31 @@ from pydantic import AfterValidator
 from core.codes import CODE_PATTERN, undot
 
 _CODE = CODE_PATTERN
-_SELECTOR = re.compile(rf"^(?:\*|tabular:manifestation|{_CODE}(?:-{_CODE})?)$")
+_SELECTOR = re.compile(
+    rf"^(?:\*|tabular:manifestation|tabular:poisoning|tabular:adverse-effect|{_CODE}(?:-{_CODE})?)$"
+)
 _TEMPLATE = re.compile(r"^[A-Z0-9.]*(?:\{[a-z0-9_]+\}[A-Z0-9.]*)+$|^" + _CODE + "$")
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
 ANY = "*"
 MANIFESTATION = "tabular:manifestation"
+# Chapter 19's drug and chemical codes by their 6th character (tabular T36-T50: 1-4 poisoning
+# accidental, intentional, assault, undetermined; 5 adverse effect; 6 underdosing) and the toxic
+# effects T51-T65 (poisonings of non-medicinal substances).
+POISONING = "tabular:poisoning"
+ADVERSE_EFFECT = "tabular:adverse-effect"
+_SPECIAL = (ANY, MANIFESTATION, POISONING, ADVERSE_EFFECT)
+
+
+def is_poisoning(code: str) -> bool:
+    c = undot(code)
+    if "T51" <= c[:3] <= "T65":
+        return True
+    return "T36" <= c[:3] <= "T50" and len(c) >= 6 and c[5] in "1234"
+
+
+def is_adverse_effect(code: str) -> bool:
+    c = undot(code)
+    return "T36" <= c[:3] <= "T50" and len(c) >= 6 and c[5] == "5"
 
 
 def _check_selector(value: str) -> str:
@@ -31,7 +51,7 @@ def _check_selector(value: str) -> str:
     if not _SELECTOR.match(value):
         raise ValueError(
             f"{value!r} is not a code selector (write 'E11', 'E11.9', 'E08-E13', "
-            f"'N18.1-N18.4', '*' or '{MANIFESTATION}')"
+            f"'N18.1-N18.4', '*', '{MANIFESTATION}', '{POISONING}' or '{ADVERSE_EFFECT}')"
         )
     return value
 
@@ -82,12 +102,14 @@ class CodeMatcher:
         self.selectors = list(selectors)
         self._any = ANY in self.selectors
         self._manifestation = MANIFESTATION in self.selectors
+        self._poisoning = POISONING in self.selectors
+        self._adverse = ADVERSE_EFFECT in self.selectors
         self._is_manifestation = is_manifestation
         self._seen: dict[str, bool] = {}
         self._prefixes: list[str] = []
         self._ranges: list[tuple[str, str]] = []
         for s in self.selectors:
-            if s in (ANY, MANIFESTATION):
+            if s in _SPECIAL:
                 continue
             lo, _, hi = s.partition("-")
             if hi:
@@ -112,6 +134,8 @@ class CodeMatcher:
             return True
         if any(lo <= c[: len(lo)] and c[: len(hi)] <= hi for lo, hi in self._ranges):
             return True
+        if (self._poisoning and is_poisoning(c)) or (self._adverse and is_adverse_effect(c)):
+            return True
         if self._manifestation and self._is_manifestation is not None:
             return self._is_manifestation(code)
         return False
@@ -121,7 +145,7 @@ def selector_codes(selectors: Iterable[str]) -> list[str]:
     """The literal codes a selector list names (range ends included), for existence checks."""
     found: list[str] = []
     for s in selectors:
-        if s in (ANY, MANIFESTATION):
+        if s in _SPECIAL:
             continue
         found.extend(part for part in s.split("-") if part)
     return found

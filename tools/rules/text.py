@@ -14,25 +14,40 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tools.chart import Chart, Document
+from tools.rulefiles import RULES_DIR, load_yaml_model
 from tools.rules.load import RuleSet
 from tools.rules.schema import ChartFact
 
+
+class PatternGuard(BaseModel):
+    """rules/context.yaml `pattern_guard`: the negation, family, uncertainty and stop cues that
+    cancel a rule pattern's match (the ConText rules' cues, for text read without ConText)."""
+
+    before: list[str] = Field(min_length=1)
+    after: list[str] = Field(min_length=1)
+    never_sections: list[str] = Field(default_factory=list)
+
+
+class _ContextFile(BaseModel):
+    pattern_guard: PatternGuard
+
+
+def _alternation(words: list[str]) -> str:
+    # Regular-expression fragments are allowed ("d/c'?d"); plain words are escaped.
+    return "|".join(w if "?" in w else re.escape(w).replace(r"\ ", " ") for w in words)
+
+
+_GUARD = load_yaml_model(RULES_DIR / "context.yaml", _ContextFile).pattern_guard
 # Sections whose text is never the patient's own current condition.
-NEVER_SECTIONS = frozenset({"family_history", "allergies", "instructions"})
+NEVER_SECTIONS = frozenset(_GUARD.never_sections)
 # Cues that, earlier in the same sentence, cancel a pattern match.
-DEFAULT_GUARD = (
-    r"\b(?:no|not|denies|denied|without|negative for|never|free of|if|unless|should|"
-    r"mother|father|brother|sister|son|daughter|family|rule out|r/o|possible|probable|"
-    r"suspected|versus|vs|stopped|discontinued|discontinue|held|hold|off|allergic|allergy)\b"
-)
-
-
+DEFAULT_GUARD = rf"\b(?:{_alternation(_GUARD.before)})\b"
 # Cues right after a match, in its sentence, that cancel it: "metformin discontinued".
 AFTER_GUARD = re.compile(
-    r"^[^.;\n]{0,25}?\b(?:discontinued|stopped|held|on hold|d/c'?d|no longer|was stopped)\b",
+    rf"^[^.;\n]{{0,25}}?\b(?:{_alternation(_GUARD.after)})\b",
     re.IGNORECASE,
 )
 
