@@ -47,10 +47,12 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, bool], D
 
     def read(job: tuple[Construction, bool, Path]) -> tuple[tuple[str, bool], Document]:
         construction, hidden, path = job
-        return (construction.name, hidden), structure(read_pdf_document(path, "d1"))
+        return (construction.name, hidden), read_pdf_document(path, "d1")
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(read, jobs))
+        read_in_children = list(pool.map(read, jobs))
+    # Structured here, in one thread: the NLP pipeline is built on first use and shared.
+    return {key: structure(doc) for key, doc in read_in_children}
 
 
 def test_the_corpus_has_at_least_thirty_constructions_of_every_reason() -> None:
