@@ -156,7 +156,19 @@ def validate_decisions(state: CodingState, runtime: Runtime[CodingContext]) -> d
         ValidateInput(codes=proposed, setting=state.setting, date_of_service=None), rules=rules
     )
     drafts = []
+    incomplete: list[Escalation] = []
     for decision, checked in zip(state.decisions, out.codes, strict=True):
+        if checked.code is None:
+            # Never a category or a code short of its 7th character as a suggestion: the
+            # chart did not say enough to complete it, so a coder chooses (the reasons list
+            # the choices: laterality, encounter, type ...).
+            incomplete.append(
+                Escalation(
+                    reason="incomplete_code",
+                    detail=f"{decision.code}: " + "; ".join(checked.reasons or ["not billable"]),
+                )
+            )
+            continue
         drafts.append(
             DraftSuggestion(
                 decision=decision,
@@ -171,7 +183,12 @@ def validate_decisions(state: CodingState, runtime: Runtime[CodingContext]) -> d
             )
         )
     drafts, drg = guideline_delivery.apply_edits(state, drafts, rules)
-    return {"drafts": drafts, "conflicts": out.conflicts, "drg": drg}
+    return {
+        "drafts": drafts,
+        "conflicts": out.conflicts,
+        "drg": drg,
+        "escalations": state.escalations + incomplete,
+    }
 
 
 def check_evidence(state: CodingState) -> dict[str, Any]:

@@ -82,7 +82,13 @@ STATIC_FEATURES: tuple[str, ...] = (
     "other_tops_code",
     "other_tops_category",
 )
-PRIOR_FEATURES: tuple[str, ...] = ("prior_code", "prior_category", "gold_freq_code")
+PRIOR_FEATURES: tuple[str, ...] = (
+    "prior_code",
+    "prior_category",
+    "gold_freq_code",
+    "prior_pair",
+    "pair_seen",
+)
 FEATURES: tuple[str, ...] = (*STATIC_FEATURES, *PRIOR_FEATURES)
 
 
@@ -117,13 +123,19 @@ class Reranker(BaseModel):
     bias: float = 0.0
     trees: list[Tree] = Field(default_factory=list)
     learning_rate: float = 1.0
-    # A mention whose best candidate scores below this keeps no reading.
+    # Another candidate replaces the term index's first only when it scores this much higher:
+    # the model's small preferences are noise more often than knowledge (chosen on train folds).
+    switch_margin: float = Field(default=0.0, ge=0.0, le=1.0)
+    # A mention whose chosen candidate scores below this keeps no reading.
     nil_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
     # How often a code (and a category) was gold when it was a candidate on the fitting set
     # ([gold, candidate]), the share over all candidates, and the smoothing strength.
     code_record: dict[str, tuple[int, int]] = Field(default_factory=dict)
     category_record: dict[str, tuple[int, int]] = Field(default_factory=dict)
     gold_charts: dict[str, int] = Field(default_factory=dict)
+    # The same record for a mention's words and a code ("lymphadenopathy R59.9"): where the
+    # labelled set's coders and the term index's first reading part ways, phrase by phrase.
+    pair_record: dict[str, tuple[int, int]] = Field(default_factory=dict)
     base_rate: float = Field(default=0.1, gt=0.0, lt=1.0)
     prior_strength: float = Field(default=5.0, gt=0.0)
     fitted_on: str = ""
@@ -161,12 +173,13 @@ class Reranker(BaseModel):
 
     # -- priors from the fitting set -----------------------------------------------------------
 
-    def priors(self, code: str) -> tuple[float, float, float]:
+    def priors(self, code: str, phrase: str) -> tuple[float, ...]:
         key = undot(code)
         return prior_columns(
             self.code_record.get(key, (0, 0)),
             self.category_record.get(key[:3], (0, 0)),
             self.gold_charts.get(key, 0),
+            self.pair_record.get(pair_key(phrase, key), (0, 0)),
             self.base_rate,
             self.prior_strength,
         )
@@ -219,15 +232,27 @@ def prior_columns(
     code: tuple[int, int],
     category: tuple[int, int],
     gold_charts: int,
+    pair: tuple[int, int],
     base_rate: float,
     strength: float,
-) -> tuple[float, float, float]:
-    """The three prior features from a code's and its category's records on the fitting set."""
+) -> tuple[float, ...]:
+    """The prior features (`PRIOR_FEATURES`) from the records of the fitting set."""
     return (
         prior_logit(code[0], code[1], base_rate, strength),
         prior_logit(category[0], category[1], base_rate, strength),
         math.log1p(gold_charts),
+        prior_logit(pair[0], pair[1], base_rate, strength),
+        math.log1p(pair[1]),
     )
+
+
+def phrase_key(text: str) -> str:
+    """A mention's words as the pair record keys them: its content words, sorted."""
+    return " ".join(sorted(_content(text)))
+
+
+def pair_key(phrase: str, code: str) -> str:
+    return f"{phrase}|{undot(code)}"
 
 
 @lru_cache(maxsize=2)
@@ -343,10 +368,13 @@ def candidate_features(mentions: Sequence[Mention], texts: dict[str, str]) -> li
     return out
 
 
-def with_priors(rows: np.ndarray, codes: Sequence[str], model: Reranker) -> np.ndarray:
-    """`rows` (STATIC_FEATURES) with the prior columns from the model's tables."""
-    priors = np.asarray([model.priors(c) for c in codes], dtype=float).reshape(len(codes), 3)
-    return np.hstack([rows, priors])
+def with_priors(
+    rows: np.ndarray, codes: Sequence[str], phrases: Sequence[str], model: Reranker
+) -> np.ndarray:
+    """`rows` (STATIC_FEATURES) with the prior columns from the model's tables; `phrases` are
+    the `phrase_key`s of each row's mention."""
+    priors = [model.priors(c, p) for c, p in zip(codes, phrases, strict=True)]
+    return np.hstack([rows, np.asarray(priors, dtype=float).reshape(len(codes), -1)])
 
 
 # -- the hook ----------------------------------------------------------------------------------------
@@ -366,12 +394,20 @@ def readings(mentions: Sequence[Mention], texts: dict[str, str], model: Reranker
         if not m.candidates:
             out.append(Reading(order=[], probability=0.0, keep=True))
             continue
-        p = model.probabilities(with_priors(rows, [c.code for c in m.candidates], model))
-        # Stable: ties keep the term index's order.
-        order = sorted(range(len(p)), key=lambda i: (-round(float(p[i]), 9), i))
-        best = float(p[order[0]])
-        out.append(Reading(order=order, probability=best, keep=best >= model.nil_threshold))
+        codes = [c.code for c in m.candidates]
+        p = model.probabilities(with_priors(rows, codes, [phrase_key(m.text)] * len(codes), model))
+        out.append(choose(p, model.switch_margin, model.nil_threshold))
     return out
+
+
+def choose(p: np.ndarray, switch_margin: float, nil_threshold: float) -> Reading:
+    """The candidates' order from their scores `p` (term index order in ties): the best one
+    first when it beats the term index's first by more than `switch_margin`, else that one."""
+    order = sorted(range(len(p)), key=lambda i: (-round(float(p[i]), 9), i))
+    if order[0] != 0 and float(p[order[0]]) - float(p[0]) <= switch_margin:
+        order = [0, *(i for i in order if i != 0)]
+    best = float(p[order[0]])
+    return Reading(order=order, probability=best, keep=best >= nil_threshold)
 
 
 def rerank_mentions(

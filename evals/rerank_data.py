@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.rerank import STATIC_FEATURES, candidate_features
+from agent.rerank import STATIC_FEATURES, candidate_features, phrase_key
 from evals.datasets import LabelledChart, load_jsonl, resolve
 
 _WORKER: dict[str, Any] = {}
@@ -38,6 +38,7 @@ class ChartRows:
     labels: np.ndarray
     mention: np.ndarray  # mention number within the chart, per row
     assertion: list[str]  # per mention
+    phrases: list[str]  # the mention's phrase key, per row
 
 
 @dataclass
@@ -51,6 +52,7 @@ class CandidateSet:
     chart: np.ndarray  # chart number per row
     mention: np.ndarray  # global mention number per row
     chart_ids: np.ndarray
+    phrases: np.ndarray
     gold: list[set[str]]
     features: tuple[str, ...]
 
@@ -98,6 +100,7 @@ def chart_rows(chart: LabelledChart) -> ChartRows:
             [i for i, m in enumerate(mentions) for _ in m.candidates], dtype=np.int32
         ),
         assertion=[m.assertion for m in mentions],
+        phrases=[phrase_key(m.text) for m in mentions for _ in m.candidates],
     )
 
 
@@ -150,6 +153,7 @@ def dump(
         chart=data.chart,
         mention=data.mention,
         chart_ids=data.chart_ids,
+        phrases=data.phrases,
         gold=np.asarray(["|".join(sorted(g)) for g in data.gold]),
         features=np.asarray(data.features),
     )
@@ -172,6 +176,7 @@ def stack(rows: list[ChartRows]) -> CandidateSet:
         chart=np.concatenate(chart) if rows else np.zeros(0, dtype=np.int32),
         mention=np.concatenate(mention) if rows else np.zeros(0, dtype=np.int32),
         chart_ids=np.asarray([r.id for r in rows]),
+        phrases=np.asarray([p for r in rows for p in r.phrases]),
         gold=[set(r.gold) for r in rows],
         features=STATIC_FEATURES,
     )
@@ -196,6 +201,7 @@ def load(path: Path) -> CandidateSet:
             chart=f["chart"],
             mention=f["mention"],
             chart_ids=f["chart_ids"],
+            phrases=f["phrases"],
             gold=[set(g.split("|")) - {""} for g in f["gold"].tolist()],
             features=features,
         )

@@ -23,7 +23,16 @@ from typing import Literal
 
 import numpy as np
 
-from agent.rerank import FEATURES, RERANKER_FILE, Reranker, Tree, prior_columns
+from agent.rerank import (
+    FEATURES,
+    PRIOR_FEATURES,
+    RERANKER_FILE,
+    Reranker,
+    Tree,
+    choose,
+    pair_key,
+    prior_columns,
+)
 from core.codes import undot
 from core.errors import CodeSenseError
 from evals.rerank_data import CandidateSet, load
@@ -42,10 +51,14 @@ class Tables:
     def __init__(self, data: CandidateSet, rows: np.ndarray):
         self.code: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self.category: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.pair: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         charts: dict[str, set[int]] = defaultdict(set)
         for i in rows:
             key = undot(str(data.codes[i]))
             hit = int(data.labels[i])
+            pair = self.pair[pair_key(str(data.phrases[i]), key)]
+            pair[0] += hit
+            pair[1] += 1
             self.code[key][0] += hit
             self.code[key][1] += 1
             self.category[key[:3]][0] += hit
@@ -56,15 +69,17 @@ class Tables:
         self.base_rate = float(np.mean(data.labels[rows])) if len(rows) else 0.1
 
     def columns(self, data: CandidateSet, rows: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(rows), 3))
+        out = np.zeros((len(rows), len(PRIOR_FEATURES)))
         for n, i in enumerate(rows):
             key = undot(str(data.codes[i]))
             code = self.code.get(key, [0, 0])
             cat = self.category.get(key[:3], [0, 0])
+            pair = self.pair.get(pair_key(str(data.phrases[i]), key), [0, 0])
             out[n] = prior_columns(
                 (code[0], code[1]),
                 (cat[0], cat[1]),
                 self.gold_charts.get(key, 0),
+                (pair[0], pair[1]),
                 self.base_rate,
                 PRIOR_STRENGTH,
             )
@@ -144,13 +159,18 @@ def _fit_boosted(x: np.ndarray, y: np.ndarray, features: list[str]) -> Reranker:
 # -- choosing per mention --------------------------------------------------------------------------
 
 
-def best_per_mention(data: CandidateSet, p: np.ndarray) -> dict[int, tuple[int, float]]:
-    """Each mention's best row (first on ties, as the term index ranked it) and its score."""
-    best: dict[int, tuple[int, float]] = {}
+def best_per_mention(
+    data: CandidateSet, p: np.ndarray, switch_margin: float = 0.0
+) -> dict[int, tuple[int, float]]:
+    """Each mention's chosen row and its score, as `agent.rerank.choose` chooses."""
+    rows: dict[int, list[int]] = {}
     for i in range(len(p)):
-        m = int(data.mention[i])
-        if m not in best or p[i] > best[m][1] + 1e-12:
-            best[m] = (i, float(p[i]))
+        rows.setdefault(int(data.mention[i]), []).append(i)
+    best: dict[int, tuple[int, float]] = {}
+    for m, idx in rows.items():
+        reading = choose(p[idx], switch_margin, 0.0)
+        i = idx[reading.order[0]]
+        best[m] = (i, float(p[i]))
     return best
 
 
@@ -179,11 +199,20 @@ def as_is(data: CandidateSet) -> dict[int, tuple[int, float]]:
     return first
 
 
-def best_threshold(data: CandidateSet, best: dict[int, tuple[int, float]]) -> float:
-    grid = [round(t, 3) for t in np.arange(0.0, 0.6, 0.01)]
-    scored = [(chart_f1(data, best, t)[2], -t) for t in grid]
-    f1, neg_t = max(scored)
-    return -neg_t
+MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 1.0)
+THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.0, 0.6, 0.01))
+
+
+def best_choice(data: CandidateSet, p: np.ndarray) -> tuple[float, float, float]:
+    """The switch margin and threshold with the best chart micro-F1 (smaller ones on ties),
+    and that F1."""
+    scored = []
+    for margin in MARGINS:
+        best = best_per_mention(data, p, margin)
+        for t in THRESHOLDS:
+            scored.append((round(chart_f1(data, best, t)[2], 6), -margin, -t))
+    f1, neg_margin, neg_t = max(scored)
+    return -neg_margin, -neg_t, f1
 
 
 # -- the fit ---------------------------------------------------------------------------------------
@@ -225,14 +254,14 @@ def fit_reranker(
     lines: list[str] = []
     p, r, f = chart_f1(data, as_is(data), 0.0)
     lines.append(f"train as ranked: P {p:.3f} R {r:.3f} F1 {f:.3f}")
+    as_ranked = f
     oof = out_of_fold(data, kind, features)
-    best = best_per_mention(data, oof)
-    threshold = best_threshold(data, best)
-    p0, r0, f0 = chart_f1(data, best, 0.0)
+    margin, threshold, _ = best_choice(data, oof)
+    best = best_per_mention(data, oof, margin)
     p, r, f = chart_f1(data, best, threshold)
     lines.append(
-        f"train {FOLDS}-fold, reranked: P {p0:.3f} R {r0:.3f} F1 {f0:.3f}; "
-        f"with threshold {threshold}: P {p:.3f} R {r:.3f} F1 {f:.3f}"
+        f"train {FOLDS}-fold, reranked (switch margin {margin}, threshold {threshold}): "
+        f"P {p:.3f} R {r:.3f} F1 {f:.3f}"
     )
     everything = np.arange(len(data.labels))
     tables = Tables(data, everything)
@@ -240,6 +269,7 @@ def fit_reranker(
     model = model.model_copy(
         update={
             "nil_threshold": threshold,
+            "switch_margin": margin,
             "code_record": {
                 k: (v[0], v[1]) for k, v in sorted(tables.code.items()) if v[1] >= MIN_RECORD
             },
@@ -249,12 +279,15 @@ def fit_reranker(
                 for k, v in sorted(tables.gold_charts.items())
                 if tables.code.get(k, [0, 0])[1] >= MIN_RECORD
             },
+            "pair_record": {
+                k: (v[0], v[1]) for k, v in sorted(tables.pair.items()) if v[1] >= MIN_RECORD
+            },
             "base_rate": round(tables.base_rate, 6),
             "prior_strength": PRIOR_STRENGTH,
             "fitted_on": name,
             "charts": len(data.gold),
             "mentions": len(set(data.mention.tolist())),
-            "figures": {"train_cv_f1": round(f, 4), "train_as_ranked_f1": round(f0, 4)},
+            "figures": {"train_cv_f1": round(f, 4), "train_as_ranked_f1": round(as_ranked, 4)},
         }
     )
     model = Reranker.model_validate(model.model_dump())  # the shipped tables, checked
@@ -263,7 +296,7 @@ def fit_reranker(
         cp, cr, cf = chart_f1(check, as_is(check), 0.0)
         lines.append(f"check as ranked: P {cp:.3f} R {cr:.3f} F1 {cf:.3f}")
         probs = score_set(model, check)
-        cp, cr, cf = chart_f1(check, best_per_mention(check, probs), threshold)
+        cp, cr, cf = chart_f1(check, best_per_mention(check, probs, margin), threshold)
         lines.append(f"check reranked: P {cp:.3f} R {cr:.3f} F1 {cf:.3f}")
         model.figures["check_f1"] = round(cf, 4)
     return model, lines
@@ -273,7 +306,7 @@ def score_set(model: Reranker, data: CandidateSet) -> np.ndarray:
     """Scores of every row of `data` the way the coding path computes them (shipped tables)."""
     from agent.rerank import with_priors
 
-    full = with_priors(data.x, [str(c) for c in data.codes], model)
+    full = with_priors(data.x, [str(c) for c in data.codes], [str(p) for p in data.phrases], model)
     return model.probabilities(full)
 
 

@@ -18,6 +18,7 @@ from apps.cli import (
     apikey,
     audit,
     audit_codes,
+    batch,
     code,
     export,
     index,
@@ -29,6 +30,7 @@ from apps.cli import (
     schema,
     serve,
     show,
+    slack,
     trace,
 )
 from apps.cli import eval as evaluate
@@ -37,6 +39,7 @@ from core.errors import CodeSenseError
 # Command modules, in the order `codesense --help` lists them.
 COMMANDS = [
     code,
+    batch,
     evaluate,
     rerank,
     index,
@@ -50,6 +53,7 @@ COMMANDS = [
     audit_codes,
     rules,
     serve,
+    slack,
     apikey,
     schema,
 ]

@@ -78,8 +78,12 @@ def test_scores_are_deterministic_probabilities():
     mentions = [_mention(PAIN, CHEST), _mention(CHEST, PAIN, text="pleuritic pain")]
     blocks = candidate_features(mentions, {"d1": NOTE})
     assert all(b.shape == (2, len(STATIC_FEATURES)) for b in blocks)
-    first = [model.probabilities(with_priors(b, ["R52", "R07.9"], model)) for b in blocks]
-    again = [model.probabilities(with_priors(b, ["R52", "R07.9"], model)) for b in blocks]
+    first = [
+        model.probabilities(with_priors(b, ["R52", "R07.9"], ["pain"] * 2, model)) for b in blocks
+    ]
+    again = [
+        model.probabilities(with_priors(b, ["R52", "R07.9"], ["pain"] * 2, model)) for b in blocks
+    ]
     for a, b in zip(first, again, strict=True):
         assert np.array_equal(a, b)
         assert ((a > 0) & (a < 1)).all()
