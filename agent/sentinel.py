@@ -111,14 +111,6 @@ def parse_codes(codes: Iterable[str] | str, codeset: CodeSet | None = None) -> l
     return out
 
 
-class _Support:
-    """What the coded chart says about one assigned code."""
-
-    def __init__(self) -> None:
-        self.suggestion: Suggestion | None = None
-        self.mentions: list[int] = []
-
-
 class SentinelCheck:
     """One chart's assigned codes against its coded state; `findings()` does the work."""
 

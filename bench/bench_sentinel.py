@@ -47,7 +47,10 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="codesense-bench-") as folder:
         data = Path(folder)
-        (data / "cache").symlink_to((ROOT / ".codesense" / "cache").resolve())
+        # Share the term index cache with the checkout (built on first use, as tests do).
+        shared = ROOT / ".codesense" / "cache"
+        shared.mkdir(parents=True, exist_ok=True)
+        (data / "cache").symlink_to(shared.resolve(), target_is_directory=True)
         service = Service(Settings(data_dir=data))
         actor = Actor(id="bench", role="auditor", org="default", via="cli")
         admin = Actor(id="bench", role="admin", org="default", via="cli")

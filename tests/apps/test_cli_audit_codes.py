@@ -3,6 +3,7 @@ with a bad row (one line each, the batch goes on, exit 2 at the end) and its two
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -35,8 +36,15 @@ def test_one_chart_as_a_table(tmp_path):
     out = proc.stdout
     assert "combination" in out and "E11.9 -> E11.22" in out and "I10 -> I12.9" in out
     assert "unsupported" in out and "assertion.negated" in out and "risk" in out
-    listed = _cli("runs", "--kind", "audit")
-    assert listed.returncode == 0 and "E11.9 N18.31 I10 R07.9" in listed.stdout
+    listed = _cli("runs", "--kind", "audit", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    run_id = next(
+        json.loads(line)["run_id"]
+        for line in listed.stdout.splitlines()
+        if json.loads(line)["codes"] == ["E11.9", "N18.31", "I10", "R07.9"]
+    )
+    shown = _cli("show", run_id)
+    assert shown.returncode == 0 and "E11.9 -> E11.22" in shown.stdout
 
 
 def test_bad_codes_and_bad_arguments_are_one_line(tmp_path):
