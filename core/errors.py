@@ -15,6 +15,10 @@ class ChartInputError(CodeSenseError):
     """The input cannot be read as a chart (empty, binary, undecodable, too large, missing)."""
 
 
+class ContentMismatch(ChartInputError):
+    """A file's name says one kind ("note.txt") and its content another (a PDF)."""
+
+
 class DocumentRefused(ChartInputError):
     """A document we can read in principle but refuse (encrypted PDF, hostile PDF)."""
 

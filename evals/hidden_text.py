@@ -202,6 +202,13 @@ def _dark_page(ink: tuple[float, ...]) -> Draw:
     return draw
 
 
+def _over_other_text(page: pymupdf.Page, text: str, hidden: bool) -> None:
+    """White text laid over black text: the pixels under it change, but not because of it."""
+    x, y = ORIGIN
+    page.insert_text((x, y) if hidden else (x, y + 30), "#" * 40, fontsize=FONT_SIZE)
+    _text(page, text, color=(1, 1, 1) if hidden else (0, 0, 0))
+
+
 def _rotated_page_covered(page: pymupdf.Page, text: str, hidden: bool) -> None:
     page.set_rotation(90)
     _covered_by_rect((1, 1, 1))(page, text, hidden)
@@ -237,6 +244,7 @@ CONSTRUCTIONS: list[Construction] = [
         "white-box-on-dark-page", "low_contrast", _on_box((1, 1, 1), (0.97, 0.97, 0.97), (0, 0, 0))
     ),
     Construction("dark-page-same-ink", "low_contrast", _dark_page((0.05, 0.1, 0.3))),
+    Construction("white-over-black-text", "low_contrast", _over_other_text),
     Construction("cmyk-near-white", "low_contrast", _ops("0 0 0 0.03 k", "0 0 0 1 k")),
     Construction("gray-space-near-white", "low_contrast", _ops("0.96 g", "0 g")),
     Construction("half-transparent-grey", "low_contrast", _ops("/GS0 gs 0.8 g", "0 g")),

@@ -285,6 +285,11 @@ def test_a_fhir_bundle_is_one_chart_whose_evidence_names_each_document(service):
         ),
         (_fhir_text("x", content_type="image/png"), UnsupportedContent, "image/png"),
         (
+            _fhir_text("HPI: cough.", content_type="application/pdf"),
+            InvalidFhir,
+            "contentType is application/pdf but the data is not a PDF",
+        ),
+        (
             {
                 "resourceType": "DocumentReference",
                 "status": "current",

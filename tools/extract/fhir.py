@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core.errors import InvalidFhir, UnsupportedContent
+from core.errors import ContentMismatch, InvalidFhir, UnsupportedContent
 from tools.chart import Chart, Document
 from tools.extract.uploads import read_upload
 
@@ -156,13 +156,23 @@ def _attachment_document(
             f"{where}.contentType {content_type[:40]!r}: only text/plain and application/pdf"
         )
     name = f"{where.split('.')[0].lower()}{suffix}"
-    document = read_upload(
-        data,
-        name,
-        max_bytes=max_bytes,
-        pdf_timeout_s=pdf_timeout_s,
-        pdf_memory_mb=pdf_memory_mb,
-    )
+    try:
+        document = read_upload(
+            data,
+            name,
+            max_bytes=max_bytes,
+            pdf_timeout_s=pdf_timeout_s,
+            pdf_memory_mb=pdf_memory_mb,
+        )
+    except ContentMismatch:
+        # Said in FHIR's terms: the content type, not a file name, made the claim.
+        if suffix == ".pdf":
+            raise InvalidFhir(
+                f"{where}: contentType is application/pdf but the data is not a PDF"
+            ) from None
+        raise InvalidFhir(
+            f"{where}: contentType is {content_type or 'not given'} but data is a PDF"
+        ) from None
     if suffix == ".pdf" and document.kind != "pdf":
         raise InvalidFhir(f"{where}: contentType is application/pdf but the data is not a PDF")
     if suffix == ".txt" and document.kind == "pdf":

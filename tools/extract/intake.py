@@ -12,7 +12,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from core.errors import ChartInputError, ChartTooLarge, DocumentRefused
+from core.errors import ChartInputError, ChartTooLarge, ContentMismatch, DocumentRefused
 from tools.chart import Document
 from tools.extract.pdf import read_pdf_document
 from tools.extract.text import read_text_document
@@ -129,15 +129,15 @@ def _read_by_content(
     if _PDF_MAGIC not in head:
         if claims == "pdf":
             what = "text" if textual else "neither a PDF nor text"
-            raise ChartInputError(f"{name}: named {suffix} but holds {what}, not a PDF")
+            raise ContentMismatch(f"{name}: named {suffix} but holds {what}, not a PDF")
         return read_text_document(path, doc_id)
     if not textual:
         # A binary file with a PDF header: a PDF or a broken one, whatever its name says.
         if claims == "text":
-            raise ChartInputError(f"{name}: named {suffix} but holds a PDF; rename it .pdf")
+            raise ContentMismatch(f"{name}: named {suffix} but holds a PDF; rename it .pdf")
         return as_pdf()
     # Text that mentions "%PDF": a PDF only if it parses as one.
-    misnamed = ChartInputError(f"{name}: named {suffix} but holds a PDF; rename it .pdf")
+    misnamed = ContentMismatch(f"{name}: named {suffix} but holds a PDF; rename it .pdf")
     try:
         document = as_pdf()
     except DocumentRefused:  # an encrypted PDF is still a PDF
@@ -149,7 +149,7 @@ def _read_by_content(
             return read_text_document(path, doc_id)
         if head.lstrip().startswith(_PDF_MAGIC):
             raise  # name and header agree: a broken PDF, and its own error says why
-        raise ChartInputError(f"{name}: named {suffix} but holds text, not a PDF") from None
+        raise ContentMismatch(f"{name}: named {suffix} but holds text, not a PDF") from None
     if claims == "text":
         raise misnamed
     return document

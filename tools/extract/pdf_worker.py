@@ -81,9 +81,11 @@ _TRANSPARENT_MAX = 0.05
 # difference, of 255): 0.94 grey on white changes it by 15, mid grey by 128. Anti-aliasing at the
 # render resolution keeps a legible glyph's strongest pixel near its full contrast.
 _PAINTED_MIN = 26
-# Of a glyph not seen: closer than this to its background (0-1) it is "low_contrast", otherwise
-# something was painted over it ("covered").
+# A glyph whose colour is closer than this to what is drawn behind it (largest channel
+# difference, 0-1) is "low_contrast"; one that stands out but changed no pixel was "covered".
 _CONTRAST_MIN = 0.10
+# Background pixels this close together (of 255) are one colour; otherwise take their median.
+_UNIFORM_SPREAD = 8
 # Fonts under 1 pt, and glyphs squeezed narrower than 0.15 pt (Tz 1), are not read by anyone.
 _TINY_FONT_PT = 1.0
 _TINY_GLYPH_WIDTH_PT = 0.15
@@ -427,23 +429,26 @@ def _judge_by_rendering(page: Any, page_text: _PageText) -> None:
     copy of the document is thrown away), renders again and compares, character by character.
     If the page cannot be rendered, near-white text counts as white on white paper.
     """
-    pending = [
-        c
-        for line in page_text.lines
-        for c in line
-        if c.hidden_reason is None and not c.text.isspace() and c.bbox is not None
-    ]
-    for char in pending:
-        if _is_tiny(char):
-            char.hidden_reason = "tiny_font"
-    pending = [c for c in pending if c.hidden_reason is None]
+    pending: list[list[_Char]] = []
+    for line in page_text.lines:
+        inked = [
+            c
+            for c in line
+            if c.hidden_reason is None and not c.text.isspace() and c.bbox is not None
+        ]
+        for char in inked:
+            if _is_tiny(char):
+                char.hidden_reason = "tiny_font"
+        inked = [c for c in inked if c.hidden_reason is None]
+        if inked:
+            pending.append(inked)
     if pending:
         try:
             _compare_renders(page, pending)
         except MemoryError:
             raise
         except Exception:  # a page MuPDF cannot render or redact: judge by colour alone
-            for char in pending:
+            for char in (c for line in pending for c in line):
                 if char.rgb is not None and _is_white(char.rgb):
                     char.hidden_reason = "low_contrast"
     for line in page_text.lines:
@@ -459,7 +464,7 @@ def _is_tiny(char: _Char) -> bool:
     return min(abs(x1 - x0), abs(y1 - y0)) < _TINY_GLYPH_WIDTH_PT
 
 
-def _compare_renders(page: Any, chars: list[_Char]) -> None:
+def _compare_renders(page: Any, lines: list[list[_Char]]) -> None:
     import numpy as np
 
     pymupdf = _load_pymupdf()
@@ -494,23 +499,62 @@ def _compare_renders(page: Any, chars: list[_Char]) -> None:
             return None
         return slice(py0, py1), slice(px0, px1)
 
-    for char in chars:
-        assert char.bbox is not None
-        where = pixels(char.bbox)
-        if where is None:
+    for line in lines:
+        _judge_line(np, line, [pixels(c.bbox) for c in line if c.bbox is not None], drawn, bare)
+
+
+def _judge_line(
+    np: Any,
+    line: list[_Char],
+    boxes: list[tuple[slice, slice] | None],
+    drawn: Any,
+    bare: Any,
+) -> None:
+    """Judge one line's glyphs on one band of rows, every glyph at once (numpy `reduceat` over
+    each glyph's columns): per-glyph array calls cost more than the arithmetic."""
+    for char, box in zip(line, boxes, strict=True):
+        if box is None:
             char.hidden_reason = "off_page"
-            continue
-        a, b = drawn[where], bare[where]
-        # Largest channel difference the glyph made, without widening to a signed type.
-        strongest = int((np.maximum(a, b) - np.minimum(a, b)).max())
-        if strongest >= _PAINTED_MIN:
-            continue
-        # Not painted to be seen: say whether it matches what is behind it or was covered.
-        background = np.median(b.reshape(-1, b.shape[-1]), axis=0) / 255
-        glyph = char.rgb or (0.0, 0.0, 0.0)
-        # A half-transparent glyph shows half its difference from what is behind it.
-        contrast = char.opacity * max(abs(glyph[i] - float(background[i])) for i in range(3))
-        char.hidden_reason = "low_contrast" if contrast < _CONTRAST_MIN else "covered"
+    placed = [(c, b) for c, b in zip(line, boxes, strict=True) if b is not None]
+    if not placed:
+        return
+    top = min(b[0].start for _, b in placed)
+    bottom = max(b[0].stop for _, b in placed)
+    left = min(b[1].start for _, b in placed)
+    right = max(b[1].stop for _, b in placed)
+    band_drawn, band_bare = drawn[top:bottom, left:right], bare[top:bottom, left:right]
+    # Largest channel difference per pixel, without widening to a signed type; then per column.
+    painted = (np.maximum(band_drawn, band_bare) - np.minimum(band_drawn, band_bare)).max(axis=2)
+    pad = ((0, 1),)
+    column_painted = np.pad(painted.max(axis=0), pad)
+    column_low = np.pad(band_bare.min(axis=0), pad + ((0, 0),))
+    column_high = np.pad(band_bare.max(axis=0), pad + ((0, 0),))
+    # reduceat over [start, stop) pairs; the odd results (stop to next start) are discarded.
+    edges = np.array([x - left for _, b in placed for x in (b[1].start, b[1].stop)], dtype=np.intp)
+    strongest = np.maximum.reduceat(column_painted, edges)[::2]
+    low = np.minimum.reduceat(column_low, edges, axis=0)[::2].astype(float)
+    high = np.maximum.reduceat(column_high, edges, axis=0)[::2].astype(float)
+    background = low / 255
+    for i in np.flatnonzero((high - low).max(axis=1) > _UNIFORM_SPREAD).tolist():
+        # A box edge or an image behind the glyph: what most of it shows.
+        behind = bare[placed[i][1]]
+        background[i] = np.median(behind.reshape(-1, behind.shape[-1]), axis=0) / 255
+    glyphs = np.array([c.rgb or (0.0, 0.0, 0.0) for c, _ in placed], dtype=float)
+    opacity = np.array([c.opacity for c, _ in placed], dtype=float)
+    # A half-transparent glyph shows that share of its difference from what is behind it.
+    contrast = opacity * np.abs(glyphs - background).max(axis=1)
+    for (char, _), faint, unpainted in zip(
+        placed,
+        (contrast < _CONTRAST_MIN).tolist(),
+        (strongest < _PAINTED_MIN).tolist(),
+        strict=True,
+    ):
+        if faint:
+            # Checked even where pixels changed: white text laid over black text "changes"
+            # the pixels of the text beneath it.
+            char.hidden_reason = "low_contrast"
+        elif unpainted:
+            char.hidden_reason = "covered"
 
 
 def _settle_whitespace(line: list[_Char]) -> None:
