@@ -222,15 +222,15 @@ class Service:
         """
         records = self.records
         _ = self.workflow
-        conn = getattr(self._checkpointer, "conn", None)
-        sqlite_saver = isinstance(conn, sqlite3.Connection)
+        found = getattr(self._checkpointer, "conn", None)
+        conn = found if isinstance(found, sqlite3.Connection) else None
         with records.audit.anchors.hold(), records.db.deferred_sync():
-            if sqlite_saver:
+            if conn is not None:
                 conn.execute("PRAGMA synchronous=NORMAL")
             try:
                 yield
             finally:
-                if sqlite_saver:
+                if conn is not None:
                     conn.execute("PRAGMA synchronous=FULL")
                     sync_sqlite_files(self.settings.data_dir / "checkpoints.db")
 
