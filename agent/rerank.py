@@ -45,6 +45,10 @@ _ASSERTIONS = ("negated", "possible", "historical", "family", "hypothetical")
 # Mentions never left out, whatever their score: the guideline engine reads them for history
 # codes ("History of myocardial infarction" -> I25.2, family history -> Z80-Z84).
 KEEP_ASSERTIONS = ("historical", "family")
+# Nor mentions read as external causes (V00-Y99): whether one is reported is the guideline
+# engine's decision (Section I.C.20, "fall from tripping" -> W01.0), and CodiEsp's annotators
+# coded them rarely (36 in 500 train charts), so a low score says little about the mention.
+KEEP_PREFIXES = ("V", "W", "X", "Y")
 
 # What `candidate_features` computes, column by column. A model names the ones it uses; a model
 # naming anything else is refused at load (its weights would be read against the wrong columns).
@@ -400,7 +404,7 @@ def readings(mentions: Sequence[Mention], texts: dict[str, str], model: Reranker
             continue
         codes = [c.code for c in m.candidates]
         p = model.probabilities(with_priors(rows, codes, [phrase_key(m.text)] * len(codes), model))
-        keep_any = m.assertion in KEEP_ASSERTIONS
+        keep_any = m.assertion in KEEP_ASSERTIONS or undot(codes[0]).startswith(KEEP_PREFIXES)
         out.append(choose(p, model.switch_margin, model.nil_threshold, codes, keep_any))
     return out
 

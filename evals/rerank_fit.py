@@ -26,6 +26,7 @@ import numpy as np
 from agent.rerank import (
     FEATURES,
     KEEP_ASSERTIONS,
+    KEEP_PREFIXES,
     PRIOR_FEATURES,
     RERANKER_FILE,
     STATIC_FEATURES,
@@ -175,7 +176,8 @@ def best_per_mention(
         reading = choose(p[idx], switch_margin, 0.0, codes, False)
         i = idx[reading.order[0]]
         # A mention that is always kept scores 1 against the threshold.
-        best[m] = (i, 1.0 if kept[idx[0]] else float(p[i]))
+        always = kept[idx[0]] or undot(codes[0]).startswith(KEEP_PREFIXES)
+        best[m] = (i, 1.0 if always else float(p[i]))
     return best
 
 
