@@ -20,6 +20,7 @@ from tools.chart import Chart
 from tools.codeset import APRIL_UPDATE_START, CODE_SET_VERSION, CodeSet
 from tools.evidence import EvidenceError, cite
 from tools.extract import ExtractInput, extract_chart, structure
+from tools.folding import bidi_ranges
 from tools.mentions import MentionsInput, find_mentions
 from tools.rules.text import chart_facts
 from tools.semantic import semantic_candidates
@@ -56,6 +57,16 @@ def extract_document(state: CodingState, runtime: Runtime[CodingContext]) -> dic
             )
         if not doc.text.strip():
             escalations.append(Escalation(reason="no_text", detail=f"{doc.doc_id}: no text"))
+        reordered = bidi_ranges(doc.text)
+        if reordered:
+            escalations.append(
+                Escalation(
+                    reason="bidi_controls",
+                    detail=f"{doc.doc_id}: {len(reordered)} stretch(es) of text inside "
+                    "right-to-left or override controls display in another order than they "
+                    "are stored; that text is not coded",
+                )
+            )
     return {"chart": chart, "escalations": escalations}
 
 
@@ -145,7 +156,19 @@ def validate_decisions(state: CodingState, runtime: Runtime[CodingContext]) -> d
         ValidateInput(codes=proposed, setting=state.setting, date_of_service=None), rules=rules
     )
     drafts = []
+    incomplete: list[Escalation] = []
     for decision, checked in zip(state.decisions, out.codes, strict=True):
+        if checked.code is None:
+            # Never a category or a code short of its 7th character as a suggestion: the
+            # chart did not say enough to complete it, so a coder chooses (the reasons list
+            # the choices: laterality, encounter, type ...).
+            incomplete.append(
+                Escalation(
+                    reason="incomplete_code",
+                    detail=f"{decision.code}: " + "; ".join(checked.reasons or ["not billable"]),
+                )
+            )
+            continue
         drafts.append(
             DraftSuggestion(
                 decision=decision,
@@ -160,7 +183,12 @@ def validate_decisions(state: CodingState, runtime: Runtime[CodingContext]) -> d
             )
         )
     drafts, drg = guideline_delivery.apply_edits(state, drafts, rules)
-    return {"drafts": drafts, "conflicts": out.conflicts, "drg": drg}
+    return {
+        "drafts": drafts,
+        "conflicts": out.conflicts,
+        "drg": drg,
+        "escalations": state.escalations + incomplete,
+    }
 
 
 def check_evidence(state: CodingState) -> dict[str, Any]:

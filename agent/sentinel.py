@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
+
+from pydantic import BaseModel
 
 from agent.state import CodingState
 from core.codes import CODE_PATTERN, is_code, normalize
@@ -30,12 +33,15 @@ from core.contract import (
     Setting,
     Severity,
     Suggestion,
+    risk_score,
 )
 from core.errors import UnknownCode
+from core.settings import Settings
 from tools.chart import Chart
 from tools.codeset import APRIL_UPDATE_START, CODE_SET_VERSION, CodeSet
 from tools.edits import EditInput, hcc_flags, meat_evidence
 from tools.evidence import EvidenceError, cite
+from tools.lookup import TermIndex
 from tools.mentions import Mention
 from tools.rules.checks import check_code_list
 from tools.rules.load import RuleSet
@@ -105,14 +111,6 @@ def parse_codes(codes: Iterable[str] | str, codeset: CodeSet | None = None) -> l
     return out
 
 
-class _Support:
-    """What the coded chart says about one assigned code."""
-
-    def __init__(self) -> None:
-        self.suggestion: Suggestion | None = None
-        self.mentions: list[int] = []
-
-
 class SentinelCheck:
     """One chart's assigned codes against its coded state; `findings()` does the work."""
 
@@ -155,8 +153,9 @@ class SentinelCheck:
         self.out = []
         self._incomplete()
         self._conflicts()
+        self._support(unsupported_only=True)
         self._rule_pack()
-        self._support()
+        self._support(unsupported_only=False)
         self._principal()
         self._hcc_meat()
         self._missed()
@@ -253,12 +252,13 @@ class SentinelCheck:
     # -- the rule packs -----------------------------------------------------------------------
 
     def _rule_pack(self) -> None:
-        """Combination codes coded as parts, and sequencing rules, on the assigned order."""
-        checks = check_code_list(
-            self.assigned, self.setting, self.rules, APRIL_UPDATE_START, self.cs
-        )
+        """Combination codes coded as parts, and sequencing rules, on the assigned order (of
+        the codes with support: an unsupported code combines with nothing)."""
+        unsupported = {f.code for f in self.out if f.kind == "unsupported"}
+        standing = [c for c in self.assigned if c not in unsupported]
+        checks = check_code_list(standing, self.setting, self.rules, APRIL_UPDATE_START, self.cs)
         text = "\n".join(d.text for d in self.chart.documents)
-        for code, found in zip(self.assigned, checks, strict=True):
+        for code, found in zip(standing, checks, strict=True):
             for check in found:
                 rule = self.rules.get(check.id)
                 if rule is None:
@@ -291,24 +291,25 @@ class SentinelCheck:
 
     # -- the documentation --------------------------------------------------------------------
 
-    def _support(self) -> None:
-        """Each assigned code the coder did not code: a more specific or combination code, or
-        no present-tense support (only negated, family, historical, hypothetical mentions, or
-        uncertain ones in an outpatient chart)."""
+    def _support(self, unsupported_only: bool) -> None:
+        """Each assigned code the coder did not code: no present-tense support (only negated,
+        family, historical, hypothetical mentions, or uncertain ones in an outpatient chart),
+        found first; then, once the rule packs had their say, a more specific or combination
+        code the documentation supports instead."""
         for code in self.assigned:
             if code in self.supported or code in self.explained:
                 continue
             category = code[:3]
             same = [s for s in self.suggestions if s.code[:3] == category]
-            if same:
-                self._more_specific(code, same)
-                continue
             linked = self._linked_mentions(code)
-            used_by = self._coded_from(linked)
-            if used_by is not None:
+            used_by = None if same else self._coded_from(linked)
+            if unsupported_only:
+                if not same and used_by is None:
+                    self._unsupported(code, linked)
+            elif same:
+                self._more_specific(code, same)
+            elif used_by is not None:
                 self._coded_otherwise(code, used_by)
-                continue
-            self._unsupported(code, linked)
 
     def _more_specific(self, code: str, same: list[Suggestion]) -> None:
         info = self.cs.get(code)
@@ -520,14 +521,14 @@ class SentinelCheck:
     # -- helpers ------------------------------------------------------------------------------
 
     def _counts(self, mention: Mention) -> bool:
-        """Present, or uncertain in an inpatient chart (coded as if established)."""
-        return mention.assertion == "present" or (
-            mention.assertion == "possible" and self.setting == "inpatient"
-        )
+        """A mention supports its code unless a rule of this setting suppresses its assertion
+        where it stands: "possible pneumonia" counts in an inpatient discharge diagnosis, not
+        in a clinic note nor in an inpatient progress note."""
+        return mention.assertion == "present" or self._assertion_rule(mention) is None
 
     def _assertion_rule(self, mention: Mention) -> SuppressAssertion | None:
         for rule in self.rules.of_kind(SuppressAssertion, self.setting, APRIL_UPDATE_START):
-            if mention.assertion in rule.assertions:
+            if mention.assertion in rule.assertions and mention.section not in rule.unless_sections:
                 return rule
         return None
 
@@ -588,6 +589,57 @@ def check(
     sentinel = SentinelCheck(coded, assigned, rules, codeset)
     findings = sentinel.findings()
     return sentinel.assigned_codes(), findings
+
+
+class SentinelOutcome(BaseModel):
+    """An audit without a store: the checked codes, the findings, the risk, what is supported."""
+
+    assigned: list[AssignedCode]
+    findings: list[Finding]
+    risk: float
+    supported_codes: list[str]
+
+
+@lru_cache(maxsize=1)
+def _offline_graph() -> Any:
+    from agent.graph import build_graph
+
+    return build_graph(human_review=False).compile()
+
+
+def audit_offline(
+    chart: Chart,
+    codes: list[str] | str,
+    setting: Setting,
+    index: TermIndex,
+    rules: RuleSet,
+    settings: Settings | None = None,
+) -> SentinelOutcome:
+    """Code the chart with the offline reasoner and check `codes` against it: what a tool (a
+    model's "check assigned codes") or a test uses when nothing is to be stored."""
+    from agent.context import CodingContext
+    from agent.reasoners import OfflineReasoner
+    from agent.state import CodingInput
+
+    assigned = parse_codes(codes)
+    context = CodingContext(settings or Settings(), index, OfflineReasoner(), rules.version, rules)
+    state = _offline_graph().invoke(
+        CodingInput(
+            chart_id=chart.chart_id,
+            run_id=f"sentinel-{chart.chart_id}",
+            setting=setting,
+            chart=chart,
+        ),
+        context=context,
+    )
+    checked, findings = check(state, assigned, rules)
+    result = state["result"]
+    return SentinelOutcome(
+        assigned=checked,
+        findings=findings,
+        risk=risk_score(findings),
+        supported_codes=[s.code for s in result.suggestions] if result is not None else [],
+    )
 
 
 def _combination_codes(message: str) -> tuple[list[str], list[str]]:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
 from importlib import metadata
@@ -34,8 +36,8 @@ from agent.graph import build_graph
 from agent.justification import justify
 from agent.questions import RunAnswer
 from agent.review import ReviewError, ReviewRequest, check_decision
+from agent.sentinel import CODE_SET_CITATIONS, parse_codes
 from agent.sentinel import check as sentinel_check
-from agent.sentinel import parse_codes
 from agent.state import CodingInput, CodingState
 from apps.actors import Actor, Role
 from apps.feedback import Correction, Feedback, FeedbackBy, group_corrections
@@ -59,6 +61,7 @@ from core.errors import ChartInputError, ChartTooLarge, CodeSenseError, Conflict
 from core.settings import Settings
 from store.api_keys import ApiKeyRecord, KeyNotFound
 from store.checkpoints import model_allowlist, open_checkpointer
+from store.db import sync_sqlite_files
 from store.events import AuditEvent, EventDraft, digest, digest_json
 from store.marks import Mark, ReviewMark, ReviewMarks
 from store.outcomes import Outcome, OutcomeRequest
@@ -206,6 +209,30 @@ class Service:
                     )
                     self._workflow = build_graph().compile(checkpointer=self._checkpointer)
         return self._workflow
+
+    @contextmanager
+    def group_commit(self) -> Iterator[None]:
+        """Code several charts with one disk sync at the end instead of several per chart.
+
+        Every run still commits its own transactions (run row and events together, in order);
+        inside the block they are not waited onto the disk one by one. When the block returns,
+        the store, its checkpoints and the audit anchors are synced: only then may a surface
+        acknowledge (print, return) the results coded inside it. `codesense code FILE...` and
+        batch workers use it per group of charts.
+        """
+        records = self.records
+        _ = self.workflow
+        found = getattr(self._checkpointer, "conn", None)
+        conn = found if isinstance(found, sqlite3.Connection) else None
+        with records.audit.anchors.hold(), records.db.deferred_sync():
+            if conn is not None:
+                conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                yield
+            finally:
+                if conn is not None:
+                    conn.execute("PRAGMA synchronous=FULL")
+                    sync_sqlite_files(self.settings.data_dir / "checkpoints.db")
 
     def warm(self) -> None:
         """Load the term index, the rules, the store and the graph now, not on the first chart."""
@@ -942,7 +969,7 @@ class Service:
 
         def cite(rule_id: str) -> str | None:
             rule = rules.get(rule_id)
-            return rule.citation if rule is not None else None
+            return rule.citation if rule is not None else CODE_SET_CITATIONS.get(rule_id)
 
         out = group_corrections(
             actor.org,
@@ -957,8 +984,29 @@ class Service:
         return out
 
     def _sentinel_corrections(self, org: str, first: str, last: str) -> list[Correction]:
-        """Audit Sentinel findings as corrections (once Sentinel reports are stored)."""
-        return []
+        """Audit Sentinel findings as corrections: one per finding of each stored audit of the
+        organisation in the period (kind `finding:<kind>`, the code at fault, the finding's
+        rules), credited to whoever ran the audit."""
+        records = self.records
+        corrections: list[Correction] = []
+        for run in records.runs.runs_of_org(org, kind="audit"):
+            if run.status != "completed" or not first <= run.created_at[:10] < last:
+                continue
+            output = records.runs.output(run.run_id)
+            if output is None:
+                continue
+            report = AuditReport.model_validate(output)
+            for finding in report.findings:
+                corrections.append(
+                    Correction(
+                        f"finding:{finding.kind}",
+                        finding.code,
+                        run.actor,
+                        run.run_id,
+                        [r.id for r in finding.rules],
+                    )
+                )
+        return corrections
 
     # -- exports ---------------------------------------------------------------------------------
 

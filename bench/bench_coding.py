@@ -1,6 +1,10 @@
 """Benchmark: code the CodiEsp dev set and print speed, memory and a first accuracy.
 
-Prints charts per second, p50/p95 latency per chart (warm), peak memory, and micro-F1 in
+Prints, in one run: charts per second and p50/p95 latency per chart (warm, through the service,
+stored and audited), peak memory; cold start of `codesense code` to its first code (caches
+built); the marginal charts per second of `codesense code` (all charts against 25, so start-up
+cancels); `codesense batch` throughput with 1 and 2 workers on the local pool and on dask; a
+50,000-word inpatient encounter (bench/long_encounter.py) with its time and peak RSS; and micro-F1 in
 "all mentions" mode (the union of every mention's codes, whatever its assertion, as CodiEsp
 annotators coded negated and past mentions too). The reference measured in the same run is the
 exact-match baseline from FIELD-NOTES: tabular titles and inclusion terms, Aho-Corasick over
@@ -17,9 +21,13 @@ import os
 import re
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -65,17 +73,116 @@ def baseline_predictor():
     return predict
 
 
+def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds of the child, its stdout) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 2):
+        print(done.stderr[-2000:], file=sys.stderr)
+        raise SystemExit(f"bench: {' '.join(cmd[:4])} failed ({done.returncode})")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stdout
+
+
+def _fresh_data_dir(tmp: Path, name: str) -> Path:
+    """A data directory with no runs, sharing the built code-set snapshot and term index."""
+    folder = tmp / name
+    folder.mkdir()
+    (folder / "cache").symlink_to((ROOT / ".codesense" / "cache").resolve())
+    return folder
+
+
+def _cli_figures(records: list, tmp: Path) -> dict[str, float]:
+    """Cold start, marginal charts/s of `codesense code`, batch throughput, the long encounter."""
+    cli = [sys.executable, "-m", "apps.cli"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    charts = tmp / "charts"
+    charts.mkdir()
+    for rec in records:
+        (charts / f"{rec.id}.txt").write_text(rec.text, encoding="utf-8")
+    files = sorted(str(p) for p in charts.iterdir())
+    out: dict[str, float] = {}
+
+    env["CODESENSE_DATA_DIR"] = str(_fresh_data_dir(tmp, "cold"))
+    wall, cpu, _ = _run([*cli, "code", str(ROOT / "examples" / "ed_note.txt")], env)
+    out["cold_wall"], out["cold_cpu"] = wall, cpu
+
+    small = files[:25]
+    env["CODESENSE_DATA_DIR"] = str(_fresh_data_dir(tmp, "code25"))
+    t25, c25, _ = _run([*cli, "code", "--format", "json", *small], env)
+    env["CODESENSE_DATA_DIR"] = str(_fresh_data_dir(tmp, "code_all"))
+    tall, call, _ = _run([*cli, "code", "--format", "json", *files], env)
+    extra = len(files) - len(small)
+    out["marginal_wall"] = extra / max(tall - t25, 1e-9)
+    out["marginal_cpu"] = extra / max(call - c25, 1e-9)
+    out["code_n"] = len(files)
+
+    for engine in ("local", "dask"):
+        for workers in (1, 2):
+            env["CODESENSE_DATA_DIR"] = str(_fresh_data_dir(tmp, f"batch-{engine}-{workers}"))
+            result = tmp / f"batch-{engine}-{workers}.jsonl"
+            wall, _, _ = _run(
+                [*cli, "batch", str(charts), "--out", str(result), "--engine", engine,
+                 "--workers", str(workers)],
+                env,
+            )  # fmt: skip
+            out[f"batch_{engine}_{workers}"] = len(files) / wall
+
+    encounter = tmp / "encounter.txt"
+    from bench.long_encounter import build_encounter
+
+    encounter.write_text(build_encounter(50_000), encoding="utf-8")
+    env["CODESENSE_DATA_DIR"] = str(_fresh_data_dir(tmp, "encounter"))
+    _, _, text = _run([sys.executable, str(Path(__file__)), "--encounter", str(encounter)], env)
+    got = orjson.loads(text.strip().splitlines()[-1])
+    out.update({f"encounter_{k}": v for k, v in got.items()})
+    return out
+
+
+def _encounter(path: Path) -> int:
+    """Child process: code one long encounter (inpatient) warm; print time and peak RSS."""
+    from agent.coder import Coder
+    from core.settings import Settings
+
+    coder = Coder(settings=Settings())
+    coder.code_text("Fever.", "inpatient")
+    text = path.read_text(encoding="utf-8")
+    t, c = time.perf_counter(), time.process_time()
+    result = coder.code_text(text, "inpatient")
+    print(
+        orjson.dumps(
+            {
+                "words": len(text.split()),
+                "chars": len(text),
+                "wall": time.perf_counter() - t,
+                "cpu": time.process_time() - c,
+                "codes": len(result.suggestions),
+                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        ).decode()
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--encounter", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-cli", action="store_true", help="skip the command-line and batch figures"
+    )
     args = parser.parse_args()
+    if args.encounter is not None:
+        return _encounter(args.encounter)
     if not args.data.is_file():
         print(
             f"bench: {args.data} not found (the project carries it in data/evals/)", file=sys.stderr
         )
         return 2
-
     from apps.actors import Actor
     from apps.service import Service
     from core.codes import undot
@@ -85,10 +192,16 @@ def main() -> int:
     from tools.chart import Chart
     from tools.codeset import CodeSet
     from tools.extract import text_document
+    from tools.lookup import TermIndex
 
     records = load_jsonl(args.data, args.limit)
+    # The code-set snapshot and term index, built once into the shared cache if missing.
+    cache = ROOT / ".codesense" / "cache"
+    CodeSet.load(cache)
+    TermIndex.load_or_build(cache)
+    tmp = Path(tempfile.mkdtemp(prefix="codesense-bench-"))
     t0 = time.perf_counter()
-    service = Service(Settings(data_dir=ROOT / ".codesense"))
+    service = Service(Settings(data_dir=_fresh_data_dir(tmp, "warm")))
     actor = Actor(id="bench", role="admin")
     codeset = CodeSet.load()
     # Warm the NLP pipelines on one chart so latencies below are per-chart, not start-up.
@@ -97,7 +210,7 @@ def main() -> int:
 
     latencies: list[float] = []
     predicted: list[set[str]] = []
-    t_all = time.perf_counter()
+    t_all, c_all = time.perf_counter(), time.process_time()
     for rec in records:
         t = time.perf_counter()
         chart = Chart(chart_id=rec.id, documents=[text_document(rec.text, rec.id)])
@@ -105,6 +218,7 @@ def main() -> int:
         latencies.append(time.perf_counter() - t)
         predicted.append({undot(c) for m in result.mentions for c in m.codes})
     elapsed = time.perf_counter() - t_all
+    cpu_per_chart = (time.process_time() - c_all) / max(len(records), 1)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     # An ordinary two-page note, warm: as text, and as a PDF (parsed in a child process).
@@ -143,11 +257,38 @@ def main() -> int:
     print(f"start-up (term index, NLP load, warm-up): {startup:.1f} s")
     print(
         f"Code Sense: {len(records) / elapsed:.1f} charts/s, p50 {statistics.median(lat_ms):.0f} ms,"
-        f" p95 {p95:.0f} ms per chart, peak RSS {peak_mb:.0f} MB"
+        f" p95 {p95:.0f} ms per chart, {cpu_per_chart * 1000:.0f} ms CPU per chart, "
+        f"peak RSS {peak_mb:.0f} MB (warm, in one process, stored and audited)"
     )
     print(f"baseline:   {len(records) / base_elapsed:.0f} charts/s")
     for name, ms in two_page.items():
         print(f"two-page note {name}: {ms:.0f} ms per chart (median of 5, warm)")
+    if not args.no_cli:
+        f = _cli_figures(records, tmp)
+        print(
+            f"cold start to first code (codesense code ed_note.txt, caches built): "
+            f"{f['cold_wall']:.2f} s wall, {f['cold_cpu']:.2f} s CPU"
+        )
+        print(
+            f"codesense code marginal ({f['code_n']:.0f} charts against 25): "
+            f"{f['marginal_wall']:.1f} charts/s wall, {f['marginal_cpu']:.1f} charts/s per CPU"
+        )
+        for engine in ("local", "dask"):
+            print(
+                f"codesense batch --engine {engine}: 1 worker {f[f'batch_{engine}_1']:.1f} charts/s,"
+                f" 2 workers {f[f'batch_{engine}_2']:.1f} charts/s (start-up included)"
+            )
+        print(
+            f"long inpatient encounter ({f['encounter_words']:.0f} words, "
+            f"{f['encounter_chars']:.0f} chars): {f['encounter_wall']:.1f} s wall, "
+            f"{f['encounter_cpu']:.1f} s CPU, {f['encounter_codes']:.0f} codes, peak RSS "
+            f"{f['encounter_rss_mb']:.0f} MB"
+        )
+    load = os.getloadavg()
+    print(
+        f"load average during the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+        f"on {os.cpu_count()} cores (wall times stretch with it; CPU times much less)"
+    )
     print("accuracy, all-mentions mode:")
     report("Code Sense", predicted)
     report("exact-match baseline", base_pred)

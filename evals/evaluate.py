@@ -26,6 +26,8 @@ def evaluate(
     semantic: bool = False,
     report_dir: Path | None = None,
     reasoner: str = "offline",
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> Summary:
     path = resolve(dataset)
     charts = load_jsonl(path, limit)
@@ -40,6 +42,8 @@ def evaluate(
         progress=progress,
         semantic=semantic,
         reasoner=reasoner,
+        engine=engine,
+        scheduler=scheduler,
     )
     summary = summarise(records, info, mode=mode, auto_threshold=auto_threshold)
     write_report(summary, report_dir or out_dir, command=command)

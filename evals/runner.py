@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -288,11 +287,14 @@ def run_eval(
     progress: Callable[[int, int], None] | None = None,
     semantic: bool = False,
     reasoner: str = "offline",
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> tuple[list[ChartRecord], RunInfo]:
     """Code every chart not already in `out_dir`, in parallel; return all records in input order.
 
     `semantic` turns semantic-index candidates on (only when the index is built); `reasoner`
-    "llm" codes through the model endpoint the CODESENSE_LLM_* settings name.
+    "llm" codes through the model endpoint the CODESENSE_LLM_* settings name. `engine` and
+    `scheduler` choose where charts are coded, as for `codesense batch` (apps/batch/engines.py).
     """
     from tools.semantic import SemanticRetriever
 
@@ -325,7 +327,9 @@ def run_eval(
         _warm_term_index(data_dir)
         t0 = time.perf_counter()
         with pred_path.open("ab") as sink:
-            for record in _code_all(todo, data_dir, setting, workers, semantic, reasoner):
+            for record in _code_all(
+                todo, data_dir, setting, workers, semantic, reasoner, engine, scheduler
+            ):
                 sink.write(record.model_dump_json().encode() + b"\n")
                 sink.flush()
                 done[record.id] = record
@@ -382,14 +386,19 @@ def _code_all(
     workers: int,
     semantic: bool,
     reasoner: str = "offline",
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> Iterator[ChartRecord]:
-    if workers == 1:
-        _init_worker(str(data_dir), setting, semantic, reasoner)
-        for chart in charts:
-            yield code_one(chart)
-        return
-    # fork: workers start from this process without re-importing; nothing heavy is loaded here.
-    ctx = multiprocessing.get_context("fork")
-    initargs = (str(data_dir), setting, semantic, reasoner)
-    with ctx.Pool(workers, initializer=_init_worker, initargs=initargs) as pool:
-        yield from pool.imap_unordered(code_one, charts, chunksize=1)
+    """Code the charts where `codesense batch` would: this process (one worker), a local
+    process pool, or dask."""
+    from apps.batch.engines import run_tasks
+
+    yield from run_tasks(
+        code_one,
+        charts,
+        engine="dask" if engine == "dask" else "local",
+        workers=workers,
+        scheduler=scheduler,
+        init=_init_worker,
+        init_args=(str(data_dir), setting, semantic, reasoner),
+    )

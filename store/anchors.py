@@ -15,6 +15,8 @@ import fcntl
 import hashlib
 import hmac
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -41,6 +43,26 @@ class AnchorFile:
         self.path = path
         self._key = key
         self._key_id = key_id
+        # While held (a group of charts), anchors wait here and are written in one go at the end.
+        self._held: list[tuple[int, str]] | None = None
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Collect anchors until the block ends, then write them with one fsync.
+
+        Anchors are written after their events commit anyway (a crash in between costs an
+        anchor, never an event); a group of charts writes them once, not once a chart.
+        """
+        if self._held is not None:
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            points, self._held = self._held, None
+            if points:
+                self.write(points)
 
     def _mac(self, size: int, head: str, ts: str, key_id: str) -> str:
         msg = orjson.dumps(
@@ -51,6 +73,9 @@ class AnchorFile:
     def write(self, points: list[tuple[int, str]]) -> None:
         """Append one signed anchor per `(size, head)`; one write and one fsync for all of them."""
         if not points:
+            return
+        if self._held is not None:
+            self._held.extend(points)
             return
         ts = utc_now()
         lines = b"".join(

@@ -206,6 +206,7 @@ class CodeSet:
         self._own_notes: dict[str, list[TabularNote]] = {}
         self._ref_prefixes: dict[CodeRef, list[str]] = {}
         self._note_refs: dict[str, list[str]] = {}
+        self._note_undotted: dict[str, tuple[str, ...]] = {}
         self._info_lock = threading.Lock()
         # Sorted undotted codes (categories and below) for range and prefix look-ups.
         self._sorted: list[str] = sorted(
@@ -464,12 +465,19 @@ class CodeSet:
         if code_a == code_b:
             return None
         for note in self._excludes1_notes(a):
-            prefixes = [undot(p) for p in self.note_prefixes(note.text)]
-            if any(code_a.startswith(p) for p in prefixes):
+            prefixes = self._undotted_prefixes(note.text)
+            if code_a.startswith(prefixes):
                 continue
-            if any(code_b.startswith(p) for p in prefixes):
+            if code_b.startswith(prefixes):
                 return note
         return None
+
+    def _undotted_prefixes(self, note: str) -> tuple[str, ...]:
+        cached = self._note_undotted.get(note)
+        if cached is None:
+            cached = tuple(undot(p) for p in self.note_prefixes(note))
+            self._note_undotted[note] = cached
+        return cached
 
     def matches_prefixes(self, code: str, prefixes: list[str]) -> bool:
         """True when `code` is one of `prefixes` or lies below one of them."""

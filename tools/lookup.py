@@ -322,7 +322,7 @@ class TermIndex:
         for token in present:
             for tid in self._anchors.get(token, ()):
                 key = self.keys[tid]
-                if not all(k in present for k in key):
+                if not present.issuperset(key):
                     continue
                 window = _tightest(key, where)
                 if window is None:

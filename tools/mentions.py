@@ -9,6 +9,7 @@ hypothetical. A mention's section sets its status when the sentence itself is si
 
 from __future__ import annotations
 
+import bisect
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ from core.contract import Assertion
 from core.errors import CodeSenseError
 from tools.chart import Document
 from tools.extract.sections import clinical_nlp, section_assertion
+from tools.folding import bidi_ranges, fold
 from tools.lookup import Candidate, TermIndex
 from tools.rulefiles import RULES_DIR, load_yaml_model
 
@@ -46,6 +48,8 @@ class ContextRuleSpec(BaseModel):
     literal: str = Field(min_length=1)
     category: ContextCategory
     direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE"] = "BIDIRECTIONAL"
+    # How many tokens the cue reaches ("resolved" closes the phrase before it, not the line).
+    max_scope: int | None = Field(default=None, ge=1)
 
 
 class ContextRules(BaseModel):
@@ -96,7 +100,12 @@ def _context_pipeline() -> tuple[Any, Any]:
     context.add(defaults)
     context.add(
         [
-            ConTextRule(literal=r.literal, category=r.category, direction=r.direction)
+            ConTextRule(
+                literal=r.literal,
+                category=r.category,
+                direction=r.direction,
+                max_scope=r.max_scope,
+            )
             for r in spec.rules
         ]
     )
@@ -114,16 +123,28 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
     """Every concept in the document's visible text, with assertion, section and candidates."""
     doc_model = inp.document
     text = doc_model.text
-    headers = [(s.header_start, s.header_end) for s in doc_model.sections if s.header_end]
+    headers = sorted((s.header_start, s.header_end) for s in doc_model.sections if s.header_end)
+    header_starts = [h0 for h0, _ in headers]
+
+    def header_at(pos: int) -> tuple[int, int] | None:
+        """The header whose start is the last at or before `pos` (headers never overlap)."""
+        i = bisect.bisect_right(header_starts, pos) - 1
+        return headers[i] if i >= 0 else None
+
+    hidden = doc_model.hidden_ranges()
     found: list[tuple[int, int, Any, Any]] = []  # (start, end, match, sentence)
+    # Text inside bidi overrides and isolates shows in another order than it is stored.
+    reordered = bidi_ranges(text)
     for sent in doc_model.sentences:
-        if any(h0 <= sent.start and sent.end <= h1 for h0, h1 in headers):
+        h = header_at(sent.start)
+        if h is not None and sent.end <= h[1]:
             continue
         words = [
             w
             for w in index.normalizer.words(text[sent.start : sent.end], offset=sent.start)
-            if doc_model.is_visible(w.start, w.end)
-            and not any(h0 <= w.start < h1 for h0, h1 in headers)
+            if (not hidden or doc_model.is_visible(w.start, w.end))
+            and ((h := header_at(w.start)) is None or w.start >= h[1])
+            and not any(b0 < w.end and w.start < b1 for b0, b1 in reordered)
         ]
         for match in index.match_words(words, text=text):
             if match.candidates:
@@ -168,8 +189,9 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
 # Most characters ConText reads at once: the sentences holding mentions are grouped into windows
 # of whole sentences up to this size (ConText's scope ends at a sentence), so a chart of any
 # length is read in pieces, never over spaCy's `max_length`, and text without mentions is never
-# tokenised.
-CONTEXT_WINDOW = 20_000
+# tokenised. Small, because ConText relates every cue to every concept of a document: a
+# 275,000-character encounter took 14 s in 20,000-character windows.
+CONTEXT_WINDOW = 2_000
 
 
 def _read_context(
@@ -189,12 +211,15 @@ def _read_context(
             windows.append((sent.start, sent.end, [i]))
     readings: list[Any] = [None] * len(found)
     for w0, w1, members in windows:
-        sdoc = nlp.make_doc(text[w0:w1])
+        # ConText reads the folded text too: a look-alike "nо" must still negate what follows.
+        folded = fold(text[w0:w1])
+        sdoc = nlp.make_doc(folded.text)
         for token in sdoc:
-            token.is_sent_start = token.i == 0 or token.idx + w0 in every_start
+            token.is_sent_start = token.i == 0 or folded.origin[token.idx] + w0 in every_start
         spans: dict[int, Any] = {}
         for i in members:
-            start, end = found[i][0] - w0, found[i][1] - w0
+            start = folded.position(found[i][0] - w0)
+            end = folded.position(found[i][1] - w0)
             span = sdoc.char_span(start, end, label="CONCEPT", alignment_mode="expand")
             if span is not None:
                 spans[i] = span

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from tools.folding import fold
 from tools.rulefiles import RULES_DIR, load_yaml_model
 
 LEXICON_FILE = RULES_DIR / "lexicon.yaml"
@@ -144,16 +145,29 @@ class Normalizer:
         return tuple(stem(w) for w in self._raw(text))
 
     def words(self, text: str, offset: int = 0) -> list[Word]:
-        """Normalised words of `text` (stopwords kept), offsets shifted by `offset`."""
-        raw: list[tuple[str, int, int]] = []
-        for m in _WORD.finditer(text):
+        """Normalised words of `text` (stopwords kept), offsets shifted by `offset`.
+
+        Words are read on the folded text (`tools.folding`: zero-width characters and soft
+        hyphens out, full-width and look-alike letters read as Latin) and point back at the
+        original characters, so "dia\u200bbetes" is the word "diabetes" quoted as written.
+        """
+        folded = fold(text)
+        reading = folded.text
+        # (lower-cased word, original start, original end, folded start, folded end)
+        raw: list[tuple[str, int, int, int, int]] = []
+
+        def add(word: str, fs: int, fe: int) -> None:
+            os_, oe = folded.span(fs, fe)
+            raw.append((word.lower(), os_ + offset, oe + offset, fs, fe))
+
+        for m in _WORD.finditer(reading):
             token = m.group()
             if _keeps_whole(token):
-                raw.append((token.lower(), m.start() + offset, m.end() + offset))
+                add(token, m.start(), m.end())
                 continue
             for part in re.finditer(r"[A-Za-z0-9]+", token):
-                s = m.start() + part.start() + offset
-                raw.append((part.group().lower(), s, s + len(part.group())))
+                s = m.start() + part.start()
+                add(part.group(), s, s + len(part.group()))
         out: list[Word] = []
         i = 0
         n = len(raw)
@@ -168,7 +182,7 @@ class Normalizer:
                     continue
                 exact = self._case_sensitive.get(key)
                 if exact is not None:
-                    surface = text[raw[i][1] - offset : raw[i + size - 1][2] - offset]
+                    surface = reading[raw[i][3] : raw[i + size - 1][4]]
                     if surface != exact:
                         continue
                 start, end = raw[i][1], raw[i + size - 1][2]
@@ -177,7 +191,7 @@ class Normalizer:
                 replaced = True
                 break
             if not replaced:
-                low, start, end = raw[i]
+                low, start, end, _, _ = raw[i]
                 out.append(Word(_stem_cached(low), start, end))
                 i += 1
         return _bind_grades(out)

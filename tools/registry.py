@@ -287,6 +287,60 @@ def _row(codes: CodeSet, code: str) -> CodeRow:
     return CodeRow(code=info.code, description=info.description, billable=info.billable)
 
 
+# -- check codes someone assigned (Audit Sentinel) ------------------------------------------------
+
+
+class CheckAssignedInput(ToolInput):
+    codes: list[str] = Field(
+        description="ICD-10-CM codes already assigned to this chart, first-listed first",
+        min_length=1,
+        max_length=50,
+    )
+
+
+class AssignedFinding(BaseModel):
+    code: str
+    kind: str
+    severity: str
+    message: str
+    suggested: list[str]
+    quotes: list[str]
+    rules: list[str] = Field(description="rule id: citation")
+
+
+class CheckAssignedOutput(BaseModel):
+    risk: float
+    supported_codes: list[str]
+    findings: list[AssignedFinding]
+
+
+def check_assigned_codes(ctx: ToolContext, inp: CheckAssignedInput) -> CheckAssignedOutput:
+    """Check codes already assigned to this chart against its documentation (Audit Sentinel):
+    each finding is unsupported, missed, specificity, conflict (Excludes1), combination,
+    incomplete (not billable, 7th character), sequencing or hcc_meat, with the chart text and
+    the guideline it rests on, and the chart's risk score."""
+    # Sentinel codes the chart with the whole graph, which itself uses this registry.
+    from agent.sentinel import audit_offline
+
+    out = audit_offline(ctx.chart, inp.codes, ctx.setting, ctx.index, ctx.rules)
+    return CheckAssignedOutput(
+        risk=out.risk,
+        supported_codes=out.supported_codes,
+        findings=[
+            AssignedFinding(
+                code=f.code,
+                kind=f.kind,
+                severity=f.severity,
+                message=f.message,
+                suggested=f.suggested,
+                quotes=[e.quote for e in f.evidence[:3]],
+                rules=[f"{r.id}: {r.citation}" for r in f.rules],
+            )
+            for f in out.findings[:MAX_LIST]
+        ],
+    )
+
+
 # -- the registry -----------------------------------------------------------------------------------
 
 
@@ -312,6 +366,12 @@ TOOLS: tuple[Tool, ...] = (
     Tool("find_rules", _describe(find_rules), FindRulesInput, find_rules),
     Tool("validate_codes", _describe(check_codes), ValidateCodesInput, check_codes),
     Tool("walk_code_set", _describe(walk_code_set), WalkCodeSetInput, walk_code_set),
+    Tool(
+        "check_assigned_codes",
+        _describe(check_assigned_codes),
+        CheckAssignedInput,
+        check_assigned_codes,
+    ),
 )
 
 
@@ -326,8 +386,7 @@ class ToolRecord(BaseModel):
 
 
 class Registry:
-    """The tools a model may call, by name; `extra` adds tools defined elsewhere (the Audit
-    Sentinel's check of assigned codes)."""
+    """The tools a model may call, by name; `extra` adds tools defined elsewhere."""
 
     def __init__(self, extra: tuple[Tool, ...] = ()) -> None:
         self.tools: dict[str, Tool] = {t.name: t for t in (*TOOLS, *extra)}

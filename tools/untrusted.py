@@ -62,7 +62,7 @@ def hidden_chars(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _latin_lookalikes() -> dict[str, str]:
+def latin_lookalikes() -> dict[str, str]:
     """Letters and digits of other scripts that imitate an ASCII one, from the Unicode
     confusables data (confusable-homoglyphs): Cyrillic "а" -> "a", Greek "Ο" -> "O"."""
     from confusable_homoglyphs.confusables import confusables_data
@@ -85,7 +85,7 @@ def _latin_lookalikes() -> dict[str, str]:
     return table
 
 
-def _foreign_letter(ch: str) -> bool:
+def foreign_letter(ch: str) -> bool:
     """A letter or digit outside the Latin script: the only kind the look-alike table maps.
     Accents ("é") and symbols ("°") do not load the table (0.2 s)."""
     if ch.isascii() or not ch.isalnum():
@@ -98,9 +98,9 @@ def skeleton(text: str) -> str:
     removed, look-alikes read as Latin, lower case, runs of spaces as one (line breaks kept)."""
     text = strip_hidden(unicodedata.normalize("NFKC", text))
     if not text.isascii():
-        foreign = [ch for ch in set(text) if _foreign_letter(ch)]
+        foreign = [ch for ch in set(text) if foreign_letter(ch)]
         if foreign:
-            table = _latin_lookalikes()
+            table = latin_lookalikes()
             text = text.translate({ord(ch): table[ch] for ch in foreign if ch in table})
     return _SPACES.sub(" ", text).lower()
 

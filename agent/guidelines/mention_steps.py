@@ -48,6 +48,8 @@ def mention_senses(work: Work) -> None:
         for rule in rules:
             if rule.sections and mention.section not in rule.sections:
                 continue
+            if rule.assertions and mention.assertion not in rule.assertions:
+                continue
             if rule.mention and not compiled(rule.mention).search(mention.text):
                 continue
             if not work.matcher(rule.codes).matches(best):
@@ -56,7 +58,10 @@ def mention_senses(work: Work) -> None:
                 continue
             if rule.after and not compiled(rule.after).search(after):
                 continue
-            work.reject(i, f"'{mention.text}': {rule.message} ({rule.citation})", rule.id)
+            if rule.read_as is not None:
+                work.mentions[i] = mention.model_copy(update={"assertion": rule.read_as})
+            else:
+                work.reject(i, f"'{mention.text}': {rule.message} ({rule.citation})", rule.id)
             break
 
 

@@ -66,7 +66,7 @@ def _move_before(decisions: list[CodeDecision], mover: CodeDecision, anchor: Cod
 def _code_first(work: Work, decisions: list[CodeDecision], rule: TabularCodeFirst) -> None:
     for _ in range(MAX_MOVES):
         moved = False
-        for d in decisions:
+        for n, d in enumerate(decisions):
             try:
                 info = work.codes.get(d.code)
             except UnknownCode:
@@ -79,9 +79,8 @@ def _code_first(work: Work, decisions: list[CodeDecision], rule: TabularCodeFirs
             ]
             if not prefixes:
                 continue
-            for other in decisions:
-                if other is d or decisions.index(other) < decisions.index(d):
-                    continue
+            # Only codes listed after d can move before it.
+            for other in decisions[n + 1 :]:
                 if work.codes.matches_prefixes(other.code, prefixes):
                     _move_before(decisions, other, d)
                     work.note(other, rule, f"tabular note at {d.code}: code first {other.code}")

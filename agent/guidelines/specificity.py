@@ -58,6 +58,22 @@ def most_specific(work: Work) -> None:
             if child is not None:
                 work.remove(d, into=child)
                 work.note(child, rule, f"{d.code} is less specific than {child.code}: not coded")
+        # An "unspecified" code gives way to a specified code of its category: the same
+        # condition documented once vaguely ("CKD") and once precisely ("CKD stage 3b").
+        for d in list(work.decisions):
+            if not _unspecified(work, d.code):
+                continue
+            specific = next(
+                (
+                    o
+                    for o in work.decisions
+                    if o is not d and o.code[:3] == d.code[:3] and not _unspecified(work, o.code)
+                ),
+                None,
+            )
+            if specific is not None:
+                work.remove(d, into=specific)
+                work.note(specific, rule, f"{d.code} is the unspecified form of {specific.code}")
         # Overlapping readings of one phrase ("right upper quadrant abdominal pain" also read as
         # "upper quadrant abdominal pain"): the longer phrase's code of the same category wins.
         for d in list(work.decisions):
@@ -75,6 +91,11 @@ def most_specific(work: Work) -> None:
             if wider is not None:
                 work.remove(d, into=wider)
                 work.note(wider, rule, f"{d.code} reads part of the phrase coded {wider.code}")
+
+
+def _unspecified(work: Work, code: str) -> bool:
+    """A code whose title calls it unspecified (N18.9, J45.909, C50.919, F17.200)."""
+    return "unspecified" in work.description(code).lower()
 
 
 def _inside(work: Work, mention_id: int, decision: CodeDecision) -> bool:

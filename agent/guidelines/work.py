@@ -38,7 +38,8 @@ class Work:
         self.codes = codes
         self.setting = request.setting
         self.on: date = request.on or APRIL_UPDATE_START
-        self.mentions: list[Mention] = request.mentions
+        # A copy: sense rules may re-read a mention (a current complaint written "history of").
+        self.mentions: list[Mention] = list(request.mentions)
         self.facts = request.facts
         self.encounter = request.facts.encounter or request.encounter
         self.decisions: list[CodeDecision] = []

@@ -18,6 +18,7 @@ from apps.cli import (
     apikey,
     audit,
     audit_codes,
+    batch,
     code,
     export,
     index,
@@ -29,6 +30,7 @@ from apps.cli import (
     schema,
     serve,
     show,
+    slack,
     trace,
 )
 from apps.cli import eval as evaluate
@@ -37,6 +39,7 @@ from core.errors import CodeSenseError
 # Command modules, in the order `codesense --help` lists them.
 COMMANDS = [
     code,
+    batch,
     evaluate,
     rerank,
     index,
@@ -50,11 +53,16 @@ COMMANDS = [
     audit_codes,
     rules,
     serve,
+    slack,
     apikey,
     schema,
 ]
 
 log = logging.getLogger("codesense")
+
+
+# The loggers `-v` turns up to INFO: ours, named by module (`log = logging.getLogger(__name__)`).
+OUR_PACKAGES = ("agent", "apps", "core", "evals", "store", "tools")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,11 +79,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Libraries stay at WARNING even with -v: PyFastNER (under PyRuSH) logs '"\\." is not a
+    # eligible syntax' to the root logger at INFO for every rule character it meets, about 1,600
+    # lines a chart, and a library's INFO line may quote the text it was given.
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.verbose:
+        for package in OUR_PACKAGES:
+            logging.getLogger(package).setLevel(logging.INFO)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # Checkpoint loading accepts only allow-listed types (read when langgraph is imported).
     os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")

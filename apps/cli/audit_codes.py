@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_batch(args: argparse.Namespace) -> int:
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from apps.cli.session import open_service
@@ -81,6 +82,8 @@ def run_batch(args: argparse.Namespace) -> int:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
+        # The bar and the bad rows go to stderr; stdout keeps the summary line.
+        console=Console(stderr=True, highlight=False),
         transient=True,
     ) as progress:
         task = progress.add_task("", total=len(rows))
@@ -99,7 +102,12 @@ def run_batch(args: argparse.Namespace) -> int:
                 except CodeSenseError as err:
                     row.error = str(err)
             if row.error is not None:
-                progress.console.print(f"codesense: line {row.line}: {row.error}", style="red")
+                progress.console.print(
+                    f"codesense: line {row.line}: {row.error}",
+                    style="red",
+                    soft_wrap=True,
+                    markup=False,
+                )
             progress.advance(task)
     (args.report / "report.md").write_text(batch_markdown(rows), encoding="utf-8")
     (args.report / "report.html").write_text(batch_html(rows), encoding="utf-8")

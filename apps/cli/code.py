@@ -10,9 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ChartInputError, CodeSenseError
+
+if TYPE_CHECKING:
+    from core.contract import ChartResult
+
+# Charts coded between two disk syncs; each group's results print once it is durable.
+GROUP = 25
 
 
 def register(sub: Any) -> None:
@@ -37,7 +43,6 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from apps.cli.session import open_service
-    from apps.render import render_table
     from core.settings import Settings
     from tools.extract.intake import check_path
 
@@ -64,30 +69,47 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     service, actor = open_service(settings)
-    for f in readable:
+    for start in range(0, len(readable), GROUP):
+        group = readable[start : start + GROUP]
+        done: list[tuple[str, ChartResult]] = []
         try:
-            if Path(f).suffix.lower() == ".json":
-                result = service.code_fhir(actor, _read_json(Path(f)), setting=args.setting)
-            else:
-                result = service.code_file(actor, f, setting=args.setting)
-        except CodeSenseError as err:
-            # One bad file in a batch must not lose the others' results.
-            print(f"codesense: {err}", file=sys.stderr)
-            failures += 1
-            continue
-        if args.format == "json":
-            sys.stdout.write(result.model_dump_json() + "\n")
-        else:
-            render_table(result, Path(f).name)
-        sys.stdout.flush()
-        if result.route != "auto":
-            # Routed to a person: the run is paused until `codesense review` decides.
-            print(
-                f"codesense: run {result.run_id} awaits review ({result.route}): "
-                f"codesense review {result.run_id} --accept/--reject/--add CODE",
-                file=sys.stderr,
-            )
+            # One disk sync for the group; its results are printed (acknowledged) only after.
+            with service.group_commit():
+                for f in group:
+                    try:
+                        if Path(f).suffix.lower() == ".json":
+                            result = service.code_fhir(
+                                actor, _read_json(Path(f)), setting=args.setting
+                            )
+                        else:
+                            result = service.code_file(actor, f, setting=args.setting)
+                    except CodeSenseError as err:
+                        # One bad file in a batch must not lose the others' results.
+                        print(f"codesense: {err}", file=sys.stderr)
+                        failures += 1
+                        continue
+                    done.append((f, result))
+        finally:
+            for f, result in done:
+                _show(result, f, args.format)
     return 2 if failures else 0
+
+
+def _show(result: ChartResult, f: str, fmt: str) -> None:
+    from apps.render import render_table
+
+    if fmt == "json":
+        sys.stdout.write(result.model_dump_json() + "\n")
+    else:
+        render_table(result, Path(f).name)
+    sys.stdout.flush()
+    if result.route != "auto":
+        # Routed to a person: the run is paused until `codesense review` decides.
+        print(
+            f"codesense: run {result.run_id} awaits review ({result.route}): "
+            f"codesense review {result.run_id} --accept/--reject/--add CODE",
+            file=sys.stderr,
+        )
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -42,6 +42,10 @@ def register(sub: Any) -> None:
     ev.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     ev.add_argument("--fresh", action="store_true", help="ignore earlier results in --out")
     ev.add_argument(
+        "--engine", choices=["local", "dask"], default="local", help="as for codesense batch"
+    )
+    ev.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address")
+    ev.add_argument(
         "--setting", choices=["outpatient", "inpatient"], default=None, help="coding setting"
     )
     ev.add_argument(
@@ -115,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
             semantic=args.semantic,
             report_dir=args.report,
             reasoner=reasoner,
+            engine=args.engine,
+            scheduler=args.scheduler,
         )
     head = summary.scorings[summary.mode]
     valid, cat = head["valid gold"].micro, head["category"].micro

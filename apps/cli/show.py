@@ -1,4 +1,5 @@
-"""`codesense show RUN_ID`: one stored run, its output (codes with evidence) and any review."""
+"""`codesense show RUN_ID`: one stored run, its output (codes with evidence) and any review, or
+an Audit Sentinel audit's report."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ def run(args: argparse.Namespace) -> int:
 
     service, actor = open_service()
     view = service.run(actor, args.run_id, surface="show")
+    if view.run.kind == "audit":
+        # An Audit Sentinel audit: its report, as `codesense audit-codes` printed it.
+        from apps.sentinel_report import render_findings
+
+        report = service.audit_report(actor, args.run_id, surface="show")
+        if args.format == "json":
+            sys.stdout.write(report.model_dump_json() + "\n")
+        else:
+            render_findings(report, f"audit of {report.chart_id}")
+        return 0
     if args.format == "json":
         sys.stdout.write((view.result.model_dump_json() if view.result else "null") + "\n")
         return 0

@@ -7,15 +7,13 @@ thread, since each reads the store and the trace.
 
 from __future__ import annotations
 
-from typing import Any
-
 from agent.questions import QuestionUnavailable
 from apps.actors import Actor
 from apps.service import Service
 from apps.slack.blocks import Message, escape, one_line, quotes, section
 from apps.slack.questions import FORMS_HELP, Question
 from apps.trace import CodeTrace, Trace
-from core.contract import Evidence, ReviewedChartResult
+from core.contract import AuditReport, Evidence, ReviewedChartResult
 from core.errors import UnknownCode
 from tools.codeset import CodeSet
 from tools.rule_lookup import RuleLookupInput
@@ -258,36 +256,51 @@ def _rules(
 
 
 def _check(service: Service, actor: Actor, run_id: str, codes: list[str]) -> Message:
-    audit_run = getattr(service, "audit_run", None)
-    if audit_run is None:
-        return _text("Audit Sentinel is not available in this version of Code Sense.")
-    report = audit_run(actor, run_id, codes)
-    return _text(render_audit(report, codes))
+    report = service.audit_run(actor, run_id, codes)
+    return _text(render_audit(report))
 
 
-def render_audit(report: Any, codes: list[str]) -> str:
-    """Audit Sentinel's findings on the listed codes, with the chart text each rests on."""
-    findings = list(getattr(report, "findings", []) or [])
+_SEVERITY_ICON = {
+    "high": ":red_circle:",
+    "medium": ":large_orange_circle:",
+    "low": ":white_circle:",
+}
+
+
+def render_audit(report: AuditReport) -> str:
+    """Audit Sentinel's findings on the listed codes, each with the chart text and rule it rests
+    on, the codes the documentation supports, and the chart's risk score."""
+    assigned = ", ".join(a.code for a in report.assigned)
+    n = len(report.findings)
     lines = [
-        f"*Audit Sentinel* on {', '.join(codes)}: {len(findings)} finding{'s' * (len(findings) != 1)}."
+        f"*Audit Sentinel* on {assigned}: {n} finding{'s' * (n != 1)}, chart risk "
+        f"{report.risk:.2f} (audit `{report.run_id}`)."
     ]
-    risk = getattr(report, "risk_score", None)
-    if risk is not None:
-        lines[0] += f" Chart risk {float(risk):.2f}."
-    for f in findings[:20]:
-        severity = getattr(f, "severity", "")
-        message = escape(one_line(str(getattr(f, "message", "")), 300))
-        lines.append(
-            f"• *{getattr(f, 'code', '')}* {getattr(f, 'kind', '')} ({severity}): {message}"
+    for f in report.findings[:20]:
+        line = (
+            f"{_SEVERITY_ICON[f.severity]} *{f.code}* {f.kind}: {escape(one_line(f.message, 400))}"
         )
-        evidence: list[Evidence] = list(getattr(f, "evidence", []) or [])
-        if evidence:
-            lines.append(quotes(evidence, 1))
-    flagged = {getattr(f, "code", "") for f in findings}
-    clean = [c for c in codes if c not in flagged]
+        if f.suggested:
+            line += " Supported instead: " + ", ".join(f.suggested) + "."
+        lines.append(line)
+        if f.evidence:
+            lines.append(quotes(f.evidence, 1))
+        if f.rules:
+            lines.append(
+                "Rules: " + "; ".join(f"`{r.id}` ({escape(r.citation)})" for r in f.rules[:3])
+            )
+    if n > 20:
+        lines.append(f"_…and {n - 20} more findings on the audit page_")
+    clean = [a.code for a in report.assigned if a.supported and not _flagged(report, a.code)]
     if clean:
-        lines.append("No finding on: " + ", ".join(clean))
+        lines.append("Supported with no finding: " + ", ".join(clean))
+    if report.supported_codes:
+        lines.append("What the documentation supports: " + ", ".join(report.supported_codes))
     return "\n".join(lines)
+
+
+def _flagged(report: AuditReport, code: str) -> bool:
+    return any(f.code == code for f in report.findings)
 
 
 # -- "trace" and free-form --------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from apps.slack.runtime import SlackRuntime
 from apps.slack.settings import SlackSettings
 from core.errors import CodeSenseError
 
-log = logging.getLogger("codesense.slack")
+log = logging.getLogger(__name__)
 
 
 def create_slack_app(

@@ -214,9 +214,5 @@ def reviewed_message(result: ReviewedChartResult, user: str) -> Message:
     return Message(text=text, blocks=[section(text)])
 
 
-def closed_submit(run_id: str, text: str) -> Message:
-    return Message(text=text, blocks=[section(text)])
-
-
 def plain(text: str) -> Message:
     return Message(text=text, blocks=[section(text)])

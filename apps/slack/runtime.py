@@ -26,7 +26,7 @@ from core.errors import CodeSenseError
 from store.marks import ReviewMark
 from store.slack import SlackStore
 
-log = logging.getLogger("codesense.slack")
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 REFUSE_CHANNEL = (
@@ -161,16 +161,22 @@ class SlackRuntime:
         return result.run_id
 
     async def fail(
-        self, client: AsyncWebClient, channel: str, ts: str | None, what: str, err: BaseException
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        ts: str | None,
+        what: str,
+        err: BaseException,
+        thread_ts: str | None = None,
     ) -> None:
-        """Replace the message at `ts` (or post in the channel) with one line saying why."""
+        """Replace the message at `ts` (or post in the thread) with one line saying why."""
         text = f":x: {what}: {failure_line(err)}"
         message = blocks.plain(text)
         try:
             if ts:
                 await self.update(client, channel, ts, message)
             else:
-                await self.post(client, channel, message)
+                await self.post(client, channel, message, thread_ts)
         except Exception as post_err:  # Slack itself refused: nothing more to tell anyone
             log.warning("slack could not post a failure: %s", type(post_err).__name__)
 

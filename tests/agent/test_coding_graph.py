@@ -7,6 +7,7 @@ import pytest
 from core.contract import ChartResult
 from tests.conftest import ADMIN, EXAMPLES
 from tools.chart import Chart
+from tools.codeset import CodeSet
 from tools.extract import read_document, structure, text_document
 
 
@@ -158,3 +159,14 @@ def test_instruction_text_is_never_evidence_offline(coder):
     # Without the note the same chart is not escalated for it.
     clean = coder.code_text(note.split("\n\nCODER")[0] + "\n", "outpatient")
     assert "instruction_text" not in [e.reason for e in clean.escalations]
+
+
+def test_an_incomplete_code_is_escalated_with_its_choices_never_suggested(service):
+    # A fracture with no encounter documented: S52.531 lacks its 7th character, and nothing in
+    # the note says whether this is active treatment, routine healing or a sequela.
+    result = _code(service, "ASSESSMENT:\n1. Colles' fracture of right radius.\n")
+    codeset = CodeSet.load()
+    assert all(codeset.is_billable(s.code) for s in result.suggestions)
+    incomplete = [e for e in result.escalations if e.reason == "incomplete_code"]
+    assert incomplete and "S52.531" in incomplete[0].detail
+    assert "initial (A), subsequent (D) or sequela (S)" in incomplete[0].detail

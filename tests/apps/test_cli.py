@@ -233,3 +233,14 @@ def _run_env(extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
         text=True,
         timeout=600,
     )
+
+
+def test_verbose_logs_our_progress_and_no_library_chatter(term_index):
+    """Issue 12: `-v` printed 1,575 lines of PyFastNER's '"\\." is not a eligible syntax'."""
+    proc = _run("-v", "code", str(EXAMPLES / "clinic_progress_note.txt"))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert any(" INFO tools.extract.intake: document read" in line for line in lines)
+    assert not any("eligible syntax" in line for line in lines)
+    assert not any(" INFO root:" in line for line in lines)
+    assert len(lines) < 20, lines

@@ -18,6 +18,7 @@ import random
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,10 +28,11 @@ from tests.store.conftest import open_log, step
 KILLS = 200
 
 
-def _writer(folder: str, ack_path: str) -> None:
+def _writer(folder: str, ack_path: str, ready: Any) -> None:
     rng = random.Random(os.getpid())
     log = open_log(Path(folder), anchor_every=25)
     ack = os.open(ack_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    ready.set()
     i = 0
     while True:
         events = log.append(
@@ -48,8 +50,12 @@ def test_killed_writers_lose_no_acknowledged_event(tmp_path):
     rng = random.Random(20260401)
     acks = tmp_path / "acks.txt"
     for _ in range(KILLS):
-        writer = ctx.Process(target=_writer, args=(str(tmp_path), str(acks)))
+        # The kill lands a few ms into appending, not into start-up: on a loaded machine the
+        # writer's start alone can take longer than the whole random delay.
+        ready = ctx.Event()
+        writer = ctx.Process(target=_writer, args=(str(tmp_path), str(acks), ready))
         writer.start()
+        ready.wait(timeout=120)
         time.sleep(rng.uniform(0.005, 0.04))
         with contextlib.suppress(ProcessLookupError):  # already gone: caught just below
             os.kill(writer.pid, signal.SIGKILL)

@@ -231,17 +231,56 @@ def test_multi_page_offsets_and_page_at(tmp_path: Path) -> None:
     assert doc.pages[1].start == doc.pages[0].end + len(PAGE_SEPARATOR)
 
 
-def test_read_document_dispatches_on_content_not_name(tmp_path: Path) -> None:
+def test_read_document_dispatches_on_content_when_the_name_says_nothing(tmp_path: Path) -> None:
     path = _multi_page_pdf(tmp_path / "x.pdf", [["HPI: cough for two weeks."]])
-    disguised = tmp_path / "note.txt"
-    disguised.write_bytes(b"junk before the header\n" + path.read_bytes())
+    unnamed = tmp_path / "scan-0042"
+    unnamed.write_bytes(b"junk before the header\n" + path.read_bytes())
 
-    doc = read_document(disguised)
+    doc = read_document(unnamed)
 
     assert doc.kind == "pdf"
     assert doc.text == "HPI: cough for two weeks."
     assert doc.doc_id == f"doc-{doc.sha256[:12]}"
-    assert doc.source_name == "note.txt"
+    assert doc.source_name == "scan-0042"
+
+
+def test_a_text_note_quoting_a_pdf_header_is_text(tmp_path: Path) -> None:
+    """Issue 12: "%PDF" in a note's first kilobyte made it a broken PDF."""
+    note = (
+        "HPI: the outside report arrived as an attachment (%PDF-1.4 header, 2 pages) and "
+        "was unreadable.\nASSESSMENT: Essential hypertension.\n"
+    )
+    for name in ("note.txt", "note"):
+        path = tmp_path / name
+        path.write_text(note, encoding="utf-8")
+        doc = read_document(path)
+        assert (doc.kind, doc.text) == ("text", note)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("note.txt", "pdf", "note.txt: named .txt but holds a PDF; rename it .pdf"),
+        ("chart.pdf", "text", "chart.pdf: named .pdf but holds text, not a PDF"),
+        ("chart.pdf", "text-quoting-pdf", "chart.pdf: named .pdf but holds text, not a PDF"),
+    ],
+)
+def test_a_name_that_contradicts_the_content_is_a_clear_error(
+    tmp_path: Path, name: str, content: str, says: str
+) -> None:
+    pdf = _multi_page_pdf(tmp_path / "real.pdf", [["HPI: cough."]]).read_bytes()
+    data = {
+        "pdf": pdf,
+        "text": b"HPI: cough for two weeks.\n",
+        "text-quoting-pdf": b"HPI: see attached %PDF report.\n",
+    }[content]
+    path = tmp_path / name
+    path.write_bytes(data)
+
+    with pytest.raises(ChartInputError) as err:
+        read_document(path)
+
+    assert str(err.value) == says
 
 
 def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:

@@ -36,7 +36,14 @@ def _call(context, name, args):
 def test_every_tool_has_a_name_a_description_and_a_json_schema():
     specs = Registry().specs()
     names = [s["function"]["name"] for s in specs]
-    assert names == ["find_codes", "get_span", "find_rules", "validate_codes", "walk_code_set"]
+    assert names == [
+        "find_codes",
+        "get_span",
+        "find_rules",
+        "validate_codes",
+        "walk_code_set",
+        "check_assigned_codes",
+    ]
     for spec in specs:
         fn = spec["function"]
         assert spec["type"] == "function" and len(fn["description"]) > 40
@@ -94,3 +101,15 @@ def test_bad_arguments_and_unknown_tools_are_errors_for_the_model(context):
     assert out["error"].startswith("unknown tool") and record.name == "unknown_tool"
     out, _ = Registry().call(context, "get_span", "{not json")
     assert json.loads(out)["error"].startswith("invalid arguments")
+
+
+def test_check_assigned_codes_finds_the_combination_and_refuses_a_non_code(context):
+    out, record = _call(context, "check_assigned_codes", {"codes": ["E11.9", "N18.31", "I10"]})
+    assert record.ok and record.codes == ["E11.9", "I10", "N18.31"]
+    found = {(f["kind"], f["code"]) for f in out["findings"]}
+    assert ("combination", "E11.9") in found and ("combination", "I10") in found
+    assert out["risk"] > 0 and "E11.22" in out["supported_codes"]
+    diabetes = next(f for f in out["findings"] if f["code"] == "E11.9")
+    assert diabetes["suggested"] == ["E11.22"] and diabetes["rules"][0].startswith("combo.")
+    bad, record = _call(context, "check_assigned_codes", {"codes": ["E11.22", "ZZ9"]})
+    assert not record.ok and "ZZ9" in bad["error"]

@@ -50,12 +50,14 @@ _LINE_START = re.compile(
 )
 # A full stop, question or exclamation mark, then spaces, then a capital or digit, inside a line.
 _STOP = re.compile(r"(?<=[.!?])[)\]\"']?[ \t]+(?=[A-Z0-9(\[\"'])")
-# What a full stop ends without ending a sentence: an initial ("Y. V. L."), a list number
-# ("1. CHF") and the usual abbreviations.
+# What a full stop ends without ending a sentence: an initial ("Y. V. L.") and the usual
+# abbreviations (list numbers, "1. CHF", are told by their place at the start of a line).
 _NOT_A_STOP = re.compile(
-    r"(?:(?:^|(?<=[\s(]))[A-Z]|(?<![\w.])\d{1,2}|\b(?:Dr|Mr|Mrs|Ms|Prof|St|vs|Vs|etc|approx|"
+    r"(?:(?:^|(?<=[\s(]))[A-Z]|\b(?:Dr|Mr|Mrs|Ms|Prof|St|vs|Vs|etc|approx|"
     r"No|no|Fig|fig|e\.g|i\.e|cf|ca|resp|Ref|ref|Vol|vol)|\.\.)\.[)\]\"']?$"
 )
+
+_LIST_NUMBER = re.compile(r"[ \t]*\d{1,2}[.)][)\]\"']?")
 
 # Longest text handed to the sectionizer for one candidate header line.
 _HEADER_WINDOW = 400
@@ -260,6 +262,9 @@ def split_sentences(text: str) -> list[int]:
         before = text[max(0, m.start() - 8) : m.start()]
         if _NOT_A_STOP.search(before):
             continue
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if _LIST_NUMBER.fullmatch(text[line_start : m.start()]):
+            continue  # "1. CHF": the number of a list item, not a sentence of its own
         starts.append(m.end())
     return starts
 

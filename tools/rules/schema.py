@@ -124,6 +124,14 @@ class MentionSense(RuleBase):
     sections: list[str] = Field(default_factory=list)
     before: Pattern | None = None
     after: Pattern | None = None
+    assertions: list[Assertion] = Field(
+        default_factory=list, description="only mentions read with these assertions (any)"
+    )
+    read_as: Assertion | None = Field(
+        default=None,
+        description="instead of dropping the mention, read it with this assertion "
+        '("History of cough for 3 days" in an indication is a current complaint)',
+    )
     message: str
 
     @model_validator(mode="after")

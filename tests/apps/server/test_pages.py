@@ -273,3 +273,42 @@ def test_the_run_page_in_headless_chromium(live, keys, client, tmp_path):
                 shutil.copy(shot, docs / "run-page.png")
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
+def test_the_sentinel_page_in_headless_chromium(live, keys, client, tmp_path):
+    """Open an audit's report page as an integration key: its findings' evidence is highlighted
+    in the chart, and clicking a finding's quote flashes the span it cites."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    note = (EXAMPLES / "clinic_progress_note.txt").read_text(encoding="utf-8")
+    audit = client.post(
+        "/v1/audits",
+        json={"text": note, "codes": ["E11.9", "N18.31", "I10", "E78.5"]},
+        headers=keys.auth("integration"),
+    ).json()
+    assert audit["findings"], audit
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{live.url}/login?next=/audits/{audit['run_id']}")
+            page.fill("input[name=key]", keys.tokens["integration"])
+            page.click("button[type=submit]")
+            page.wait_for_url(f"**/audits/{audit['run_id']}")
+            first = audit["findings"][0]
+            mark = page.locator("mark#f-0-0")
+            # Overlapping spans split a highlight into pieces; the anchor is on the first.
+            assert mark.is_visible() and mark.inner_text() in first["evidence"][0]["quote"]
+            page.click("#finding-0 a.evidence-link >> nth=0")
+            assert "flash" in (mark.get_attribute("class") or "")
+            assert page.locator(f"#kind-{first['kind']}").is_visible()
+            shot = tmp_path / "sentinel-page.png"
+            page.screenshot(path=str(shot), full_page=False)
+            assert shot.stat().st_size > 20_000
+            if os.environ.get("CODESENSE_UPDATE_SCREENSHOTS"):
+                shutil.copy(shot, ROOT / "docs" / "sentinel-page.png")
+        finally:
+            browser.close()

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.apps.server.conftest import make_service, serve
-from tests.apps.slack.slack_api import BOT_USER, TEAM, SlackApiStub, sign
+from tests.apps.slack.slack_api import BOT_USER, TEAM, SlackApiStub, sign, texts
 
 CHANNEL = "CCODING"
 CODER, AUDITOR, ADMIN_USER = "UCODER", "UAUDIT", "UADMIN"
@@ -188,3 +188,56 @@ def slack(stub, service, secret) -> Iterator[SlackClient]:
     app = create_app(service, slack=slack_settings(stub, secret))
     with serve(app) as live:
         yield SlackClient(live.url, secret, stub)
+
+
+# -- waiting for the app's posts ------------------------------------------------------------------
+
+
+def thread_posts(stub, thread_ts):
+    return [c for c in stub.of("chat.postMessage") if c.params.get("thread_ts") == thread_ts]
+
+
+def wait_coded(stub, root_ts):
+    """Wait until the summary replaced the placeholder at `root_ts` and Submit was posted."""
+
+    def done(calls):
+        updated = any(
+            c.method == "chat.update" and c.params.get("ts") == root_ts and "Coded" in texts(c)
+            for c in calls
+        )
+        failed = any(
+            c.method == "chat.update" and c.params.get("ts") == root_ts and ":x:" in texts(c)
+            for c in calls
+        )
+        submit = any(
+            c.method == "chat.postMessage"
+            and c.params.get("thread_ts") == root_ts
+            and "Submit review" in json.dumps(c.params.get("blocks"))
+            for c in calls
+        )
+        return failed or (updated and submit)
+
+    stub.wait_for(done)
+
+
+def command_root(stub, before: int) -> str:
+    """The ts of the placeholder the command posted (the thread's root)."""
+    posts = stub.wait_for(
+        lambda calls: [
+            c
+            for c in calls[before:]
+            if c.method == "chat.postMessage" and "Coding a note" in texts(c)
+        ]
+    )
+    return str(posts[0].result["ts"])
+
+
+def wait_submit(stub, thread_ts: str, after: int = 0) -> None:
+    """Wait until a Submit review message was posted in the thread (after its first `after`
+    posts): the last message of a run's answer while it awaits review."""
+    stub.wait_for(
+        lambda calls: any(
+            "Submit review" in json.dumps(p.params.get("blocks"))
+            for p in thread_posts(stub, thread_ts)[after:]
+        )
+    )

@@ -51,6 +51,9 @@ class SlackApiStub:
         self.calls: list[Call] = []
         self.files: dict[str, tuple[str, bytes, str]] = {}
         self.refuse_channels: set[str] = set()
+        # Socket Mode: the app-level token and the websocket address apps.connections.open gives.
+        self.app_token: str | None = None
+        self.socket_url: str | None = None
         self._cond = threading.Condition()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -94,6 +97,10 @@ class SlackApiStub:
             self._cond.notify_all()
 
     def _api(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            if self.app_token and token == self.app_token and self.socket_url:
+                return {"ok": True, "url": self.socket_url}
+            return {"ok": False, "error": "invalid_auth"}
         if token != self.token:
             return {"ok": False, "error": "invalid_auth"}
         if method == "auth.test":

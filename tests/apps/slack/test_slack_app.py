@@ -8,51 +8,20 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.apps.slack.conftest import AUDITOR, CHANNEL, CODER
+from tests.apps.slack.conftest import (
+    AUDITOR,
+    CHANNEL,
+    CODER,
+    command_root,
+    thread_posts,
+    wait_coded,
+    wait_submit,
+)
 from tests.apps.slack.slack_api import texts
 from tests.conftest import EXAMPLES
 
 NOTE = (EXAMPLES / "clinic_progress_note.txt").read_text(encoding="utf-8")
 PDF = (EXAMPLES / "clinic_followup.pdf").read_bytes()
-
-
-def _thread_posts(stub, thread_ts):
-    return [c for c in stub.of("chat.postMessage") if c.params.get("thread_ts") == thread_ts]
-
-
-def _coded(stub, root_ts):
-    """Wait until the summary replaced the placeholder at `root_ts` and Submit was posted."""
-
-    def done(calls):
-        updated = any(
-            c.method == "chat.update" and c.params.get("ts") == root_ts and "Coded" in texts(c)
-            for c in calls
-        )
-        failed = any(
-            c.method == "chat.update" and c.params.get("ts") == root_ts and ":x:" in texts(c)
-            for c in calls
-        )
-        submit = any(
-            c.method == "chat.postMessage"
-            and c.params.get("thread_ts") == root_ts
-            and "Submit review" in json.dumps(c.params.get("blocks"))
-            for c in calls
-        )
-        return failed or (updated and submit)
-
-    stub.wait_for(done)
-
-
-def _root_of_command(stub, before: int) -> str:
-    """The ts of the placeholder the command posted (the thread's root)."""
-    posts = stub.wait_for(
-        lambda calls: [
-            c
-            for c in calls[before:]
-            if c.method == "chat.postMessage" and "Coding a note" in texts(c)
-        ]
-    )
-    return str(posts[0].result["ts"])
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +30,11 @@ def coded(slack, stub, service):
     before = len(stub.calls)
     response = slack.command("code " + NOTE)
     assert response.status_code == 200, response.text
-    root = _root_of_command(stub, before)
-    _coded(stub, root)
+    root = command_root(stub, before)
+    wait_coded(stub, root)
     update = next(c for c in stub.of("chat.update") if c.params.get("ts") == root)
     run_id = texts(update).split("run `", 1)[1].split("`", 1)[0]
-    posts = _thread_posts(stub, root)
+    posts = thread_posts(stub, root)
     submit = next(p for p in posts if "Submit review" in json.dumps(p.params.get("blocks")))
     value = next(
         e["value"] for b in submit.params["blocks"] if b["type"] == "actions" for e in b["elements"]
@@ -158,11 +127,11 @@ def test_the_acknowledgement_returns_while_coding_is_held(slack, stub, service):
         assert response.status_code == 200
         assert "Coding your note (inpatient)" in response.text
         # The placeholder can be posted; the coding itself cannot have finished.
-        root = _root_of_command(stub, before)
+        root = command_root(stub, before)
         assert not [c for c in stub.of("chat.update") if c.params.get("ts") == root]
     finally:
         held.release()
-    _coded(stub, root)
+    wait_coded(stub, root)
     summary = next(c for c in stub.of("chat.update") if c.params.get("ts") == root)
     assert "(inpatient)" in texts(summary) and "route *" in texts(summary)
 
@@ -221,11 +190,11 @@ def test_four_deliveries_of_one_event_make_one_run(slack, stub, service):
 
 
 def _ask(slack, stub, coded, question: str) -> str:
-    before = len(_thread_posts(stub, coded["root"]))
+    before = len(thread_posts(stub, coded["root"]))
     response = slack.mention(question, thread_ts=coded["root"])
     assert response.status_code == 200
-    stub.wait_for(lambda calls: len(_thread_posts(stub, coded["root"])) > before)
-    return texts(_thread_posts(stub, coded["root"])[before])
+    stub.wait_for(lambda calls: len(thread_posts(stub, coded["root"])) > before)
+    return texts(thread_posts(stub, coded["root"])[before])
 
 
 def test_what_supports_a_code_quotes_the_chart(slack, stub, coded):
@@ -258,6 +227,19 @@ def test_which_rules_apply_lists_rules_naming_the_code(slack, stub, service, cod
     assert "Rules that apply to E11.21" in answer
     for hit in expected:
         assert f"`{hit.id}`" in answer
+
+
+def test_check_runs_audit_sentinel_on_the_listed_codes(slack, stub, service, coded):
+    answer = _ask(slack, stub, coded, "check E11.9, I10")
+    assert answer.startswith("*Audit Sentinel* on E11.9, I10:")
+    assert "*E11.9* specificity" in answer and "Supported instead: E11.21." in answer
+    assert '"type 2 diabetes with diabetic nephropathy"' in answer
+    assert "What the documentation supports: E11.21, I10" in answer
+    audits = service.runs(_admin(), kind="audit", limit=1000)
+    assert audits and audits[0].codes  # the check is an audit run in the store
+    failed = _ask(slack, stub, coded, "check E11.9, Q99.99X")
+    assert failed.startswith(":x: Could not answer about " + coded["run_id"])
+    assert len(set(failed.splitlines())) == 1  # the text and its block say one line
 
 
 def test_trace_shows_versions_and_steps(slack, stub, coded):
@@ -296,10 +278,10 @@ def test_button_clicks_are_audited_and_submit_resumes_the_run(slack, stub, servi
     assert "accepted by <@UCODER>" in texts(redrawn[-1]) or "accepted by <@UCODER>" in texts(
         redrawn[0]
     )
-    posts = len(_thread_posts(stub, coded["root"]))
+    posts = len(thread_posts(stub, coded["root"]))
     slack.click("review_submit", coded["value"], "1800000000.999999", coded["root"])
-    stub.wait_for(lambda calls: len(_thread_posts(stub, coded["root"])) > posts)
-    reviewed = texts(_thread_posts(stub, coded["root"])[posts])
+    stub.wait_for(lambda calls: len(thread_posts(stub, coded["root"])) > posts)
+    reviewed = texts(thread_posts(stub, coded["root"])[posts])
     assert "submitted by <@UCODER>" in reviewed
     assert "Accepted: E11.21" in reviewed and "Rejected: R40.0" in reviewed
     events = service.records.audit.events(run_id)
@@ -364,3 +346,110 @@ def test_failures_are_one_line(slack, stub):
     assert line.startswith(":x: Could not code scan.png:")
     response = slack.command("frobnicate")
     assert "I don't know the command 'frobnicate'" in response.text
+
+
+# -- earlier runs ----------------------------------------------------------------------------------------
+
+
+def test_codesense_run_shows_a_run_in_its_own_thread_only(slack, stub, service, coded):
+    run_id = coded["run_id"]
+    # Same channel: the run is shown again inside the thread where its chart was posted.
+    before = len(thread_posts(stub, coded["root"]))
+    assert "Looking up" in slack.command(f"run {run_id}").text
+    # Its codes message is the answer's last one (with Submit while the run awaits review).
+    stub.wait_for(
+        lambda calls: any(
+            str(p.params.get("text", "")).startswith("Codes 1-")
+            for p in thread_posts(stub, coded["root"])[before:]
+        )
+    )
+    if service.run(_admin(), run_id).run.status == "awaiting_review":
+        wait_submit(stub, coded["root"], before)
+    again = thread_posts(stub, coded["root"])[before:]
+    assert "asked to see run" in texts(again[0]) and run_id in texts(again[1])
+    # Another channel: only a pointer to that thread, no chart text.
+    posted = len(stub.of("chat.postMessage"))
+    slack.command(f"run {run_id}", channel="CAUDIT")
+    got = stub.wait_for(
+        lambda calls: [
+            c for c in calls if c.method == "response_url" and "was posted in" in str(c.params)
+        ]
+    )
+    assert f"<#{CHANNEL}>" in got[-1].params["text"]
+    assert len(stub.of("chat.postMessage")) == posted
+
+
+def test_codesense_run_of_a_run_made_elsewhere_starts_a_thread(slack, stub, service):
+    from core.contract import Setting
+
+    setting: Setting = "outpatient"
+    result = service.code_text(_admin(), "Assessment: essential hypertension.", setting)
+    before = len(stub.calls)
+    slack.command(f"run {result.run_id}", channel="CAUDIT", user=AUDITOR)
+    root = stub.wait_for(
+        lambda calls: [
+            c for c in calls[before:] if c.method == "chat.postMessage" and "Coded run " in texts(c)
+        ]
+    )[0]
+    assert (
+        root.params["channel"] == "CAUDIT"
+        and "thread_ts" not in root.params
+        or not root.params.get("thread_ts")
+    )
+    ts = root.result["ts"]
+    wait_submit(stub, ts)
+    assert "*I10* Essential (primary) hypertension" in "\n".join(
+        texts(p) for p in thread_posts(stub, ts)
+    )
+    # The thread now belongs to the run: a question there is about it.
+    before = len(thread_posts(stub, ts))
+    slack.mention("what supports I10?", thread_ts=ts, channel="CAUDIT", user=AUDITOR)
+    stub.wait_for(lambda calls: len(thread_posts(stub, ts)) > before)
+    assert '"essential hypertension"' in texts(thread_posts(stub, ts)[before]).lower()
+
+
+# -- escalation --------------------------------------------------------------------------------------------
+
+
+def test_an_escalated_code_keeps_the_run_for_an_auditor(slack, stub, service):
+    before = len(stub.calls)
+    slack.command(
+        "code Assessment:\n1. Essential hypertension.\n2. Gastroesophageal reflux disease."
+    )
+    root = command_root(stub, before)
+    wait_coded(stub, root)
+    posts = thread_posts(stub, root)
+    run_id = texts(posts[0]).split("`")[1]
+    codes_message = next(p for p in posts if "*I10*" in texts(p))
+    submit = next(p for p in posts if "Submit review" in json.dumps(p.params.get("blocks")))
+    value = submit.params["blocks"][1]["elements"][0]["value"]
+    ts = codes_message.result["ts"]
+    slack.click("review_accept", f"{run_id} K21.9", ts, root)
+    slack.click("review_escalate", f"{run_id} I10", ts, root)
+    stub.wait_for(
+        lambda calls: (
+            len(service.records.audit.events(run_id))
+            and sum(1 for e in service.records.audit.events(run_id) if e.action == "review.mark")
+            == 2
+        )
+    )
+    n = len(thread_posts(stub, root))
+    slack.click("review_submit", value, submit.result["ts"], root)
+    stub.wait_for(lambda calls: len(thread_posts(stub, root)) > n)
+    assert "I10 marked Escalate" in texts(thread_posts(stub, root)[n])
+    assert service.run(_admin(), run_id).run.status == "awaiting_review"
+    # The auditor decides the escalated code, then submits: the run finishes, as the auditor.
+    slack.click("review_reject", f"{run_id} I10", ts, root, user=AUDITOR)
+    stub.wait_for(
+        lambda calls: (
+            sum(1 for e in service.records.audit.events(run_id) if e.action == "review.mark") == 3
+        )
+    )
+    n = len(thread_posts(stub, root))
+    slack.click("review_submit", value, submit.result["ts"], root, user=AUDITOR)
+    stub.wait_for(lambda calls: len(thread_posts(stub, root)) > n)
+    assert "submitted by <@UAUDIT>" in texts(thread_posts(stub, root)[n])
+    view = service.run(_admin(), run_id)
+    assert view.run.status == "reviewed"
+    assert view.result.review.reviewer == AUDITOR
+    assert view.result.review.accepted == ["K21.9"] and view.result.review.rejected == ["I10"]

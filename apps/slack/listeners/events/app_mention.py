@@ -52,7 +52,9 @@ async def mention(event: dict[str, Any], client: AsyncWebClient, context: Any) -
     try:
         reply = await runtime.call(answer, runtime.service, who, run_id, question)
     except Exception as err:
-        await runtime.fail(client, channel, None, f"Could not answer about {run_id}", err)
+        await runtime.fail(
+            client, channel, None, f"Could not answer about {run_id}", err, thread_ts
+        )
         return
     await runtime.post(client, channel, reply, thread_ts)
 

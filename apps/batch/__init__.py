@@ -1,0 +1,1 @@
+"""Batch coding: many charts through the service on a process pool or a dask cluster."""
