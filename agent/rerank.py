@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from core.codes import undot
 from core.errors import CodeSenseError
@@ -42,6 +42,13 @@ DISABLE_ENV = "CODESENSE_RERANKER"
 
 _ORIGINS = ("lexicon", "title", "inclusion", "index", "hierarchy")
 _ASSERTIONS = ("negated", "possible", "historical", "family", "hypothetical")
+# Mentions never left out, whatever their score: the guideline engine reads them for history
+# codes ("History of myocardial infarction" -> I25.2, family history -> Z80-Z84).
+KEEP_ASSERTIONS = ("historical", "family")
+# Nor mentions read as external causes (V00-Y99): whether one is reported is the guideline
+# engine's decision (Section I.C.20, "fall from tripping" -> W01.0), and CodiEsp's annotators
+# coded them rarely (36 in 500 train charts), so a low score says little about the mention.
+KEEP_PREFIXES = ("V", "W", "X", "Y")
 
 # What `candidate_features` computes, column by column. A model names the ones it uses; a model
 # naming anything else is refused at load (its weights would be read against the wrong columns).
@@ -139,6 +146,8 @@ class Reranker(BaseModel):
     base_rate: float = Field(default=0.1, gt=0.0, lt=1.0)
     prior_strength: float = Field(default=5.0, gt=0.0)
     fitted_on: str = ""
+    _cols: np.ndarray = PrivateAttr()
+    _w: np.ndarray = PrivateAttr()
     charts: int = 0
     mentions: int = 0
     figures: dict[str, float] = Field(default_factory=dict)
@@ -163,13 +172,12 @@ class Reranker(BaseModel):
                 raise ValueError("a tree splits on a feature the model does not name")
         return self
 
-    @property
-    def columns(self) -> np.ndarray:
-        """Where each of the model's features sits in `FEATURES` order."""
-        return self._columns()
-
-    def _columns(self) -> np.ndarray:
-        return np.asarray([FEATURES.index(f) for f in self.features], dtype=int)
+    def model_post_init(self, context: object) -> None:
+        # Read once: where each of the model's features sits in `FEATURES`, and the weights.
+        # (Unknown names are refused by the validator that runs next.)
+        known = [FEATURES.index(f) for f in self.features if f in FEATURES]
+        self._cols = np.asarray(known, dtype=int)
+        self._w = np.asarray(self.weights, dtype=float)
 
     # -- priors from the fitting set -----------------------------------------------------------
 
@@ -189,7 +197,7 @@ class Reranker(BaseModel):
     def margin(self, x: np.ndarray) -> np.ndarray:
         """Log-odds per row of `x`, whose columns are `self.features` in order."""
         if self.kind == "logistic":
-            return x @ np.asarray(self.weights) + self.bias
+            return np.asarray(x @ self._w + self.bias)
         # Splits were learned on float32 values (scikit-learn's trees): compare as they were.
         x = x.astype(np.float32).astype(np.float64)
         out = np.full(x.shape[0], self.bias)
@@ -203,7 +211,7 @@ class Reranker(BaseModel):
             raise CodeSenseError(
                 f"reranker rows have {full.shape[1]} columns, the features are {len(FEATURES)}"
             )
-        z = np.clip(self.margin(full[:, self._columns()]), -40.0, 40.0)
+        z = np.clip(self.margin(full[:, self._cols]), -40.0, 40.0)
         return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
@@ -396,18 +404,29 @@ def readings(mentions: Sequence[Mention], texts: dict[str, str], model: Reranker
             continue
         codes = [c.code for c in m.candidates]
         p = model.probabilities(with_priors(rows, codes, [phrase_key(m.text)] * len(codes), model))
-        out.append(choose(p, model.switch_margin, model.nil_threshold))
+        keep_any = m.assertion in KEEP_ASSERTIONS or undot(codes[0]).startswith(KEEP_PREFIXES)
+        out.append(choose(p, model.switch_margin, model.nil_threshold, codes, keep_any))
     return out
 
 
-def choose(p: np.ndarray, switch_margin: float, nil_threshold: float) -> Reading:
-    """The candidates' order from their scores `p` (term index order in ties): the best one
-    first when it beats the term index's first by more than `switch_margin`, else that one."""
+def choose(
+    p: np.ndarray, switch_margin: float, nil_threshold: float, codes: Sequence[str], keep_any: bool
+) -> Reading:
+    """The candidates' order from their scores `p` (term index order in ties). The term index's
+    first reading stays first unless a code beneath it (more specific: "R11" -> "R11.10")
+    beats it by more than `switch_margin`: the reranker refines a reading, it never replaces it
+    with a vaguer or a different one (the Index decides specificity; CodiEsp's annotators often
+    wrote the unspecified code where the words support more). `keep_any` keeps the mention
+    whatever its score (history and family mentions feed history codes)."""
     order = sorted(range(len(p)), key=lambda i: (-round(float(p[i]), 9), i))
-    if order[0] != 0 and float(p[order[0]]) - float(p[0]) <= switch_margin:
-        order = [0, *(i for i in order if i != 0)]
-    best = float(p[order[0]])
-    return Reading(order=order, probability=best, keep=best >= nil_threshold)
+    top = undot(codes[0])
+    finer = [i for i in order if i != 0 and undot(codes[i]).startswith(top)]
+    first = 0
+    if finer and float(p[finer[0]]) - float(p[0]) > switch_margin:
+        first = finer[0]
+    order = [first, *(i for i in order if i != first)]
+    best = float(p[first])
+    return Reading(order=order, probability=best, keep=keep_any or best >= nil_threshold)
 
 
 def rerank_mentions(

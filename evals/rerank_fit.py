@@ -25,8 +25,11 @@ import numpy as np
 
 from agent.rerank import (
     FEATURES,
+    KEEP_ASSERTIONS,
+    KEEP_PREFIXES,
     PRIOR_FEATURES,
     RERANKER_FILE,
+    STATIC_FEATURES,
     Reranker,
     Tree,
     choose,
@@ -166,11 +169,15 @@ def best_per_mention(
     rows: dict[int, list[int]] = {}
     for i in range(len(p)):
         rows.setdefault(int(data.mention[i]), []).append(i)
+    kept = data.x[:, [STATIC_FEATURES.index(f"assert_{a}") for a in KEEP_ASSERTIONS]].any(axis=1)
     best: dict[int, tuple[int, float]] = {}
     for m, idx in rows.items():
-        reading = choose(p[idx], switch_margin, 0.0)
+        codes = [str(data.codes[i]) for i in idx]
+        reading = choose(p[idx], switch_margin, 0.0, codes, False)
         i = idx[reading.order[0]]
-        best[m] = (i, float(p[i]))
+        # A mention that is always kept scores 1 against the threshold.
+        always = kept[idx[0]] or undot(codes[0]).startswith(KEEP_PREFIXES)
+        best[m] = (i, 1.0 if always else float(p[i]))
     return best
 
 

@@ -60,6 +60,7 @@ def _logistic(weights: dict[str, float], bias: float = 0.0, nil: float = 0.0) ->
 
 PAIN = Candidate(code="R52", term="Pain, unspecified", origin="title", score=1.0)
 CHEST = Candidate(code="R07.9", term="Chest pain, unspecified", origin="hierarchy", score=0.3)
+CATEGORY = Candidate(code="R07", term="Pain in throat and chest", origin="title", score=0.9)
 
 
 def test_shipped_model_loads_validates_and_names_only_known_features():
@@ -124,16 +125,20 @@ def test_boosted_trees_score_with_numpy():
     assert model.margin(np.asarray([[0.0, 0.2], [0.0, 0.9]])).tolist() == [0.0, 1.0]
 
 
-def test_the_hook_changes_the_reading_when_the_sentence_names_the_more_specific_code():
-    # A model that prefers candidates whose title the sentence covers: "chest pain" is written,
-    # so R07.9 (a tabular neighbour, ranked second by the term index) becomes the reading.
-    model = _logistic({"title_context_words": 3.0, "rank": -0.5}, bias=-2.0)
-    out = rerank_mentions([_mention(PAIN, CHEST)], _chart(), model)
+def test_the_hook_refines_a_reading_and_never_replaces_it_with_another():
+    # A model that prefers deeper codes: R07.9 (beneath the reading R07) becomes the reading.
+    model = _logistic({"depth": 3.0, "rank": -0.5}, bias=-12.0)
+    out = rerank_mentions([_mention(CATEGORY, CHEST, PAIN)], _chart(), model)
     assert out[0].codes == ["R07.9"]
-    assert [c.code for c in out[0].candidates] == ["R07.9", "R52"]
-    # The same model with a threshold above its best score leaves the mention out.
-    strict = _logistic({"title_context_words": 3.0, "rank": -0.5}, bias=-2.0, nil=0.99)
-    assert rerank_mentions([_mention(PAIN, CHEST)], _chart(), strict) == []
+    assert [c.code for c in out[0].candidates] == ["R07.9", "R07", "R52"]
+    # R07.9 is not beneath R52: however much the model likes it, R52 stays the reading.
+    out = rerank_mentions([_mention(PAIN, CHEST)], _chart(), model)
+    assert out[0].codes == ["R52"]
+    # A threshold above the best score leaves a present mention out, never a historical one.
+    strict = _logistic({"depth": 3.0, "rank": -0.5}, bias=-12.0, nil=0.99)
+    assert rerank_mentions([_mention(CATEGORY, CHEST)], _chart(), strict) == []
+    past = [_mention(CATEGORY, CHEST, assertion="historical")]
+    assert rerank_mentions(past, _chart(), strict)[0].codes == ["R07.9"]
 
 
 def test_without_a_model_or_when_turned_off_nothing_changes(monkeypatch):
