@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from core.codes import dot, undot
 from core.codes import normalize as normalize_code
 from core.errors import CodeSenseError, UnknownCode
+from tools.codeset_snapshot import library_type
 
 CODE_SET_VERSION = "ICD-10-CM 2026-04"
 # FY2026 ICD-10-CM runs 2025-10-01 to 2026-09-30; the April 1, 2026 update is what we ship.
@@ -279,7 +280,7 @@ class CodeSet:
 
     def kind(self, code: str) -> CodeKind:
         """Chapter, block, category, subcategory or extended (has its 7th character)."""
-        return _KIND_BY_LIBRARY_TYPE[_library_type(self._lib, self._known(code))]
+        return _KIND_BY_LIBRARY_TYPE[library_type(self._lib, self._known(code))]
 
     def _known(self, code: str) -> str:
         norm = self.normalize(code)
@@ -583,7 +584,7 @@ class CodeSet:
 
     def _build(self, code: str) -> CodeInfo:
         lib = self._lib
-        kind = _KIND_BY_LIBRARY_TYPE[_library_type(lib, code)]
+        kind = _KIND_BY_LIBRARY_TYPE[library_type(lib, code)]
         # A same-named block (B99) shows up as the category's parent; skip it.
         ancestors = [a for a in lib.get_ancestors(code) if a != code]
         children = list(dict.fromkeys(c for c in lib.get_children(code) if c != code))
@@ -643,16 +644,3 @@ def default_cache_dir() -> Path:
 def _split_lines(text: str) -> list[str]:
     lines = [_clean(line) for line in text.split("\n")]
     return [line.lstrip(", ") for line in lines if line]
-
-
-def _library_type(lib: Any, code: str) -> str:
-    """The library's node type, through its public predicates (it has no public accessor)."""
-    if lib.is_chapter(code):
-        return "chapter"
-    if lib.is_extended_subcategory(code):
-        return "extended subcategory"
-    if lib.is_category(code):
-        return "category"
-    if lib.is_subcategory(code):
-        return "subcategory"
-    return "section"

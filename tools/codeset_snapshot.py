@@ -52,7 +52,8 @@ def snapshot_path(cache_dir: Path, version: str) -> Path:
     return cache_dir / f"codeset-{h.hexdigest()[:16]}.sqlite"
 
 
-def _library_type(lib: Any, code: str) -> str:
+def library_type(lib: Any, code: str) -> str:
+    """The library's node type, through its public predicates (it has no public accessor)."""
     if lib.is_chapter(code):
         return "chapter"
     if lib.is_extended_subcategory(code):
@@ -85,7 +86,7 @@ def build_snapshot(path: Path) -> None:
         rows = []
         for i, code in enumerate(codes):
             record = (
-                _library_type(lib, code),
+                library_type(lib, code),
                 lib.get_description(code),
                 bool(lib.is_leaf(code)),
                 list(lib.get_ancestors(code)),
