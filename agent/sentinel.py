@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agent.state import CodingState
-from core.codes import CODE_PATTERN, is_code, normalize
+from core.codes import is_code, normalize
 from core.contract import (
     AssignedCode,
     Evidence,
@@ -43,7 +43,7 @@ from tools.edits import EditInput, hcc_flags, meat_evidence
 from tools.evidence import EvidenceError, cite
 from tools.lookup import TermIndex
 from tools.mentions import Mention
-from tools.rules.checks import check_code_list
+from tools.rules.checks import check_code_list, missed_combinations
 from tools.rules.load import RuleSet
 from tools.rules.schema import (
     Combine,
@@ -78,7 +78,6 @@ _FINDING_ORDER: tuple[FindingKind, ...] = (
     "hcc_meat",
     "missed",
 )
-_CODE_IN_TEXT = re.compile(CODE_PATTERN)
 MAX_CODES = 100
 _SEPARATORS = re.compile(r"[,;\s]+")
 
@@ -256,34 +255,39 @@ class SentinelCheck:
         the codes with support: an unsupported code combines with nothing)."""
         unsupported = {f.code for f in self.out if f.kind == "unsupported"}
         standing = [c for c in self.assigned if c not in unsupported]
-        checks = check_code_list(standing, self.setting, self.rules, APRIL_UPDATE_START, self.cs)
         text = "\n".join(d.text for d in self.chart.documents)
+        for missed in missed_combinations(
+            standing, self.setting, self.rules, APRIL_UPDATE_START, self.cs
+        ):
+            rule = missed.rule
+            if rule.unless_text and compiled(rule.unless_text).search(text):
+                continue  # the record says the conditions are unrelated
+            message = (
+                f"{' + '.join(missed.parts)} coded separately: the combination code is "
+                f"{', '.join(missed.wanted)} ({rule.citation})"
+            )
+            self._add(
+                missed.parts[0],
+                "combination",
+                "medium",
+                message,
+                evidence=[e for p in missed.parts for e in self._spans_for(p)],
+                rules=[RuleCitation(id=rule.id, citation=rule.citation, message=message)],
+                suggested=[w for w in missed.wanted if self.cs.exists(w)],
+            )
+            self.explained.update(p for p in missed.parts if p in self.assigned)
+        checks = check_code_list(standing, self.setting, self.rules, APRIL_UPDATE_START, self.cs)
         for code, found in zip(standing, checks, strict=True):
             for check in found:
-                rule = self.rules.get(check.id)
-                if rule is None:
-                    continue
-                citation = RuleCitation(id=rule.id, citation=rule.citation, message=check.message)
-                if isinstance(rule, Combine):
-                    if rule.unless_text and compiled(rule.unless_text).search(text):
-                        continue  # the record says the conditions are unrelated
-                    parts, wanted = _combination_codes(check.message)
-                    wanted = [w for w in wanted if self.cs.exists(w)]
-                    self._add(
-                        code,
-                        "combination",
-                        "medium",
-                        check.message,
-                        evidence=[e for p in parts for e in self._spans_for(p)],
-                        rules=[citation],
-                        suggested=wanted,
+                order = self.rules.get(check.id)
+                if isinstance(order, NeverFirst | SequenceBefore):
+                    citation = RuleCitation(
+                        id=order.id, citation=order.citation, message=check.message
                     )
-                    self.explained.update(p for p in parts if p in self.assigned)
-                elif isinstance(rule, NeverFirst | SequenceBefore):
                     self._add(
                         code,
                         "sequencing",
-                        "medium" if isinstance(rule, NeverFirst) else "low",
+                        "medium" if isinstance(order, NeverFirst) else "low",
                         check.message,
                         evidence=self._spans_for(code),
                         rules=[citation],
@@ -639,18 +643,6 @@ def audit_offline(
         findings=findings,
         risk=risk_score(findings),
         supported_codes=[s.code for s in result.suggestions] if result is not None else [],
-    )
-
-
-def _combination_codes(message: str) -> tuple[list[str], list[str]]:
-    """(the parts, the combination codes) named by a combine check's message, as written by
-    `tools.rules.checks`: "E11.9 + N18.31 coded separately: the combination code is E11.22
-    unless ..."."""
-    head, _, tail = message.partition(":")
-    tail = tail.split(" unless ", 1)[0]
-    return (
-        list(dict.fromkeys(_CODE_IN_TEXT.findall(head))),
-        list(dict.fromkeys(_CODE_IN_TEXT.findall(tail))),
     )
 
 

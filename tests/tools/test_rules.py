@@ -245,6 +245,22 @@ def test_code_list_checks_for_any_reasoner():
     assert check_code_list(["E11.22", "I12.9", "N18.31"], "outpatient", rs) == [[], [], []]
 
 
+def test_missed_combinations_name_their_parts_and_codes():
+    """The Sentinel reads these fields (never the check's message): the parts as coded, where
+    the first stands, and the combination code rendered from them."""
+    from tools.codeset import APRIL_UPDATE_START, CodeSet
+    from tools.rules.checks import missed_combinations
+
+    rs = rule_set()
+    cs = CodeSet.load()
+    missed = missed_combinations(
+        ["R05.9", "E11.9", "N18.31"], "outpatient", rs, APRIL_UPDATE_START, cs
+    )
+    combo = next(m for m in missed if m.rule.id == "combo.diabetes-ckd")
+    assert (combo.index, combo.parts, combo.wanted) == (1, ["E11.9", "N18.31"], ["E11.22"])
+    assert not missed_combinations(["E11.22", "N18.31"], "outpatient", rs, APRIL_UPDATE_START, cs)
+
+
 def test_validation_reports_rule_pack_checks_when_given_the_rules():
     from tools.validate import ProposedCode, ValidateInput, validate_codes
 

@@ -5,6 +5,7 @@ missing "use additional" codes. Only problems are reported; the engine records w
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from core.contract import CheckResult, RuleCheck
@@ -51,30 +52,13 @@ def check_code_list(
             earlier = [c for c in codes[:i] if then.matches(c) and not first.matches(c)]
             if earlier:
                 report(i, pair, f"{code} should be sequenced before {earlier[0]}: {pair.title}")
-    for combo in rules.of_kind(Combine, setting, day):
-        if not combo.add:
-            continue
-        used: list[int] = []
-        for group in combo.when:
-            m = matcher(group)
-            hit = next((i for i, c in enumerate(codes) if m.matches(c) and i not in used), None)
-            if hit is None:
-                break
-            used.append(hit)
-        else:
-            if combo.unless_coded and any(matcher(combo.unless_coded).matches(c) for c in codes):
-                continue
-            values = {str(n): codes[i][:3] for n, i in enumerate(used, start=1)}
-            wanted = [render(t, values) for t in combo.add]
-            if any(w is not None and w in codes for w in wanted):
-                continue
-            parts = " + ".join(codes[i] for i in used)
-            report(
-                used[0],
-                combo,
-                f"{parts} coded separately: the combination code is "
-                f"{', '.join(w for w in wanted if w)} unless the record says they are unrelated",
-            )
+    for missed in missed_combinations(codes, setting, rules, day, cs):
+        report(
+            missed.index,
+            missed.rule,
+            f"{' + '.join(missed.parts)} coded separately: the combination code is "
+            f"{', '.join(missed.wanted)} unless the record says they are unrelated",
+        )
     for need in rules.of_kind(RequireCode, setting, day):
         needed = matcher(need.need)
         for i, code in enumerate(codes):
@@ -82,4 +66,45 @@ def check_code_list(
                 needed.matches(c) for j, c in enumerate(codes) if j != i
             ):
                 report(i, need, f"{code}: {need.message}")
+    return out
+
+
+@dataclass(frozen=True)
+class MissedCombination:
+    """Codes a combination rule joins, coded as separate parts: the rule, the position of the
+    first part in the list, the parts as coded and the combination code(s) the rule names."""
+
+    rule: Combine
+    index: int
+    parts: list[str]
+    wanted: list[str]
+
+
+def missed_combinations(
+    codes: list[str], setting: str, rules: RuleSet, day: date, cs: CodeSet
+) -> list[MissedCombination]:
+    """Each combination rule whose parts are all in `codes` while its combination code is not
+    (and no code the rule lets stand instead). The Sentinel reads these fields, never the
+    check's message."""
+    out: list[MissedCombination] = []
+    for combo in rules.of_kind(Combine, setting, day):
+        if not combo.add:
+            continue
+        used: list[int] = []
+        for group in combo.when:
+            m = CodeMatcher(group, cs.is_manifestation)
+            hit = next((i for i, c in enumerate(codes) if m.matches(c) and i not in used), None)
+            if hit is None:
+                break
+            used.append(hit)
+        else:
+            if combo.unless_coded:
+                unless = CodeMatcher(combo.unless_coded, cs.is_manifestation)
+                if any(unless.matches(c) for c in codes):
+                    continue
+            values = {str(n): codes[i][:3] for n, i in enumerate(used, start=1)}
+            wanted = [w for w in (render(t, values) for t in combo.add) if w]
+            if any(w in codes for w in wanted):
+                continue
+            out.append(MissedCombination(combo, used[0], [codes[i] for i in used], wanted))
     return out
