@@ -31,6 +31,15 @@ from core.codes import normalize as normalize_code
 from core.errors import CodeSenseError, UnknownCode
 from tools.codeset_snapshot import library_type
 
+_WORD = re.compile(r"[a-z]+")
+
+
+def _with_words(title: str) -> set[str]:
+    """The words of a title after its first "with": what the code combines with its disease."""
+    _, sep, rest = title.lower().partition(" with ")
+    return set(_WORD.findall(rest)) if sep else set()
+
+
 CODE_SET_VERSION = "ICD-10-CM 2026-04"
 # FY2026 ICD-10-CM runs 2025-10-01 to 2026-09-30; the April 1, 2026 update is what we ship.
 FY2026_START = date(2025, 10, 1)
@@ -208,6 +217,7 @@ class CodeSet:
         self._ref_prefixes: dict[CodeRef, list[str]] = {}
         self._note_refs: dict[str, list[str]] = {}
         self._note_undotted: dict[str, tuple[str, ...]] = {}
+        self._note_condition: dict[str, frozenset[str]] = {}
         self._info_lock = threading.Lock()
         # Sorted undotted codes (categories and below) for range and prefix look-ups.
         self._sorted: list[str] = sorted(
@@ -469,9 +479,40 @@ class CodeSet:
             prefixes = self._undotted_prefixes(note.text)
             if code_a.startswith(prefixes):
                 continue
-            if code_b.startswith(prefixes):
+            if code_b.startswith(prefixes) and self._condition_named(note.text, prefixes, b):
                 return note
         return None
+
+    def _condition_named(self, note: str, prefixes: tuple[str, ...], code: str) -> bool:
+        """Whether a note of the form "<condition> in <disease> (range)" names the condition
+        `code` describes. "somnolence, stupor and coma in diabetes (E08-E13)" excludes R40.0
+        beside E11.641 (hypoglycemia with coma), not beside E11.21 (diabetic nephropathy): when
+        only some codes of the range are the disease "with" the condition (the condition's
+        words after "with" in their titles), the note stands for those. When none or all are
+        ("hallucinations in schizophrenia (F20-F29)"), or the note has another form, it applies
+        as written."""
+        words = self._condition_words(note, prefixes)
+        return not words or bool(words & _with_words(self.get(code).description))
+
+    def _condition_words(self, note: str, prefixes: tuple[str, ...]) -> frozenset[str]:
+        cached = self._note_condition.get(note)
+        if cached is not None:
+            return cached
+        words: frozenset[str] = frozenset()
+        head, sep, _ = note.partition(" in ")
+        if sep and "(" not in head:
+            named = frozenset(w for w in _WORD.findall(head.lower()) if len(w) > 3)
+            leaves = [
+                leaf
+                for p in dict.fromkeys(prefixes)
+                if self.exists(dot(p))
+                for leaf in self.leaves_under(dot(p))
+            ]
+            carrying = sum(1 for leaf in leaves if named & _with_words(self.get(leaf).description))
+            if 0 < carrying < len(leaves):
+                words = named
+        self._note_condition[note] = words
+        return words
 
     def _undotted_prefixes(self, note: str) -> tuple[str, ...]:
         cached = self._note_undotted.get(note)

@@ -164,6 +164,16 @@ def test_no_excludes1_between_i10_and_i11_9(codes: CodeSet) -> None:
     assert codes.excludes1_conflict("I11.9", "I10") is None
 
 
+def test_excludes1_condition_in_a_disease_range(codes: CodeSet) -> None:
+    """"somnolence, stupor and coma in diabetes (E08-E13)" stands for the diabetes codes "with
+    coma", not for every diabetes code; a note whose range has no such codes applies whole."""
+    assert codes.excludes1_conflict("R40.0", "E11.21") is None
+    assert codes.excludes1_conflict("R40.0", "E11.641") is not None
+    assert codes.excludes1_conflict("R40.20", "E11.01") is not None
+    assert codes.excludes1_conflict("R44.0", "F20.0") is not None
+    assert codes.excludes1_conflict("F53.1", "F20.0") is not None
+
+
 def test_excludes1_with_qualified_range(codes: CodeSet) -> None:
     note = "polyneuropathy (in): diabetes mellitus (E08-E13 with .42)"
     assert codes.excludes1_conflict("G63", "E11.42") == note
