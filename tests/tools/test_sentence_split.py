@@ -24,6 +24,8 @@ def _pyrush() -> Any:
 
     logger.disable("PyRuSH")
     import_medspacy()
+    # The coding path leaves medSpaCy's PyRuSH component out; this test imports it itself.
+    import medspacy.sentence_splitting  # noqa: F401
     import spacy
 
     nlp = spacy.blank("en")

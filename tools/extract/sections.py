@@ -98,16 +98,47 @@ class _DeferredModule(types.ModuleType):
         return getattr(importlib.import_module(self.__name__), name)
 
 
-def import_medspacy() -> None:
-    """Import medSpaCy without what its `__init__` drags in and we never call.
+class _PartialPackage(types.ModuleType):
+    """A package whose `__init__` has not run yet: its submodules import from its path as usual,
+    and the first attribute it lacks (`medspacy.load`, `__version__`) runs the real `__init__`
+    into it, so code that wants the whole package still gets it."""
 
-    `import medspacy` imports every component: QuickUMLS (which imports nltk, and nltk scipy:
-    about 2 s) and spaCy's thinc, which imports torch when it is installed (1.5-3.5 s). We use
-    the sectionizer and ConText only. So while medSpaCy is imported, torch is marked absent
-    (thinc then reports no torch, which no component of ours needs) and nltk is a placeholder
-    that imports the real one on first attribute access (QuickUMLS reads it only when a
-    QuickUMLS matcher is built). Both entries are removed afterwards, so a later `import torch`
-    (semantic retrieval) or `import nltk` gets the real package.
+    _completing = False
+
+    def __getattr__(self, name: str) -> Any:
+        spec = self.__dict__.get("__spec__")
+        if spec is None or self.__dict__.get("_completing") or spec.loader is None:
+            raise AttributeError(name)
+        self._completing = True
+        try:
+            spec.loader.exec_module(self)
+        finally:
+            del self._completing
+        self.__class__ = types.ModuleType
+        return getattr(self, name)
+
+
+# The medSpaCy modules we use: the sectionizer and ConText (their spaCy factories register on
+# import), and the extension attributes (`doc._.sections`, ...) its `__init__` would set.
+_MEDSPACY_PARTS = ("medspacy.section_detection", "medspacy.context")
+
+
+def import_medspacy() -> None:
+    """Import the medSpaCy components we use, without what its `__init__` drags in.
+
+    `import medspacy` imports every component: PyRuSH's sentence splitter (loguru, pysbd,
+    PyFastNER: about 0.5 s, and we split sentences ourselves), QuickUMLS (which imports nltk,
+    and nltk scipy: about 2 s) and spaCy's thinc, which imports torch when it is installed
+    (1.5-3.5 s). We use the sectionizer and ConText only. So:
+    - the `medspacy` package is entered in `sys.modules` without running its `__init__`
+      (`_PartialPackage`), the two components and the extension attributes are imported from
+      it; any other use of the package (`medspacy.load`) runs the real `__init__` then;
+    - while they import, torch is marked absent (thinc then reports no torch, which no
+      component of ours needs) and nltk is a placeholder that imports the real one on first
+      attribute access (`medspacy.util` imports QuickUMLS, which binds nltk at import and uses
+      it only when a QuickUMLS matcher is built). Both entries are removed afterwards, so a later
+      `import torch` (semantic retrieval) or `import nltk` gets the real package.
+    `tests/tools/test_import_path.py` checks what stays out.
     """
     if "medspacy" in sys.modules:
         return
@@ -119,8 +150,23 @@ def import_medspacy() -> None:
         placeholder = _DeferredModule("nltk")
         placeholder.__spec__ = importlib.util.find_spec("nltk")
         sys.modules["nltk"] = placeholder
+    spec = importlib.util.find_spec("medspacy")
+    if spec is None or spec.submodule_search_locations is None:
+        raise ImportError("medspacy is not installed")
+    package = _PartialPackage("medspacy")
+    package.__spec__ = spec
+    package.__loader__ = spec.loader
+    package.__file__ = spec.origin
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__package__ = "medspacy"
+    sys.modules["medspacy"] = package
     try:
-        import medspacy  # noqa: F401
+        for name in _MEDSPACY_PARTS:
+            importlib.import_module(name)
+        importlib.import_module("medspacy._extensions").set_extensions()
+    except BaseException:
+        del sys.modules["medspacy"]
+        raise
     finally:
         if blocked and "torch" in sys.modules and sys.modules["torch"] is None:
             del sys.modules["torch"]
