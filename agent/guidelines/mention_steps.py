@@ -112,9 +112,14 @@ def history_codes(work: Work) -> None:
     rules: list[HistoryCode] = work.in_force(HistoryCode)
     if not rules:
         return
+    # A mention whose words mean something else where they stand ("the link with asthma" in
+    # counseling) names no relative's or past disease either.
+    senses = {r.id for r in work.in_force(MentionSense)}
     for i in sorted(work.rejected):
         mention = work.mentions[i]
         if mention.assertion not in ("family", "historical") or not mention.candidates:
+            continue
+        if work.rejected[i].rule_id in senses:
             continue
         disease = mention.candidates[0].code
         sentence = work.mention_sentence(i)
