@@ -207,3 +207,4 @@ def _by_with_without(work: Work, d: CodeDecision) -> str | None:
         if other[k] == "with" and says_with and not says_without:
             return c
     return None
+
