@@ -201,7 +201,8 @@ def _names_its_code(sp: Any, code: str) -> bool:
     from tools.title_axes import with_without_axis
 
     negations = [m for m in getattr(sp._, "modifiers", ()) if m.category == "NEGATED_EXISTENCE"]
-    if not negations:
+    # Injury titles ("laceration without foreign body") are read by the injury rules.
+    if not negations or code[:1] in "STVWXYZ":
         return False
     words: list[str] = []
     for m in negations:

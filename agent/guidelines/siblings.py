@@ -38,6 +38,8 @@ def choose_by_words(work: Work) -> None:
             target = _by_axis(work, rule, d) if rule.values else None
             if rule.with_without and target is None:
                 target = _by_with_without(work, d)
+            if rule.site_words is not None and target is None:
+                target = _by_site(work, rule.site_words, d)
             if target is None or target == d.code:
                 continue
             old = d.code
@@ -208,3 +210,43 @@ def _by_with_without(work: Work, d: CodeDecision) -> str | None:
             return c
     return None
 
+
+
+# --- the site an "unspecified" code leaves out ----------------------------------------------
+
+_SITE_FILLER = _FILLER | {"with", "due", "to", "in", "by", "or", "on", "at", "part", "parts"}
+
+
+def _content(title: str) -> set[str]:
+    return {w for w in _WORD.findall(title.lower()) if w not in _SITE_FILLER}
+
+
+def _by_site(work: Work, synonyms: dict[str, str], d: CodeDecision) -> str | None:
+    """"Cellulitis, unspecified" (L03.90) with "cellulitis of left lower leg" in its clause is
+    L03.116 "Cellulitis of left lower limb": the code of the category whose title has every
+    word of the current title and further words all said in the clause (the most such words;
+    none chosen on a tie)."""
+    title = work.description(d.code)
+    if "unspecified" not in title.lower():
+        return None
+    own = _content(title)
+    clauses = [_clause(work, i)[0] for i in d.mention_ids]
+
+    def said(word: str) -> bool:
+        pattern = synonyms.get(word) or rf"(?i)\b{re.escape(word)}\b"
+        return any(re.search(pattern, c) for c in clauses)
+
+    best: list[tuple[int, str]] = []
+    for c in _leaves(work.codes, d.code[:3]):
+        words = _content(work.description(c))
+        extra = words - own
+        if c == d.code or not own <= words or not extra or "unspecified" in words:
+            continue
+        if all(said(w) for w in extra):
+            best.append((len(extra), c))
+    if not best:
+        return None
+    best.sort(reverse=True)
+    if len(best) > 1 and best[0][0] == best[1][0]:
+        return None
+    return best[0][1]

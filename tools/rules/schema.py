@@ -247,12 +247,22 @@ class ChooseByWords(RuleBase):
     values: list[AxisValue] = Field(default_factory=list)
     both: str | None = None
     with_without: bool = False
+    site_words: dict[str, Pattern] | None = Field(
+        default=None,
+        description="an 'unspecified' code gives way to a code of its category all of whose "
+        "further title words the clause says; a title word may be said by its pattern here "
+        "(limb: leg, arm, extremity)",
+    )
     message: str
 
     @model_validator(mode="after")
     def _has_an_axis(self) -> ChooseByWords:
-        if not self.with_without and not (self.axis and self.values):
-            raise ValueError("a choose-by-words rule needs axis and values, or with_without")
+        if not (self.with_without or self.site_words is not None) and not (
+            self.axis and self.values
+        ):
+            raise ValueError(
+                "a choose-by-words rule needs axis and values, with_without or site_words"
+            )
         if self.both and self.both not in {v.name for v in self.values}:
             raise ValueError(f"'both' names {self.both!r}, which is not one of the values")
         return self
