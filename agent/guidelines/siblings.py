@@ -211,7 +211,6 @@ def _by_with_without(work: Work, d: CodeDecision) -> str | None:
     return None
 
 
-
 # --- the site an "unspecified" code leaves out ----------------------------------------------
 
 _SITE_FILLER = _FILLER | {"with", "due", "to", "in", "by", "or", "on", "at", "part", "parts"}
@@ -222,7 +221,7 @@ def _content(title: str) -> set[str]:
 
 
 def _by_site(work: Work, synonyms: dict[str, str], d: CodeDecision) -> str | None:
-    """"Cellulitis, unspecified" (L03.90) with "cellulitis of left lower leg" in its clause is
+    """ "Cellulitis, unspecified" (L03.90) with "cellulitis of left lower leg" in its clause is
     L03.116 "Cellulitis of left lower limb": the code of the category whose title has every
     word of the current title and further words all said in the clause (the most such words;
     none chosen on a tie)."""
