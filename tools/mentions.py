@@ -162,6 +162,8 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
         cues: list[str] = []
         if sp is not None:
             for attr, status in _PRECEDENCE:
+                if attr == "is_negated" and _names_its_code(sp, match.candidates[0].code):
+                    continue
                 if getattr(sp._, attr, False):
                     assertion = status
                     break
@@ -186,6 +188,32 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
     return MentionsOutput(
         mentions=[_with_neighbours(m) for m in _resolve_vague_neoplasms(mentions)]
     )
+
+
+_WITHOUT_CUES = frozenset({"without", "w/o"})
+
+
+def _names_its_code(sp: Any, code: str) -> bool:
+    """The only negation of the concept is a "without" inside it that its code's category
+    names as an axis: "mild nonproliferative diabetic retinopathy without macular edema" is
+    E11.329-, "migraine without aura" G43.0-, not a negated diagnosis. "Hypertension without
+    chronic kidney disease" stays negated: no code of I12 says "with / without chronic"."""
+    from tools.title_axes import with_without_axis
+
+    negations = [m for m in getattr(sp._, "modifiers", ()) if m.category == "NEGATED_EXISTENCE"]
+    # Injury titles ("laceration without foreign body") are read by the injury rules.
+    if not negations or code[:1] in "STVWXYZ":
+        return False
+    words: list[str] = []
+    for m in negations:
+        first, last = m.modifier_span
+        if m.rule.literal.lower() not in _WITHOUT_CUES or not sp.start < first < sp.end:
+            return False
+        following = sp.doc[last : min(last + 1, sp.end)].text.lower()
+        if not following:
+            return False
+        words.append(following)
+    return all(with_without_axis(code, w) for w in words)
 
 
 # Most characters ConText reads at once: the sentences holding mentions are grouped into windows

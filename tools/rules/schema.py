@@ -222,6 +222,52 @@ class MergeIntoStatement(RuleBase):
     groups: list[list[Selector]] = Field(default_factory=list)
 
 
+class AxisValue(Strict):
+    """One value of an axis: the title words that say it and the chart words that say it."""
+
+    name: str = Field(min_length=1)
+    title: Pattern = Field(description="matched case-insensitively against a code's title")
+    text: Pattern = Field(description="matched against the chart clause, case-sensitively")
+
+
+class ChooseByWords(RuleBase):
+    """Codes of one category whose titles differ only in the words of one axis (the side of
+    the body, intractable or not, with or without a named complication) are one choice: the
+    mention's clause says which. "Acute suppurative otitis media, left ear" read as the right
+    ear's H66.001 becomes H66.002; "unspecified knee" M17.10 with "R knee" becomes M17.11.
+    When a code's mentions name two values and `both` names a value some sibling has, that
+    sibling is chosen (right and left knee -> bilateral M17.0). `with_without` adds the axis
+    "with X" versus "without X" (E11.3212 -> E11.3292 for "without macular edema")."""
+
+    kind: Literal["choose-by-words"]
+    codes: list[Selector] = Field(default_factory=lambda: ["*"])
+    axis: Pattern | None = Field(
+        default=None, description="the axis's title words, left out to find the siblings"
+    )
+    values: list[AxisValue] = Field(default_factory=list)
+    both: str | None = None
+    with_without: bool = False
+    site_words: dict[str, Pattern] | None = Field(
+        default=None,
+        description="an 'unspecified' code gives way to a code of its category all of whose "
+        "further title words the clause says; a title word may be said by its pattern here "
+        "(limb: leg, arm, extremity)",
+    )
+    message: str
+
+    @model_validator(mode="after")
+    def _has_an_axis(self) -> ChooseByWords:
+        if not (self.with_without or self.site_words is not None) and not (
+            self.axis and self.values
+        ):
+            raise ValueError(
+                "a choose-by-words rule needs axis and values, with_without or site_words"
+            )
+        if self.both and self.both not in {v.name for v in self.values}:
+            raise ValueError(f"'both' names {self.both!r}, which is not one of the values")
+        return self
+
+
 class Recode(RuleBase):
     """A code starting with a `from` prefix takes the `to` prefix instead (E13.621 -> E11.621,
     O23.33 -> O23.43), unless `unless_text` is in its sentence."""
@@ -454,6 +500,7 @@ Rule = Annotated[
     | MostSpecific
     | MergeIntoStatement
     | Recode
+    | ChooseByWords
     | SymptomsOutsideStatement
     | SymptomIntegral
     | Combine
@@ -482,6 +529,7 @@ KINDS: tuple[str, ...] = (
     "most-specific",
     "merge-into-statement",
     "recode",
+    "choose-by-words",
     "symptoms-outside-statement",
     "symptom-integral",
     "combine",

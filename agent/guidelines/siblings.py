@@ -1,0 +1,251 @@
+"""Choosing among sibling codes by the words of the chart clause: the side of the body, an axis
+such as intractable / not intractable, and "with X" versus "without X".
+
+The term index reads a phrase by its words and may land on any sibling that shares them: "acute
+suppurative otitis media" is as close to the right ear's H66.001 as to the left ear's H66.002.
+The siblings are found in the code set itself (codes of one category whose titles are the same
+once the axis words are left out), and the choice is the sibling whose axis words the clause of
+the mention says, nearest the mention first ("left ear" after "otitis media", "L knee" before
+"OA"). Nothing here lists codes: the titles carry the axis.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from agent.guidelines.work import Work
+from agent.state import CodeDecision
+from tools.codeset import CodeSet
+from tools.rules.schema import ChooseByWords
+from tools.rules.text import compiled
+
+# Words a title comparison leaves out: they join a phrase, they name no axis.
+_FILLER = frozenset({"of", "the", "and", "side", "unspecified", "unilateral", "a", "an"})
+_WORD = re.compile(r"[a-z0-9]+")
+# A clause ends at these: a side or a "without" beyond them belongs to another condition.
+_CLAUSE_END = re.compile(r"[;\n]|\.\s")
+_WITH = re.compile(r"\b(with|without)\s+([a-z]+(?:\s+[a-z]+)?)", re.IGNORECASE)
+
+
+def choose_by_words(work: Work) -> None:
+    """Each decision resting on mentions takes the sibling its clauses' words choose."""
+    for rule in work.in_force(ChooseByWords):
+        codes = work.matcher(rule.codes)
+        for d in list(work.decisions):
+            if not d.mention_ids or not codes.matches(d.code):
+                continue
+            target = _by_axis(work, rule, d) if rule.values else None
+            if rule.with_without and target is None:
+                target = _by_with_without(work, d)
+            if rule.site_words is not None and target is None:
+                target = _by_site(work, rule.site_words, d)
+            if target is None or target == d.code:
+                continue
+            old = d.code
+            existing = work.find(target)
+            if existing is not None and existing is not d:
+                work.remove(d, into=existing)
+                d = existing
+            else:
+                d.code = target
+            work.note(d, rule, f"{old} -> {target}: {rule.message}")
+
+
+def descend_by_words(work: Work) -> None:
+    """A category the term index stopped at ("H40.11", primary open-angle glaucoma) descends to
+    the leaf below it whose axis words the clause says ("OS, mild stage" -> H40.1121); axes the
+    clause says nothing of keep their unspecified leaf. Nothing is chosen when the words leave
+    more than one leaf and no unspecified one."""
+    rules = work.in_force(ChooseByWords)
+    for d in list(work.decisions):
+        if not d.mention_ids or not work.known(d.code) or work.codes.is_billable(d.code):
+            continue
+        if work.codes.lacks_only_seventh(d.code):
+            continue
+        leaves = _leaves(work.codes, d.code)
+        if not leaves or len(leaves) > 200:
+            continue
+        used = []
+        for rule in rules:
+            if not rule.values or not work.matcher(rule.codes).matches(d.code):
+                continue
+            said: set[str] = set()
+            for i in d.mention_ids:
+                said |= _clause_values(work, i, rule)
+            wanted = next(iter(said)) if len(said) == 1 else rule.both if said else None
+            if wanted is None:
+                continue
+            kept = [c for c in leaves if _title_value(work.description(c), rule) == wanted]
+            if kept:
+                leaves = kept
+                used.append(rule)
+        if not used:
+            continue
+        if len(leaves) > 1:
+            leaves = [c for c in leaves if "unspecified" in work.description(c).lower()]
+        if len(leaves) > 1:
+            leaves = [min(leaves, key=lambda c: -work.description(c).lower().count("unspecified"))]
+        if len(leaves) != 1:
+            continue
+        old, d.code = d.code, leaves[0]
+        work.note(d, used[0], f"{old} -> {d.code}: the clause's words choose the code below it")
+
+
+# --- one axis of named values -----------------------------------------------------------------
+
+
+def _by_axis(work: Work, rule: ChooseByWords, d: CodeDecision) -> str | None:
+    assert rule.axis is not None
+    siblings = _siblings(work.codes, d.code, rule.axis)
+    if not siblings:
+        return None
+    value_of = {code: _title_value(work.description(code), rule) for code in siblings}
+    said: set[str] = set()
+    for i in d.mention_ids:
+        said |= _clause_values(work, i, rule)
+    if not said:
+        return None
+    wanted = next(iter(said)) if len(said) == 1 else rule.both
+    if wanted is None or _title_value(work.description(d.code), rule) == wanted:
+        return None
+    return next((c for c, v in value_of.items() if v == wanted), None)
+
+
+def _title_value(title: str, rule: ChooseByWords) -> str | None:
+    found = [v.name for v in rule.values if compiled(v.title).search(title)]
+    return found[0] if len(found) == 1 else None
+
+
+def _clause_values(work: Work, mention_id: int, rule: ChooseByWords) -> set[str]:
+    """The axis values the mention's own words say, else the nearest after it in its clause,
+    else the nearest before it."""
+    text, start, end = _clause(work, mention_id)
+    patterns = [(v.name, re.compile(v.text)) for v in rule.values]
+    inside = {name for name, p in patterns if p.search(text, start, end)}
+    if inside:
+        return inside
+    after = [(m.start(), name) for name, p in patterns if (m := p.search(text, end))]
+    if after:
+        return {min(after)[1]}
+    before = [
+        (m.end(), name) for name, p in patterns for m in p.finditer(text, 0, start) if m.end()
+    ]
+    if before:
+        return {max(before)[1]}
+    return set()
+
+
+def _clause(work: Work, mention_id: int) -> tuple[str, int, int]:
+    """The mention's clause (its sentence cut at semicolons and line ends) and the mention's
+    offsets in it."""
+    m = work.mentions[mention_id]
+    chart = work.request.chart
+    if chart is None:
+        return m.text, 0, len(m.text)
+    doc = chart.document(m.doc_id).text
+    s, e = min(m.sentence_start, m.start), max(m.sentence_end, m.end)
+    cuts = [c.end() for c in _CLAUSE_END.finditer(doc, s, m.start)]
+    lo = max(cuts, default=s)
+    stop = _CLAUSE_END.search(doc, m.end, e)
+    hi = stop.start() if stop else e
+    return doc[lo:hi], m.start - lo, m.end - lo
+
+
+@lru_cache(maxsize=4096)
+def _key(title: str, axis: str) -> tuple[str, ...]:
+    rest = compiled(axis).sub(" ", title.lower())
+    return tuple(sorted(w for w in _WORD.findall(rest) if w not in _FILLER))
+
+
+def _siblings(codes: CodeSet, code: str, axis: str) -> list[str]:
+    """Billable codes of the code's category whose titles equal its title without the axis."""
+    try:
+        title = codes.get(code).description
+    except Exception:  # noqa: BLE001 - an unknown code has no siblings
+        return []
+    key = _key(title, axis)
+    return [
+        c
+        for c in _leaves(codes, code[:3])
+        if c != code and _key(codes.get(c).description, axis) == key
+    ]
+
+
+def _leaves(codes: CodeSet, category: str) -> list[str]:
+    try:
+        return codes.leaves_under(category)
+    except Exception:  # noqa: BLE001 - not a category of this code set
+        return []
+
+
+# --- "with X" versus "without X" --------------------------------------------------------------
+
+
+def _by_with_without(work: Work, d: CodeDecision) -> str | None:
+    """A sibling whose title swaps one "with" for "without" (or back), where the clause says
+    "without X" ("no X", "w/o X") or "with X" for that X."""
+    title = work.description(d.code)
+    words = title.lower().split()
+    clauses = [_clause(work, i)[0].lower() for i in d.mention_ids]
+    for c in _leaves(work.codes, d.code[:3]):
+        if c == d.code:
+            continue
+        other = work.description(c).lower().split()
+        if len(other) != len(words):
+            continue
+        diff = [k for k, (a, b) in enumerate(zip(words, other, strict=True)) if a != b]
+        if len(diff) != 1 or {words[diff[0]], other[diff[0]]} != {"with", "without"}:
+            continue
+        k = diff[0]
+        x = " ".join(other[k + 1 : k + 3]).rstrip(",")
+        head = re.escape(x.split()[0].rstrip(","))
+        says_without = any(
+            re.search(rf"\b(?:without|w/o|no)\s+(?:\w+\s+)?{head}", cl) for cl in clauses
+        )
+        says_with = any(re.search(rf"\b(?:with|w/)\s+(?:\w+\s+)?{head}", cl) for cl in clauses)
+        if other[k] == "without" and says_without:
+            return c
+        if other[k] == "with" and says_with and not says_without:
+            return c
+    return None
+
+
+# --- the site an "unspecified" code leaves out ----------------------------------------------
+
+_SITE_FILLER = _FILLER | {"with", "due", "to", "in", "by", "or", "on", "at", "part", "parts"}
+
+
+def _content(title: str) -> set[str]:
+    return {w for w in _WORD.findall(title.lower()) if w not in _SITE_FILLER}
+
+
+def _by_site(work: Work, synonyms: dict[str, str], d: CodeDecision) -> str | None:
+    """ "Cellulitis, unspecified" (L03.90) with "cellulitis of left lower leg" in its clause is
+    L03.116 "Cellulitis of left lower limb": the code of the category whose title has every
+    word of the current title and further words all said in the clause (the most such words;
+    none chosen on a tie)."""
+    title = work.description(d.code)
+    if "unspecified" not in title.lower():
+        return None
+    own = _content(title)
+    clauses = [_clause(work, i)[0] for i in d.mention_ids]
+
+    def said(word: str) -> bool:
+        pattern = synonyms.get(word) or rf"(?i)\b{re.escape(word)}\b"
+        return any(re.search(pattern, c) for c in clauses)
+
+    best: list[tuple[int, str]] = []
+    for c in _leaves(work.codes, d.code[:3]):
+        words = _content(work.description(c))
+        extra = words - own
+        if c == d.code or not own <= words or not extra or "unspecified" in words:
+            continue
+        if all(said(w) for w in extra):
+            best.append((len(extra), c))
+    if not best:
+        return None
+    best.sort(reverse=True)
+    if len(best) > 1 and best[0][0] == best[1][0]:
+        return None
+    return best[0][1]
