@@ -53,7 +53,13 @@ _DROP = re.compile(
     r"elsewhere classified|not otherwise specified)\b",
     re.IGNORECASE,
 )
-_WITHOUT = re.compile(r"[,]?\s+without\b.*$", re.IGNORECASE)
+# "..., without X" up to the next comma: a 7th-character title's ", initial encounter" stays.
+_WITHOUT = re.compile(r"[,]?\s+without\b[^,]*", re.IGNORECASE)
+# "Laceration without foreign body of scalp" / "..., right hip, initial encounter": the site
+# follows the qualifier, and is kept.
+_WITHOUT_FOREIGN_BODY = re.compile(
+    r"\s+without foreign body\b(?=\s*,|\s+(?:of|at|in)\b)", re.IGNORECASE
+)
 # "Pneumonia, unspecified organism" is what a chart calls "pneumonia".
 _UNSPECIFIED_TAIL = re.compile(
     r",\s*(?:unspecified|not specified|site not specified)\b(?P<tail>.*)$", re.IGNORECASE
@@ -92,15 +98,20 @@ def term_variants(text: str) -> list[str]:
     """Phrasings of a code title for matching: nonessential words dropped and kept, 'or' split.
 
     'Coronary (artery) disease' -> ['Coronary disease', 'Coronary artery disease'];
-    'Malignant neoplasm of bronchus or lung' -> '... of bronchus', '... of lung'.
+    'Malignant neoplasm of bronchus or lung' -> '... of bronchus', '... of lung';
+    'Laceration without foreign body of scalp' -> 'Laceration of scalp' (the site stays).
     """
     text = _DROP.sub(" ", text)
+    text = _WITHOUT_FOREIGN_BODY.sub("", text)
+    # "Concussion without loss of consciousness" reads "concussion" too; written out in full
+    # it is the more specific match, over the category's "Concussion".
+    whole = _PARENS.sub(" ", text) if _WITHOUT.search(text) else None
     text = _WITHOUT.sub("", text)
     text = _drop_unspecified_tail(text)
     bare = _PARENS.sub(" ", text)
     full = _PARENS.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", text)
     variants: list[str] = []
-    for v in (bare, full):
+    for v in (bare, full, *([whole] if whole else [])):
         alt = _ALTERNATIVE.search(v)
         if alt:
             variants.append(v[: alt.start()] + alt.group(1) + v[alt.end() :])

@@ -167,7 +167,10 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
                 if getattr(sp._, attr, False):
                     assertion = status
                     break
-            cues = [f"{m.category}:{m.rule.literal}" for m in getattr(sp._, "modifiers", ())]
+            modifiers = list(getattr(sp._, "modifiers", ()))
+            cues = [f"{m.category}:{m.rule.literal}" for m in modifiers]
+            if assertion == "negated" and _negated_by_own_words(modifiers, match.words):
+                assertion = "present"
         if assertion == "present":
             assertion = section_assertion(section) or "present"
         mentions.append(
@@ -214,6 +217,15 @@ def _names_its_code(sp: Any, code: str) -> bool:
             return False
         words.append(following)
     return all(with_without_axis(code, w) for w in words)
+
+
+def _negated_by_own_words(modifiers: list[Any], words: tuple[str, ...]) -> bool:
+    """Every negation cue is a word of the matched term itself: "concussion without loss of
+    consciousness" names S06.0X0, it does not deny a concussion. A cue in the gap between a
+    term's words ("no ... malignancy") is not one of its words, and still negates."""
+    negations = [m for m in modifiers if m.category == "NEGATED_EXISTENCE"]
+    own = set(words)
+    return bool(negations) and all(set(m.rule.literal.lower().split()) <= own for m in negations)
 
 
 # Most characters ConText reads at once: the sentences holding mentions are grouped into windows

@@ -347,6 +347,23 @@ class AddCode(RuleBase):
     )
 
 
+class PlaceOfOccurrence(RuleBase):
+    """The place of occurrence (Y92) read through the External Cause Index's "Place of
+    occurrence" entries: the deepest entry all of whose terms the chart names wins. `words`
+    gives the chart's words for an Index term ("residence" is written "home"); a term without
+    words is matched as written. `type_sections` may name the residence type alone ("lives in
+    a single-family home" in the social history)."""
+
+    kind: Literal["place-of-occurrence"]
+    when_coded: list[Selector] = Field(min_length=1)
+    encounters: list[Encounter] = Field(default_factory=list)
+    sections: list[str] = Field(min_length=1)
+    type_sections: list[str] = Field(default_factory=list)
+    type_terms: list[str] = Field(default_factory=list, description="Index terms of a type")
+    words: dict[str, list[str]] = Field(default_factory=dict)
+    never: list[str] = Field(default_factory=list, description="Index terms never matched")
+
+
 class RequireCode(RuleBase):
     """'Use additional code': a code in `when_coded` needs one in `need`; if the chart gives
     none, `default` is added on the same evidence and the rule warns."""
@@ -505,6 +522,7 @@ Rule = Annotated[
     | SymptomIntegral
     | Combine
     | AddCode
+    | PlaceOfOccurrence
     | RequireCode
     | TrimesterSpecific
     | Principal
@@ -534,6 +552,7 @@ KINDS: tuple[str, ...] = (
     "symptom-integral",
     "combine",
     "add-code",
+    "place-of-occurrence",
     "require-code",
     "trimester-specific",
     "principal",
