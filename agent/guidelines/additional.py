@@ -30,7 +30,7 @@ def add_codes(work: Work) -> None:
             continue
         guard = rule.unless_before if rule.unless_before is not None else DEFAULT_GUARD
         templated = bool(template_fields(rule.code))
-        for match in find_text(chart, rule.pattern, rule.sections, guard):
+        for match in find_text(chart, rule.pattern, rule.sections, guard, after=rule.unless_after):
             code = render(rule.code, {**facts, **match.groups})
             code = work.known(code) if code else None
             if code is None:

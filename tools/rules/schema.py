@@ -345,6 +345,10 @@ class AddCode(RuleBase):
     unless_before: Pattern | None = Field(
         default=None, description="cue before the match in its sentence that cancels it"
     )
+    unless_after: Pattern | None = Field(
+        default=None,
+        description="cue after the match in its sentence that cancels it (a screening 'is due')",
+    )
 
 
 class PlaceOfOccurrence(RuleBase):

@@ -105,12 +105,14 @@ def find_text(
     sections: Collection[str] = (),
     guard: str | None = DEFAULT_GUARD,
     within: list[tuple[str, int, int]] | None = None,
+    after: str | None = None,
 ) -> list[TextMatch]:
     """Every visible match of `pattern` (case-insensitive) in the allowed sections, without a
-    cancelling cue before it in its sentence. `within` limits the search to (doc_id, start,
-    end) ranges, such as the sentences of a diagnosis."""
+    cancelling cue before it in its sentence (nor `after` it, when given). `within` limits the
+    search to (doc_id, start, end) ranges, such as the sentences of a diagnosis."""
     regex = compiled(pattern)
     cue = compiled(guard) if guard else None
+    cue_after = compiled(after) if after else None
     found: list[TextMatch] = []
     for doc in chart.documents:
         ranges = [(s, e) for d, s, e in within if d == doc.doc_id] if within is not None else None
@@ -131,6 +133,8 @@ def find_text(
             if cue is not None and (
                 cue.search(doc.text[s0:start]) or AFTER_GUARD.search(doc.text[end:s1])
             ):
+                continue
+            if cue_after is not None and cue_after.search(doc.text[end:s1]):
                 continue
             groups = {k: v for k, v in m.groupdict().items() if v}
             found.append(TextMatch(doc.doc_id, start, end, section, s0, max(s1, end), groups))
