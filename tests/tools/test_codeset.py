@@ -165,7 +165,7 @@ def test_no_excludes1_between_i10_and_i11_9(codes: CodeSet) -> None:
 
 
 def test_excludes1_condition_in_a_disease_range(codes: CodeSet) -> None:
-    """"somnolence, stupor and coma in diabetes (E08-E13)" stands for the diabetes codes "with
+    """ "somnolence, stupor and coma in diabetes (E08-E13)" stands for the diabetes codes "with
     coma", not for every diabetes code; a note whose range has no such codes applies whole."""
     assert codes.excludes1_conflict("R40.0", "E11.21") is None
     assert codes.excludes1_conflict("R40.0", "E11.641") is not None
