@@ -68,6 +68,7 @@ _UNSPECIFIED_TAIL = re.compile(
 _OPEN_TAILS = frozenset(
     "organism severity stage type degree time cause level site trimester depth".split()
 )
+_ENCOUNTER_TAIL = re.compile(r",\s*(?:initial|subsequent) encounter|,\s*sequela\b", re.IGNORECASE)
 _PARENS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 _ALTERNATIVE = re.compile(r"\b(\w+) or (\w+)\b")
 
@@ -131,7 +132,10 @@ def _drop_unspecified_tail(text: str) -> str:
     head = text[: m.start()]
     tail = m["tail"].split(",")[0].strip()
     head_words = [w for w in re.findall(r"[a-z]+", head.lower()) if w not in STOPWORDS]
-    if not tail or tail.lower() in _OPEN_TAILS or len(head_words) >= 2:
+    # An injury title's head without "of" names no site ("Puncture wound, unspecified hip,
+    # initial encounter"): the site stays, or every puncture wound would read as the hip's.
+    siteless_injury = " of " not in head.lower() and _ENCOUNTER_TAIL.search(m["tail"])
+    if not tail or tail.lower() in _OPEN_TAILS or (len(head_words) >= 2 and not siteless_injury):
         return head
     return f"{head} {tail}"
 

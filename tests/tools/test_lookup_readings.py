@@ -46,9 +46,36 @@ def test_unspecified_tail_keeps_a_body_site_the_head_needs():
     ]
 
 
+def test_without_foreign_body_keeps_the_injury_site():
+    # The site follows the qualifier; dropping "without ..." to the end left only "Laceration",
+    # so any laceration read as the first site in code order (the eyelid, S01.11).
+    assert term_variants("Laceration without foreign body of scalp") == ["Laceration of scalp"]
+    assert term_variants("Puncture wound without foreign body, left hand, initial encounter") == [
+        "Puncture wound, left hand, initial encounter"
+    ]
+    # Other "without" qualifiers read both ways; the full title is the more specific match.
+    assert term_variants("Concussion without loss of consciousness") == [
+        "Concussion",
+        "Concussion without loss of consciousness",
+    ]
+
+
+def test_a_terms_own_without_does_not_negate_it(term_index: TermIndex):
+    doc = text_document(
+        "ASSESSMENT: Concussion without loss of consciousness. No rash or malignancy.\n", "d1"
+    )
+    mentions = find_mentions(MentionsInput(document=doc), term_index).mentions
+    by_text = {m.text.lower(): m for m in mentions}
+    concussion = by_text["concussion without loss of consciousness"]
+    assert concussion.assertion == "present"
+    assert concussion.codes[0].startswith("S06.0X0")
+    assert all(m.assertion == "negated" for m in mentions if m.text.lower() == "rash")
+
+
 @pytest.mark.parametrize(
     ("phrase", "code"),
     [
+        ("scalp laceration", "S01.01"),
         ("asthma", "J45.909"),  # "Asthma NOS", not the category J45
         ("ascites", "R18.8"),  # the Index's reading, not the non-billable R18
         ("cataract", "H26.9"),  # not "Cataract in diseases classified elsewhere"
