@@ -123,7 +123,7 @@ def merge_into_statement(work: Work) -> None:
                     o
                     for o in work.decisions
                     if o is not d
-                    and _same_condition(rule, groups, o.code, d.code)
+                    and _same_condition(work, rule, groups, o.code, d.code)
                     and work.stated_in(o, rule.statement_sections)
                 ),
                 None,
@@ -155,10 +155,20 @@ def merge_into_statement(work: Work) -> None:
                 )
 
 
-def _same_condition(rule: MergeIntoStatement, groups: list[CodeMatcher], a: str, b: str) -> bool:
+def _same_condition(
+    work: Work, rule: MergeIntoStatement, groups: list[CodeMatcher], a: str, b: str
+) -> bool:
     if rule.same_category and a[:3] == b[:3]:
         return True
-    return any(g.matches(a) and g.matches(b) for g in groups)
+    if any(g.matches(a) and g.matches(b) for g in groups):
+        return True
+    # "recurrent depressive episodes ... current episode moderate" in the history reads F32.1;
+    # the statement's F33.1 excludes it: one condition, as the provider finally states it.
+    return rule.excludes1 and bool(
+        work.known(a)
+        and work.known(b)
+        and (work.codes.excludes1_conflict(a, b) or work.codes.excludes1_conflict(b, a))
+    )
 
 
 def recode(work: Work) -> None:

@@ -220,6 +220,10 @@ class MergeIntoStatement(RuleBase):
     statement_sections: list[str] = Field(min_length=1)
     same_category: bool = True
     groups: list[list[Selector]] = Field(default_factory=list)
+    excludes1: bool = Field(
+        default=False,
+        description="two codes the Tabular's Excludes1 keeps apart are one condition read two ways",
+    )
 
 
 class AxisValue(Strict):
