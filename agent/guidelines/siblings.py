@@ -213,8 +213,8 @@ def _by_with_without(work: Work, d: CodeDecision) -> str | None:
 
 # --- the site an "unspecified" code leaves out ----------------------------------------------
 
-_NOT_A_SITE = frozenset({"unspecified", "other", "with", "without", "specified", "nos"})
-_SITE_FILLER = _FILLER - {"unspecified"} | {
+_NOT_A_SITE = frozenset({"other", "with", "without", "specified", "nos"})
+_SITE_FILLER = _FILLER | {
     "due",
     "to",
     "in",
