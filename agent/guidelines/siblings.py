@@ -213,7 +213,18 @@ def _by_with_without(work: Work, d: CodeDecision) -> str | None:
 
 # --- the site an "unspecified" code leaves out ----------------------------------------------
 
-_SITE_FILLER = _FILLER | {"with", "due", "to", "in", "by", "or", "on", "at", "part", "parts"}
+_NOT_A_SITE = frozenset({"other", "with", "without", "specified", "nos"})
+_SITE_FILLER = _FILLER | {
+    "due",
+    "to",
+    "in",
+    "by",
+    "or",
+    "on",
+    "at",
+    "part",
+    "parts",
+}
 
 
 def _content(title: str) -> set[str]:
@@ -228,7 +239,7 @@ def _by_site(work: Work, synonyms: dict[str, str], d: CodeDecision) -> str | Non
     title = work.description(d.code)
     if "unspecified" not in title.lower():
         return None
-    own = _content(title)
+    own = _content(title) - _NOT_A_SITE
     clauses = [_clause(work, i)[0] for i in d.mention_ids]
 
     def said(word: str) -> bool:
@@ -239,7 +250,9 @@ def _by_site(work: Work, synonyms: dict[str, str], d: CodeDecision) -> str | Non
     for c in _leaves(work.codes, d.code[:3]):
         words = _content(work.description(c))
         extra = words - own
-        if c == d.code or not own <= words or not extra or "unspecified" in words:
+        # "Other ..." is where nothing more specific fits, and "with / without" is an axis of
+        # its own (R11.10 "vomiting, unspecified" is not R11.11 "without nausea").
+        if c == d.code or not own <= words or not extra or extra & _NOT_A_SITE:
             continue
         if all(said(w) for w in extra):
             best.append((len(extra), c))
