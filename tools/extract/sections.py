@@ -114,7 +114,7 @@ class _PartialPackage(types.ModuleType):
             spec.loader.exec_module(self)
         finally:
             del self._completing
-        self.__class__ = types.ModuleType
+        self.__class__ = types.ModuleType  # type: ignore[assignment]
         return getattr(self, name)
 
 
