@@ -245,37 +245,46 @@ def _with_neighbours(mention: Mention) -> Mention:
     "Lymphadenopathy" reads R59.1 (generalized); R59.0 (localized) and R59.9 (unspecified) are
     where a coder who knows more, or a reasoner that reads more, would go instead.
     """
-    from tools.codeset import CodeSet
-
     if not mention.candidates:
         return mention
-    codeset = CodeSet.load()
     best = mention.candidates[0]
-    try:
-        info = codeset.get(best.code)
-    except CodeSenseError:
+    near = _tabular_neighbours(best.code)
+    if not near:
         return mention
+    have = {c.code for c in mention.candidates}
+    room = MAX_CANDIDATES - len(mention.candidates)
+    if room <= 0:
+        return mention
+    score = round(best.score * _NEIGHBOUR_SCORE, 3)
+    extra = [
+        # Built from the code set's own entries, so without pydantic's validation.
+        Candidate.model_construct(code=code, term=title, origin="hierarchy", score=score)
+        for code, title in near
+        if code not in have
+    ]
+    if not extra:
+        return mention
+    return mention.model_copy(update={"candidates": [*mention.candidates, *extra[:room]]})
+
+
+@lru_cache(maxsize=16384)
+def _tabular_neighbours(code: str) -> tuple[tuple[str, str], ...]:
+    """(code, title) of the codes beside `code` in the tabular list, in order, each once; none
+    for a code the code set does not have. The same for every chart: computed once per code."""
+    from tools.codeset import CodeSet
+
+    codeset = CodeSet.load()
+    try:
+        info = codeset.get(code)
+    except CodeSenseError:
+        return ()
     near: list[str] = []
     parent = info.parent
     if parent and not parent.isdigit() and "-" not in parent:
         near.append(parent)
         near.extend(codeset.get(parent).children)
     near.extend(info.children)
-    have = {c.code for c in mention.candidates}
-    extra = [
-        Candidate(
-            code=code,
-            term=codeset.get(code).description,
-            origin="hierarchy",
-            score=round(best.score * _NEIGHBOUR_SCORE, 3),
-        )
-        for code in dict.fromkeys(near)
-        if code not in have
-    ]
-    room = MAX_CANDIDATES - len(mention.candidates)
-    if room <= 0 or not extra:
-        return mention
-    return mention.model_copy(update={"candidates": [*mention.candidates, *extra[:room]]})
+    return tuple((c, codeset.get(c).description) for c in dict.fromkeys(near))
 
 
 @lru_cache(maxsize=1)
