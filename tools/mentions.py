@@ -99,19 +99,119 @@ def _context_pipeline() -> tuple[Any, Any]:
     context = ConText(nlp, rules=None, input_span_type="group", span_group_name="concepts")
     dropped = set(spec.drop_defaults)
     defaults = [r for r in ConTextRule.from_json(_default_rules_path()) if r.literal not in dropped]
-    context.add(defaults)
-    context.add(
-        [
-            ConTextRule(
-                literal=r.literal,
-                category=r.category,
-                direction=r.direction,
-                max_scope=r.max_scope,
-            )
-            for r in spec.rules
-        ]
-    )
+    ours = [
+        ConTextRule(
+            literal=r.literal,
+            category=r.category,
+            direction=r.direction,
+            max_scope=r.max_scope,
+        )
+        for r in spec.rules
+    ]
+    context.add(as_phrases([*defaults, *ours], nlp.tokenizer))
     return nlp, context
+
+
+# A token pattern that is a fixed list of words, each a word or one of a few, some optional:
+# `{"LOWER": {"IN": ["is", "was"]}}, {"LOWER": "ruled"}, {"LOWER": "out"}`.
+_PHRASE_KEYS = ({"LOWER"}, {"LOWER", "OP"})
+# Most phrases one pattern may stand for: past it the token matcher is kept.
+_MAX_PHRASES = 1_000
+
+
+def as_phrases(rules: list[Any], tokenizer: Any) -> list[Any]:
+    """ConText's rules with each token pattern that is a short list of word choices replaced by
+    the same rule once per phrase it can match ("is ruled out", "was ruled out", ...).
+
+    Why: spaCy's token `Matcher` tests every `IN` list at every token for every pattern (half
+    of ConText's time); its `PhraseMatcher` looks each token up once. What ConText reads stays
+    the same: a phrase is used only when the tokenizer cuts it into exactly its words; a phrase
+    that another rule also matches stays a token pattern (medspaCy keeps the first of two
+    matches of one span, token patterns first); every rule keeps its place, so its id (and the
+    order of ties between literal rules) is unchanged, the extra phrases come after; each phrase
+    rule keeps its pattern's literal in `metadata["cue"]`, the cue a mention shows.
+    """
+    expanded = [_phrases_of(r, tokenizer) for r in rules]
+    seen: dict[tuple[str, ...], int] = {}
+    for rule, phrases in zip(rules, expanded, strict=True):
+        own = phrases if phrases is not None else [_literal_words(rule, tokenizer)]
+        for p in set(own):
+            seen[p] = seen.get(p, 0) + 1
+    in_place: list[Any] = []
+    after: list[Any] = []
+    for rule, phrases in zip(rules, expanded, strict=True):
+        if phrases is None:
+            in_place.append(rule)
+            continue
+        shared = [p for p in phrases if seen[p] > 1]
+        alone = [_phrase_rule(rule, p) for p in phrases if seen[p] == 1]
+        if shared:
+            in_place.append(_phrase_rule(rule, shared[0], pattern=True))
+            after.extend(_phrase_rule(rule, p, pattern=True) for p in shared[1:])
+            after.extend(alone)
+        else:
+            in_place.append(alone[0])
+            after.extend(alone[1:])
+    return in_place + after
+
+
+def _literal_words(rule: Any, tokenizer: Any) -> tuple[str, ...]:
+    """The words a literal rule matches, as medspaCy's phrase matcher reads it."""
+    if rule.pattern is not None:
+        return ("\0pattern", str(id(rule)))  # matched by its own pattern: shares nothing
+    return tuple(t.lower_ for t in tokenizer(rule.literal.lower()))
+
+
+def _phrases_of(rule: Any, tokenizer: Any) -> list[tuple[str, ...]] | None:
+    """Every phrase a word-choice token pattern matches, or None for any other rule."""
+    pattern = rule.pattern
+    if not isinstance(pattern, list) or not pattern:
+        return None
+    choices: list[list[str | None]] = []
+    for token in pattern:
+        if set(token) not in _PHRASE_KEYS or token.get("OP", "?") != "?":
+            return None
+        lower = token["LOWER"]
+        words = lower["IN"] if isinstance(lower, dict) and set(lower) == {"IN"} else [lower]
+        if not all(isinstance(w, str) for w in words):
+            return None
+        # A token never holds a space, and its LOWER no capital: "risks of" can match no token.
+        words = [w for w in dict.fromkeys(words) if w == w.lower() and w.split() == [w]]
+        choices.append([*words, None] if "OP" in token else words)
+    phrases: list[tuple[str, ...]] = [()]
+    for options in choices:
+        phrases = [(*p, w) if w is not None else p for p in phrases for w in options]
+        if len(phrases) > _MAX_PHRASES:
+            return None
+    found = [p for p in dict.fromkeys(phrases) if p]
+    if not found or any(tuple(t.lower_ for t in tokenizer(" ".join(p))) != p for p in found):
+        return None
+    return found
+
+
+def _phrase_rule(rule: Any, words: tuple[str, ...], pattern: bool = False) -> Any:
+    """`rule` for one phrase: a literal, or (`pattern`) a token pattern of exactly its words."""
+    from medspacy.context import ConTextRule
+
+    return ConTextRule(
+        literal=" ".join(words),
+        category=rule.category,
+        pattern=[{"LOWER": w} for w in words] if pattern else None,
+        direction=rule.direction,
+        on_match=rule.on_match,
+        on_modifies=rule.on_modifies,
+        allowed_types=rule.allowed_types,
+        excluded_types=rule.excluded_types,
+        max_scope=rule.max_scope,
+        max_targets=rule.max_targets,
+        terminated_by=rule.terminated_by,
+        metadata={**(rule.metadata or {}), "cue": rule.literal},
+    )
+
+
+def _cue(rule: Any) -> str:
+    """The literal of the rule a modifier came from (a pattern's, for a rule from `as_phrases`)."""
+    return str((rule.metadata or {}).get("cue", rule.literal))
 
 
 def _default_rules_path() -> str:
@@ -168,7 +268,7 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
                     assertion = status
                     break
             modifiers = list(getattr(sp._, "modifiers", ()))
-            cues = [f"{m.category}:{m.rule.literal}" for m in modifiers]
+            cues = [f"{m.category}:{_cue(m.rule)}" for m in modifiers]
             if assertion == "negated" and _negated_by_own_words(modifiers, match.words):
                 assertion = "present"
         if assertion == "present":
@@ -285,37 +385,46 @@ def _with_neighbours(mention: Mention) -> Mention:
     "Lymphadenopathy" reads R59.1 (generalized); R59.0 (localized) and R59.9 (unspecified) are
     where a coder who knows more, or a reasoner that reads more, would go instead.
     """
-    from tools.codeset import CodeSet
-
     if not mention.candidates:
         return mention
-    codeset = CodeSet.load()
     best = mention.candidates[0]
-    try:
-        info = codeset.get(best.code)
-    except CodeSenseError:
+    near = _tabular_neighbours(best.code)
+    if not near:
         return mention
+    have = {c.code for c in mention.candidates}
+    room = MAX_CANDIDATES - len(mention.candidates)
+    if room <= 0:
+        return mention
+    score = round(best.score * _NEIGHBOUR_SCORE, 3)
+    extra = [
+        # Built from the code set's own entries, so without pydantic's validation.
+        Candidate.model_construct(code=code, term=title, origin="hierarchy", score=score)
+        for code, title in near
+        if code not in have
+    ]
+    if not extra:
+        return mention
+    return mention.model_copy(update={"candidates": [*mention.candidates, *extra[:room]]})
+
+
+@lru_cache(maxsize=16384)
+def _tabular_neighbours(code: str) -> tuple[tuple[str, str], ...]:
+    """(code, title) of the codes beside `code` in the tabular list, in order, each once; none
+    for a code the code set does not have. The same for every chart: computed once per code."""
+    from tools.codeset import CodeSet
+
+    codeset = CodeSet.load()
+    try:
+        info = codeset.get(code)
+    except CodeSenseError:
+        return ()
     near: list[str] = []
     parent = info.parent
     if parent and not parent.isdigit() and "-" not in parent:
         near.append(parent)
         near.extend(codeset.get(parent).children)
     near.extend(info.children)
-    have = {c.code for c in mention.candidates}
-    extra = [
-        Candidate(
-            code=code,
-            term=codeset.get(code).description,
-            origin="hierarchy",
-            score=round(best.score * _NEIGHBOUR_SCORE, 3),
-        )
-        for code in dict.fromkeys(near)
-        if code not in have
-    ]
-    room = MAX_CANDIDATES - len(mention.candidates)
-    if room <= 0 or not extra:
-        return mention
-    return mention.model_copy(update={"candidates": [*mention.candidates, *extra[:room]]})
+    return tuple((c, codeset.get(c).description) for c in dict.fromkeys(near))
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, Field
@@ -42,6 +43,13 @@ STATEMENT_SECTIONS = tuple(
 NOT_A_DIAGNOSIS = CodeMatcher(["V00-Y99", "Z00-Z99"])
 
 
+@lru_cache(maxsize=4096)
+def shared_matcher(selectors: tuple[str, ...], codes: CodeSet) -> CodeMatcher:
+    """One matcher per selector list and code set, shared by every chart: what it learnt about a
+    code (its answer is a fact of the code set) serves the next chart too."""
+    return CodeMatcher(selectors, codes.is_manifestation)
+
+
 class Work:
     def __init__(self, request: DecisionRequest, rules: RuleSet, codes: CodeSet) -> None:
         self.request = request
@@ -55,7 +63,6 @@ class Work:
         self.encounter = request.facts.encounter or request.encounter
         self.decisions: list[CodeDecision] = []
         self.rejected: dict[int, Rejection] = {}
-        self._matchers: dict[tuple[str, ...], CodeMatcher] = {}
         self._doc_order = {
             d.doc_id: n for n, d in enumerate(request.chart.documents if request.chart else [])
         }
@@ -66,12 +73,7 @@ class Work:
         return self.rules.of_kind(kind, self.setting, self.on)
 
     def matcher(self, selectors: Sequence[str]) -> CodeMatcher:
-        key = tuple(selectors)
-        found = self._matchers.get(key)
-        if found is None:
-            found = CodeMatcher(key, self.codes.is_manifestation)
-            self._matchers[key] = found
-        return found
+        return shared_matcher(tuple(selectors), self.codes)
 
     def coded(self, selectors: Sequence[str]) -> list[CodeDecision]:
         m = self.matcher(selectors)

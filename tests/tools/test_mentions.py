@@ -108,3 +108,81 @@ def test_hidden_text_gives_no_mention(index):
     ]
     ms = _mentions(text, index, runs)
     assert [m.codes[0] for m in ms] == ["I10"]
+
+
+def _context_with(rules):
+    """A ConText over the clinical tokenizer with exactly `rules`."""
+    from medspacy.context import ConText
+
+    from tools.extract.sections import clinical_nlp
+
+    nlp = clinical_nlp()
+    context = ConText(nlp, rules=None, input_span_type="group", span_group_name="concepts")
+    context.add(rules)
+    return nlp, context
+
+
+def _readings(nlp, context, text: str, target: str):
+    doc = nlp.make_doc(text)
+    for token in doc:
+        token.is_sent_start = token.i == 0
+    start = text.index(target)
+    doc.spans["concepts"] = [doc.char_span(start, start + len(target), label="CONCEPT")]
+    context(doc)
+    span = doc.spans["concepts"][0]
+    return sorted((m.category, m.modifier_span) for m in span._.modifiers)
+
+
+def test_token_patterns_as_phrases_read_the_same():
+    """ConText's word-choice token patterns, expanded into phrases, modify the same concepts
+    through the same cue spans, with the pattern's literal as cue; a phrase a literal rule also
+    matches stays a token pattern, so the token pattern still wins that tie."""
+    from medspacy.context import ConTextRule
+
+    from tools.extract.sections import clinical_nlp
+    from tools.mentions import _cue, as_phrases
+
+    rules = [
+        ConTextRule(
+            literal="are ruled out",
+            category="NEGATED_EXISTENCE",
+            direction="BACKWARD",
+            pattern=[
+                {"LOWER": {"IN": ["are", "is", "was", "Were", "has been"]}},
+                {"LOWER": "ruled"},
+                {"LOWER": "out", "OP": "?"},
+            ],
+        ),
+        ConTextRule(
+            literal="possible",
+            category="POSSIBLE_EXISTENCE",
+            direction="FORWARD",
+            pattern=[{"LOWER": {"IN": ["possible", "probably"]}}],
+        ),
+        ConTextRule(literal="probably", category="HISTORICAL", direction="FORWARD"),
+    ]
+    phrased = as_phrases(rules, clinical_nlp().tokenizer)
+    literals = {(r.literal, r.pattern is None, _cue(r)) for r in phrased}
+    # Capitals and spaces can match no token; "probably" is shared with a literal rule.
+    assert ("is ruled", True, "are ruled out") in literals
+    assert ("was ruled out", True, "are ruled out") in literals
+    assert not any(lit.startswith(("were", "has been")) for lit, _, _ in literals)
+    assert ("probably", False, "possible") in literals
+    assert ("possible", True, "possible") in literals
+
+    old, new = _context_with(rules), _context_with(phrased)
+    for text, target in [
+        ("Pneumonia was ruled out today.", "Pneumonia"),
+        ("Sepsis is ruled by the team.", "Sepsis"),
+        ("Were ruled out: Sepsis.", "Sepsis"),
+        ("Probably pneumonia.", "pneumonia"),
+        ("Possible pneumonia.", "pneumonia"),
+    ]:
+        assert _readings(*old, text, target) == _readings(*new, text, target), text
+    doc = new[0].make_doc("Probably pneumonia.")
+    for token in doc:
+        token.is_sent_start = token.i == 0
+    doc.spans["concepts"] = [doc.char_span(9, 18, label="CONCEPT")]
+    new[1](doc)
+    # The token pattern wins the tie with the literal rule, as before the expansion.
+    assert [_cue(m.rule) for m in doc.spans["concepts"][0]._.modifiers] == ["possible"]

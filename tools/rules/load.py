@@ -53,6 +53,8 @@ class RuleSet:
                     file=file, line=line, pack=pack.pack, source=pack.source
                 )
         self._by_id = {r.id: r for r in self.rules}
+        # of_kind's answers: the engine asks the same few dozen questions for every chart.
+        self._in_force: dict[tuple[type, str | None, date | None], tuple[Rule, ...]] = {}
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -62,11 +64,15 @@ class RuleSet:
 
     def of_kind(self, kind: type[R], setting: str | None = None, on: date | None = None) -> list[R]:
         """Rules of one kind, in order; with `setting`/`on`, only those in force there."""
-        found = [cast(R, r) for r in self.rules if isinstance(r, kind)]
-        if setting is not None:
-            day = on or date.today()
-            found = [r for r in found if r.applies(setting, day)]
-        return found
+        day = (on or date.today()) if setting is not None else None
+        key = (kind, setting, day)
+        found = self._in_force.get(key)
+        if found is None:
+            found = tuple(r for r in self.rules if isinstance(r, kind))
+            if setting is not None and day is not None:
+                found = tuple(r for r in found if r.applies(setting, day))
+            self._in_force[key] = found
+        return list(cast(tuple[R, ...], found))
 
     def by_source(self) -> Counter[str]:
         return Counter(self.origin[r.id].source for r in self.rules)
