@@ -34,8 +34,10 @@ def sequence(work: Work) -> None:
     decisions.sort(key=order)
     for rule in work.in_force(TabularCodeFirst)[:1]:
         _code_first(work, decisions, rule)
+    stated_first = decisions[0] if order(decisions[0])[0] == 0 else None
     for pair in work.in_force(SequenceBefore):
-        _before(work, decisions, pair)
+        keep = stated_first if pair.keep_stated_first and work.setting == "inpatient" else None
+        _before(work, decisions, pair, keep)
     for never in work.in_force(NeverFirst):
         _never_first(work, decisions, never)
     # The never-first rules may not undo each other: re-check them all together.
@@ -92,7 +94,14 @@ def _code_first(work: Work, decisions: list[CodeDecision], rule: TabularCodeFirs
             return
 
 
-def _before(work: Work, decisions: list[CodeDecision], rule: SequenceBefore) -> None:
+def _before(
+    work: Work,
+    decisions: list[CodeDecision],
+    rule: SequenceBefore,
+    keep: CodeDecision | None = None,
+) -> None:
+    """Move each `first` code before the earliest `then` code listed ahead of it; `keep` (the
+    provider's stated principal diagnosis) is never moved from first place."""
     first, then = work.matcher(rule.first), work.matcher(rule.then)
     for _ in range(MAX_MOVES):
         moved = False
@@ -100,7 +109,11 @@ def _before(work: Work, decisions: list[CodeDecision], rule: SequenceBefore) -> 
             if not first.matches(later.code):
                 continue
             anchor = next(
-                (d for d in decisions[:n] if then.matches(d.code) and not first.matches(d.code)),
+                (
+                    d
+                    for d in decisions[:n]
+                    if then.matches(d.code) and not first.matches(d.code) and d is not keep
+                ),
                 None,
             )
             if anchor is not None:

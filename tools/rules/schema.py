@@ -338,6 +338,11 @@ class SequenceBefore(RuleBase):
     kind: Literal["sequence-before"]
     first: list[Selector] = Field(min_length=1)
     then: list[Selector] = Field(min_length=1)
+    keep_stated_first: bool = Field(
+        default=False,
+        description="inpatient: a `then` code that is the discharge statement's first condition "
+        "stays first (the provider's principal diagnosis after study, Section II)",
+    )
 
 
 class TabularCodeFirst(RuleBase):
