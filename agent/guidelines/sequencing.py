@@ -9,6 +9,7 @@ from __future__ import annotations
 from agent.guidelines.work import STATEMENT_SECTIONS, Work
 from agent.state import CodeDecision
 from core.errors import UnknownCode
+from tools.rules.text import compiled
 from tools.rules.schema import NeverFirst, Principal, SequenceBefore, TabularCodeFirst
 
 MAX_MOVES = 50
@@ -41,9 +42,9 @@ def sequence(work: Work) -> None:
     for never in work.in_force(NeverFirst):
         _never_first(work, decisions, never)
     # The never-first rules may not undo each other: re-check them all together.
-    banned = [work.matcher(r.codes) for r in work.in_force(NeverFirst)]
-    if banned and any(m.matches(decisions[0].code) for m in banned):
-        eligible = next((d for d in decisions if not any(m.matches(d.code) for m in banned)), None)
+    rules = work.in_force(NeverFirst)
+    if any(_banned(work, r, decisions[0]) for r in rules):
+        eligible = next((d for d in decisions if not any(_banned(work, r, d) for r in rules)), None)
         if eligible is not None:
             decisions.remove(eligible)
             decisions.insert(0, eligible)
@@ -125,11 +126,17 @@ def _before(
             return
 
 
+def _banned(work: Work, rule: NeverFirst, decision: CodeDecision) -> bool:
+    """The rule's codes; with `text`, only when a sentence of the code says it."""
+    if not work.matcher(rule.codes).matches(decision.code):
+        return False
+    return rule.text is None or bool(compiled(rule.text).search(work.sentence_text([decision])))
+
+
 def _never_first(work: Work, decisions: list[CodeDecision], rule: NeverFirst) -> None:
-    banned = work.matcher(rule.codes)
-    if not banned.matches(decisions[0].code):
+    if not _banned(work, rule, decisions[0]):
         return
-    eligible = next((d for d in decisions if not banned.matches(d.code)), None)
+    eligible = next((d for d in decisions if not _banned(work, rule, d)), None)
     if eligible is None:
         return
     first = decisions[0]

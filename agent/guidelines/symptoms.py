@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agent.guidelines.work import NOT_A_DIAGNOSIS, Work
 from tools.rules.codes import ANY
+from tools.rules.text import compiled
 from tools.rules.schema import (
     SymptomIntegral,
     SymptomsOutsideStatement,
@@ -15,12 +16,14 @@ def symptoms(work: Work) -> None:
     routinely part of it stay (I.B.6)."""
     for rule in work.in_force(SymptomsOutsideStatement):
         symptom = work.matcher(rule.symptoms)
+        unrelated = compiled(rule.unrelated_text) if rule.unrelated_text else None
         definitive = [
             d
             for d in work.decisions
             if not symptom.matches(d.code)
             and not NOT_A_DIAGNOSIS.matches(d.code)
             and work.stated_in(d, rule.statement_sections)
+            and not (unrelated and unrelated.search(work.sentence_text([d])))
         ]
         if not definitive:
             continue

@@ -246,6 +246,11 @@ class SymptomsOutsideStatement(RuleBase):
     kind: Literal["symptoms-outside-statement"]
     symptoms: list[Selector] = Field(min_length=1)
     statement_sections: list[str] = Field(min_length=1)
+    unrelated_text: Pattern | None = Field(
+        default=None,
+        description="a diagnosis whose every sentence says this (an incidental finding) does not "
+        "account for the symptoms",
+    )
 
 
 class SymptomIntegral(RuleBase):
@@ -332,6 +337,10 @@ class Principal(RuleBase):
 class NeverFirst(RuleBase):
     kind: Literal["never-first"]
     codes: list[Selector] = Field(min_length=1)
+    text: Pattern | None = Field(
+        default=None,
+        description="only codes whose every supporting sentence says this (an incidental finding)",
+    )
 
 
 class SequenceBefore(RuleBase):
