@@ -185,9 +185,7 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
         if sp is not None:
             modifiers = list(getattr(sp._, "modifiers", ()))
             own = [
-                m
-                for m in modifiers
-                if any(_cue_of_term(sp, m, c.term) for c in match.candidates)
+                m for m in modifiers if any(_cue_of_term(sp, m, c.term) for c in match.candidates)
             ]
             if own:
                 # A cue that is a word of the matched term ("migraine without aura", "diabetes

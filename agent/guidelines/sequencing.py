@@ -9,8 +9,8 @@ from __future__ import annotations
 from agent.guidelines.work import STATEMENT_SECTIONS, Work
 from agent.state import CodeDecision
 from core.errors import UnknownCode
-from tools.rules.text import compiled
 from tools.rules.schema import NeverFirst, Principal, SequenceBefore, TabularCodeFirst
+from tools.rules.text import compiled
 
 MAX_MOVES = 50
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from agent.guidelines.work import NOT_A_DIAGNOSIS, Work
 from tools.rules.codes import ANY
-from tools.rules.text import compiled
 from tools.rules.schema import (
     SymptomIntegral,
     SymptomsOutsideStatement,
 )
+from tools.rules.text import compiled
 
 
 def symptoms(work: Work) -> None:
