@@ -358,7 +358,11 @@ class TermIndex:
             self._concept(content, positions, hits, max_candidates)
             for positions, hits in found.items()
         ]
-        return _most_specific(matches)
+        kept = _most_specific(matches)
+        if text is not None:
+            for m in kept:
+                _with_or_without(m, text[m.start : m.end])
+        return kept
 
     def _concept(
         self,
@@ -475,6 +479,45 @@ def _tightest(
         chosen.setdefault(w, p)
     positions = tuple(sorted(set(chosen.values())))
     return positions, events[best[1]][0] - events[best[0]][0] + 1
+
+
+_NOT_WORD = re.compile(r"\bnot\s+([a-z]{4,})")
+_WITH_WORD = re.compile(r"\b(with|without|w/o)\s+(?:(?:an?|the|any)\s+)?([a-z]{3,})", re.IGNORECASE)
+
+
+def _with_or_without(match: ConceptMatch, phrase: str) -> None:
+    """Put first the readings that say "with" or "without" as the chart does.
+
+    Titles are matched with their "without ..." clauses cut off, so "migraine without aura"
+    also matches "Migraine with aura" and "diabetes without complications" matches "with
+    unspecified complications". A reading that names the chart's word with the same preposition
+    moves ahead of one that names it with the opposite (a stable sort: the rest keep their order).
+    """
+    said = [
+        ("without" if w.lower() in ("without", "w/o") else "with", x.lower())
+        for w, x in _WITH_WORD.findall(phrase)
+    ]
+    lowered = phrase.lower()
+    if not said:
+        return
+
+    def agreement(c: Candidate) -> int:
+        title = c.term.lower()
+        score = 0
+        for how, word in said:
+            other = "with" if how == "without" else "without"
+            stem = re.escape(word[:5])
+            if re.search(rf"\b{how}\s+(?:[a-z()]+\s+){{0,2}}{stem}", title):
+                score += 1
+            elif re.search(rf"\b{other}\s+(?:[a-z()]+\s+){{0,2}}{stem}", title):
+                score -= 1
+        # "Migraine ..., intractable" is not "Migraine ..., not intractable".
+        for word in _NOT_WORD.findall(title):
+            if re.search(rf"\b{word}", lowered) and not re.search(rf"\bnot\s+{word}", lowered):
+                score -= 1
+        return score
+
+    match.candidates.sort(key=lambda c: -agreement(c))
 
 
 def _most_specific(matches: list[ConceptMatch]) -> list[ConceptMatch]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +45,27 @@ _PRECEDENCE: list[tuple[str, Assertion]] = [
     ("is_uncertain", "possible"),
     ("is_historical", "historical"),
 ]
+
+# The same order by ConText category, for a mention whose own words carry a cue.
+_BY_CATEGORY: list[tuple[str, Assertion]] = [
+    ("NEGATED_EXISTENCE", "negated"),
+    ("FAMILY", "family"),
+    ("HYPOTHETICAL", "hypothetical"),
+    ("POSSIBLE_EXISTENCE", "possible"),
+    ("HISTORICAL", "historical"),
+]
+
+
+def _cue_of_term(span: Any, modifier: Any, term: str) -> bool:
+    """True when a ConText cue lies inside the mention and its words are words of the matched
+    term itself ("without" in "Migraine without aura"), not of a gap the term index stepped
+    over ("no" in "no ... malignancy" read as one order-free match). medspaCy lets a cue strictly
+    inside its target modify it (its overlap test misses containment)."""
+    start, end = modifier.modifier_span
+    if not (span.start <= start and end <= span.end):
+        return False
+    cue = span.doc[start:end].text.lower()
+    return re.search(rf"(?<!\w){re.escape(cue)}(?!\w)", term.lower()) is not None
 
 
 class ContextRuleSpec(BaseModel):
@@ -261,16 +283,26 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
         assertion: Assertion = "present"
         cues: list[str] = []
         if sp is not None:
-            for attr, status in _PRECEDENCE:
-                if attr == "is_negated" and _names_its_code(sp, match.candidates[0].code):
-                    continue
-                if getattr(sp._, attr, False):
-                    assertion = status
-                    break
             modifiers = list(getattr(sp._, "modifiers", ()))
-            cues = [f"{m.category}:{_cue(m.rule)}" for m in modifiers]
-            if assertion == "negated" and _negated_by_own_words(modifiers, match.words):
-                assertion = "present"
+            own = [
+                m for m in modifiers if any(_cue_of_term(sp, m, c.term) for c in match.candidates)
+            ]
+            if not own and _names_its_code(sp, match.candidates[0].code):
+                # "NPDR without macular edema": the code's category has a without-axis.
+                own = [m for m in modifiers if m.category == "NEGATED_EXISTENCE"]
+            if own:
+                # A cue that is a word of the matched term ("migraine without aura", "diabetes
+                # without complications") says nothing about the mention: read the others.
+                categories = {m.category.upper() for m in modifiers if m not in own}
+                assertion = next(
+                    (status for cat, status in _BY_CATEGORY if cat in categories), "present"
+                )
+            else:
+                for attr, status in _PRECEDENCE:
+                    if getattr(sp._, attr, False):
+                        assertion = status
+                        break
+            cues = [f"{m.category}:{_cue(m.rule)}" for m in modifiers if m not in own]
         if assertion == "present":
             assertion = section_assertion(section) or "present"
         mentions.append(
@@ -317,15 +349,6 @@ def _names_its_code(sp: Any, code: str) -> bool:
             return False
         words.append(following)
     return all(with_without_axis(code, w) for w in words)
-
-
-def _negated_by_own_words(modifiers: list[Any], words: tuple[str, ...]) -> bool:
-    """Every negation cue is a word of the matched term itself: "concussion without loss of
-    consciousness" names S06.0X0, it does not deny a concussion. A cue in the gap between a
-    term's words ("no ... malignancy") is not one of its words, and still negates."""
-    negations = [m for m in modifiers if m.category == "NEGATED_EXISTENCE"]
-    own = set(words)
-    return bool(negations) and all(set(m.rule.literal.lower().split()) <= own for m in negations)
 
 
 # Most characters ConText reads at once: the sentences holding mentions are grouped into windows

@@ -10,6 +10,7 @@ from agent.guidelines.work import STATEMENT_SECTIONS, Work
 from agent.state import CodeDecision
 from core.errors import UnknownCode
 from tools.rules.schema import NeverFirst, Principal, SequenceBefore, TabularCodeFirst
+from tools.rules.text import compiled
 
 MAX_MOVES = 50
 
@@ -34,14 +35,16 @@ def sequence(work: Work) -> None:
     decisions.sort(key=order)
     for rule in work.in_force(TabularCodeFirst)[:1]:
         _code_first(work, decisions, rule)
+    stated_first = decisions[0] if order(decisions[0])[0] == 0 else None
     for pair in work.in_force(SequenceBefore):
-        _before(work, decisions, pair)
+        keep = stated_first if pair.keep_stated_first and work.setting == "inpatient" else None
+        _before(work, decisions, pair, keep)
     for never in work.in_force(NeverFirst):
         _never_first(work, decisions, never)
     # The never-first rules may not undo each other: re-check them all together.
-    banned = [work.matcher(r.codes) for r in work.in_force(NeverFirst)]
-    if banned and any(m.matches(decisions[0].code) for m in banned):
-        eligible = next((d for d in decisions if not any(m.matches(d.code) for m in banned)), None)
+    rules = work.in_force(NeverFirst)
+    if any(_banned(work, r, decisions[0]) for r in rules):
+        eligible = next((d for d in decisions if not any(_banned(work, r, d) for r in rules)), None)
         if eligible is not None:
             decisions.remove(eligible)
             decisions.insert(0, eligible)
@@ -92,7 +95,14 @@ def _code_first(work: Work, decisions: list[CodeDecision], rule: TabularCodeFirs
             return
 
 
-def _before(work: Work, decisions: list[CodeDecision], rule: SequenceBefore) -> None:
+def _before(
+    work: Work,
+    decisions: list[CodeDecision],
+    rule: SequenceBefore,
+    keep: CodeDecision | None = None,
+) -> None:
+    """Move each `first` code before the earliest `then` code listed ahead of it; `keep` (the
+    provider's stated principal diagnosis) is never moved from first place."""
     first, then = work.matcher(rule.first), work.matcher(rule.then)
     for _ in range(MAX_MOVES):
         moved = False
@@ -100,7 +110,11 @@ def _before(work: Work, decisions: list[CodeDecision], rule: SequenceBefore) -> 
             if not first.matches(later.code):
                 continue
             anchor = next(
-                (d for d in decisions[:n] if then.matches(d.code) and not first.matches(d.code)),
+                (
+                    d
+                    for d in decisions[:n]
+                    if then.matches(d.code) and not first.matches(d.code) and d is not keep
+                ),
                 None,
             )
             if anchor is not None:
@@ -112,11 +126,17 @@ def _before(work: Work, decisions: list[CodeDecision], rule: SequenceBefore) -> 
             return
 
 
+def _banned(work: Work, rule: NeverFirst, decision: CodeDecision) -> bool:
+    """The rule's codes; with `text`, only when a sentence of the code says it."""
+    if not work.matcher(rule.codes).matches(decision.code):
+        return False
+    return rule.text is None or bool(compiled(rule.text).search(work.sentence_text([decision])))
+
+
 def _never_first(work: Work, decisions: list[CodeDecision], rule: NeverFirst) -> None:
-    banned = work.matcher(rule.codes)
-    if not banned.matches(decisions[0].code):
+    if not _banned(work, rule, decisions[0]):
         return
-    eligible = next((d for d in decisions if not banned.matches(d.code)), None)
+    eligible = next((d for d in decisions if not _banned(work, rule, d)), None)
     if eligible is None:
         return
     first = decisions[0]

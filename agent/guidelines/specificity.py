@@ -63,13 +63,20 @@ def most_specific(work: Work) -> None:
         for d in list(work.decisions):
             if not _unspecified(work, d.code):
                 continue
+            same = [
+                o
+                for o in work.decisions
+                if o is not d and o.code[:3] == d.code[:3] and not _unspecified(work, o.code)
+            ]
+            # The code of the longer phrase that holds this one comes first ("right lower
+            # quadrant abdominal pain" for "lower quadrant abdominal pain"), then any.
             specific = next(
                 (
                     o
-                    for o in work.decisions
-                    if o is not d and o.code[:3] == d.code[:3] and not _unspecified(work, o.code)
+                    for o in same
+                    if d.mention_ids and all(_inside(work, i, o) for i in d.mention_ids)
                 ),
-                None,
+                same[0] if same else None,
             )
             if specific is not None:
                 work.remove(d, into=specific)

@@ -8,6 +8,7 @@ from tools.rules.schema import (
     SymptomIntegral,
     SymptomsOutsideStatement,
 )
+from tools.rules.text import compiled
 
 
 def symptoms(work: Work) -> None:
@@ -15,12 +16,14 @@ def symptoms(work: Work) -> None:
     routinely part of it stay (I.B.6)."""
     for rule in work.in_force(SymptomsOutsideStatement):
         symptom = work.matcher(rule.symptoms)
+        unrelated = compiled(rule.unrelated_text) if rule.unrelated_text else None
         definitive = [
             d
             for d in work.decisions
             if not symptom.matches(d.code)
             and not NOT_A_DIAGNOSIS.matches(d.code)
             and work.stated_in(d, rule.statement_sections)
+            and not (unrelated and unrelated.search(work.sentence_text([d])))
         ]
         if not definitive:
             continue

@@ -42,6 +42,8 @@ def check_code_list(
         )
 
     for never in rules.of_kind(NeverFirst, setting, day):
+        if never.text is not None:
+            continue  # decided on the chart's words (an incidental finding), not the codes
         if matcher(never.codes).matches(codes[0]) and len(codes) > 1:
             report(0, never, f"{codes[0]} may not be sequenced first: {never.title}")
     for pair in rules.of_kind(SequenceBefore, setting, day):
@@ -50,6 +52,9 @@ def check_code_list(
             if not first.matches(code):
                 continue
             earlier = [c for c in codes[:i] if then.matches(c) and not first.matches(c)]
+            if pair.keep_stated_first and setting == "inpatient":
+                # the principal diagnosis the provider stated may stay first (Section II)
+                earlier = [c for c in earlier if c != codes[0]]
             if earlier:
                 report(i, pair, f"{code} should be sequenced before {earlier[0]}: {pair.title}")
     for missed in missed_combinations(codes, setting, rules, day, cs):

@@ -296,6 +296,11 @@ class SymptomsOutsideStatement(RuleBase):
     kind: Literal["symptoms-outside-statement"]
     symptoms: list[Selector] = Field(min_length=1)
     statement_sections: list[str] = Field(min_length=1)
+    unrelated_text: Pattern | None = Field(
+        default=None,
+        description="a diagnosis whose every sentence says this (an incidental finding) does not "
+        "account for the symptoms",
+    )
 
 
 class SymptomIntegral(RuleBase):
@@ -403,12 +408,21 @@ class Principal(RuleBase):
 class NeverFirst(RuleBase):
     kind: Literal["never-first"]
     codes: list[Selector] = Field(min_length=1)
+    text: Pattern | None = Field(
+        default=None,
+        description="only codes whose every supporting sentence says this (an incidental finding)",
+    )
 
 
 class SequenceBefore(RuleBase):
     kind: Literal["sequence-before"]
     first: list[Selector] = Field(min_length=1)
     then: list[Selector] = Field(min_length=1)
+    keep_stated_first: bool = Field(
+        default=False,
+        description="inpatient: a `then` code that is the discharge statement's first condition "
+        "stays first (the provider's principal diagnosis after study, Section II)",
+    )
 
 
 class TabularCodeFirst(RuleBase):
