@@ -284,9 +284,9 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
         cues: list[str] = []
         if sp is not None:
             modifiers = list(getattr(sp._, "modifiers", ()))
-            own = [
-                m for m in modifiers if any(_cue_of_term(sp, m, c.term) for c in match.candidates)
-            ]
+            # The reading's own term, not the tabular neighbours listed after it ("Hypertensive
+            # heart disease without heart failure" beside "hypertension without CKD").
+            own = [m for m in modifiers if _cue_of_term(sp, m, match.candidates[0].term)]
             if not own and _names_its_code(sp, match.candidates[0].code):
                 # "NPDR without macular edema": the code's category has a without-axis.
                 own = [m for m in modifiers if m.category == "NEGATED_EXISTENCE"]
