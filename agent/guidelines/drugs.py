@@ -33,11 +33,18 @@ def drug_rows() -> dict[str, dict[str, str]]:
 
 
 @lru_cache(maxsize=8)
-def _names_regex(extra: tuple[tuple[str, tuple[str, ...]], ...], never: frozenset[str]) -> re.Pattern[str]:
+def _names_regex(
+    extra: tuple[tuple[str, tuple[str, ...]], ...], never: frozenset[str]
+) -> re.Pattern[str]:
     """One pattern naming every main-term row as written (5 letters or more) and the rule's words."""
     alts: dict[str, str] = {}
     for key in drug_rows():
-        if " > " in key or key.lower() in never or len(key) < 5 or not re.fullmatch(r"[A-Za-z][\w -]+", key):
+        if (
+            " > " in key
+            or key.lower() in never
+            or len(key) < 5
+            or not re.fullmatch(r"[A-Za-z][\w -]+", key)
+        ):
             continue
         alts[f"d{len(alts)}"] = key
     groups = [f"(?P<d{n}>{re.escape(alts[f'd{n}'])})" for n in range(len(alts))]
@@ -87,11 +94,20 @@ def drug_effects(work: Work) -> None:
             code = row.get(column)
             if code is None:
                 continue
-            known = work.known(code.replace(".", "")[:3] + "." + code.replace(".", "")[3:] + seventh)
-            if known is None or known in added:
+            known = work.known(
+                code.replace(".", "")[:3] + "." + code.replace(".", "")[3:] + seventh
+            )
+            if known is None:
+                continue
+            span = TextSpan(doc_id=match.doc_id, start=match.start, end=match.end)
+            if known in added:
+                # Every statement naming it is evidence: one the assertion guards block
+                # ("... of grandmother's medication") does not take the others with it.
+                existing = work.find(known)
+                if existing is not None:
+                    work.absorb(existing, spans=[span])
                 continue
             added.append(known)
-            span = TextSpan(doc_id=match.doc_id, start=match.start, end=match.end)
             decision = work.add(known, f"{column.lower()} -> {known} ({rule.title})", spans=[span])
             work.note(decision, rule, f"'{text[match.start : match.end]}' ({column}): {known}")
         if not added:
@@ -108,6 +124,8 @@ def drug_effects(work: Work) -> None:
 def _statement(text: str, start: int, end: int) -> str:
     """The diagnosis line or sentence around a match."""
     left = max(text.rfind("\n", 0, start), text.rfind(". ", 0, start), text.rfind("; ", 0, start))
-    right_candidates = [i for i in (text.find("\n", end), text.find(". ", end), text.find("; ", end)) if i != -1]
+    right_candidates = [
+        i for i in (text.find("\n", end), text.find(". ", end), text.find("; ", end)) if i != -1
+    ]
     right = min(right_candidates) if right_candidates else len(text)
     return text[left + 1 : right]
