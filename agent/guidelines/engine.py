@@ -16,6 +16,7 @@ from collections.abc import Callable
 from agent.guidelines import (
     additional,
     combination,
+    drugs,
     mention_steps,
     place,
     sequencing,
@@ -45,6 +46,7 @@ STEPS: list[Step] = [
     mention_steps.history_codes,
     additional.add_codes,
     place.place_of_occurrence,
+    drugs.drug_effects,
     combination.combine,
     symptoms.symptoms,
     combination.trimester_specific,

@@ -377,6 +377,21 @@ class PlaceOfOccurrence(RuleBase):
     never: list[str] = Field(default_factory=list, description="Index terms never matched")
 
 
+class DrugEffect(RuleBase):
+    """Poisoning, adverse effect and underdosing read through the Table of Drugs and Chemicals:
+    a drug row named in a statement of `sections`, the column chosen by the first of `columns`
+    (column -> cue pattern) whose cue the statement holds, the 7th character by the encounter.
+    `words` gives chart words for a row ("HCTZ" is Hydrochlorothiazide, "sertraline" the row
+    Antidepressant > selective serotonin reuptake inhibitor); `never` names rows never read
+    alone (table rows that are also common words)."""
+
+    kind: Literal["drug-effect"]
+    sections: list[str] = Field(min_length=1)
+    columns: dict[str, Pattern] = Field(min_length=1)
+    words: dict[str, list[str]] = Field(default_factory=dict)
+    never: list[str] = Field(default_factory=list)
+
+
 class RequireCode(RuleBase):
     """'Use additional code': a code in `when_coded` needs one in `need`; if the chart gives
     none, `default` is added on the same evidence and the rule warns."""
@@ -545,6 +560,7 @@ Rule = Annotated[
     | Combine
     | AddCode
     | PlaceOfOccurrence
+    | DrugEffect
     | RequireCode
     | TrimesterSpecific
     | Principal
@@ -575,6 +591,7 @@ KINDS: tuple[str, ...] = (
     "combine",
     "add-code",
     "place-of-occurrence",
+    "drug-effect",
     "require-code",
     "trimester-specific",
     "principal",

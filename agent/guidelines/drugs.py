@@ -1,0 +1,131 @@
+"""Poisoning, adverse effect and underdosing (T36-T50) read through the Table of Drugs and Chemicals.
+
+"Gout flare due to hydrochlorothiazide (adverse effect, taken as prescribed)" reads the row
+Hydrochlorothiazide in the "Adverse effect" column -> T50.2X5 with the encounter's 7th character;
+"accidental clonidine poisoning" reads the "Poisoning, Accidental (unintentional)" column ->
+T46.5X1A; "underdosing of insulin" reads the "Underdosing" column -> T38.3X6A (Section I.C.19.e).
+A drug named in a statement without a cue for one of the three is not coded.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from agent.guidelines.work import Work
+from agent.state import TextSpan
+from tools.index_tables import load_index_entries
+from tools.rules.schema import DrugEffect
+from tools.rules.text import compiled, find_text
+
+_SEVENTH = {"initial": "A", "subsequent": "D", "sequela": "S"}
+
+
+@lru_cache(maxsize=1)
+def drug_rows() -> dict[str, dict[str, str]]:
+    """Table row ("Hydrochlorothiazide", "Antidepressant > selective serotonin reuptake
+    inhibitor") -> column -> six-character code."""
+    rows: dict[str, dict[str, str]] = {}
+    for entry in load_index_entries("drug"):
+        if entry.column and entry.valid:
+            rows.setdefault(" > ".join(entry.path), {})[entry.column] = entry.code
+    return rows
+
+
+@lru_cache(maxsize=8)
+def _names_regex(
+    extra: tuple[tuple[str, tuple[str, ...]], ...], never: frozenset[str]
+) -> re.Pattern[str]:
+    """One pattern naming every main-term row as written (5 letters or more) and the rule's words."""
+    alts: dict[str, str] = {}
+    for key in drug_rows():
+        if (
+            " > " in key
+            or key.lower() in never
+            or len(key) < 5
+            or not re.fullmatch(r"[A-Za-z][\w -]+", key)
+        ):
+            continue
+        alts[f"d{len(alts)}"] = key
+    groups = [f"(?P<d{n}>{re.escape(alts[f'd{n}'])})" for n in range(len(alts))]
+    names = dict(alts)
+    for row, words in extra:
+        name = f"d{len(names)}"
+        names[name] = row
+        groups.append(f"(?P<{name}>" + "|".join(words) + ")")
+    _ROW_OF.clear()
+    _ROW_OF.update(names)
+    # Longest alternatives first so "hydrochlorothiazide" beats "thiazide".
+    groups.sort(key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(groups) + r")(?:s)?\b", re.IGNORECASE)
+
+
+_ROW_OF: dict[str, str] = {}
+
+
+def _column(rule: DrugEffect, sentence: str) -> str | None:
+    """The table column the statement's words choose, in the rule's order."""
+    for column, cue in rule.columns.items():
+        if compiled(cue).search(sentence):
+            return column
+    return None
+
+
+def drug_effects(work: Work) -> None:
+    chart = work.request.chart
+    if chart is None:
+        return
+    for rule in work.in_force(DrugEffect)[:1]:
+        seventh = _SEVENTH.get(work.encounter or "initial", "A")
+        extra = tuple((row, tuple(words)) for row, words in rule.words.items())
+        regex = _names_regex(extra, frozenset(t.lower() for t in rule.never))
+        rows = drug_rows()
+        added: list[str] = []
+        for match in find_text(chart, regex.pattern, rule.sections):
+            text = chart.document(match.doc_id).text
+            sentence = _statement(text, match.start, match.end)
+            column = _column(rule, sentence)
+            if column is None:
+                continue
+            found = regex.match(text, match.start)
+            if found is None or found.lastgroup is None:
+                continue
+            row = rows.get(_ROW_OF[found.lastgroup], {})
+            code = row.get(column)
+            if code is None:
+                continue
+            known = work.known(
+                code.replace(".", "")[:3] + "." + code.replace(".", "")[3:] + seventh
+            )
+            if known is None:
+                continue
+            span = TextSpan(doc_id=match.doc_id, start=match.start, end=match.end)
+            if known in added:
+                # Every statement naming it is evidence: one the assertion guards block
+                # ("... of grandmother's medication") does not take the others with it.
+                existing = work.find(known)
+                if existing is not None:
+                    work.absorb(existing, spans=[span])
+                continue
+            added.append(known)
+            decision = work.add(known, f"{column.lower()} -> {known} ({rule.title})", spans=[span])
+            work.note(decision, rule, f"'{text[match.start : match.end]}' ({column}): {known}")
+        if not added:
+            continue
+        # The table's reading replaces the unspecified drug and the other columns of its rows.
+        stems = {a[:5] for a in added}
+        for other in work.coded(["T36-T50"]):
+            if other.code in added:
+                continue
+            if other.code[:5] in stems or other.code.startswith(("T50.90", "T50.99")):
+                work.remove(other)
+
+
+def _statement(text: str, start: int, end: int) -> str:
+    """The diagnosis line or sentence around a match."""
+    left = max(text.rfind("\n", 0, start), text.rfind(". ", 0, start), text.rfind("; ", 0, start))
+    right_candidates = [
+        i for i in (text.find("\n", end), text.find(". ", end), text.find("; ", end)) if i != -1
+    ]
+    right = min(right_candidates) if right_candidates else len(text)
+    return text[left + 1 : right]
