@@ -11,6 +11,10 @@ lung"; drug "Acetaminophen" in "Adverse effect" -> "adverse effect of acetaminop
 from __future__ import annotations
 
 import gzip
+import hashlib
+import logging
+import marshal
+import os
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -20,7 +24,9 @@ from xml.etree.ElementTree import Element
 
 from pydantic import BaseModel, ConfigDict
 
-from tools.codeset import CodeSet
+from tools.codeset import CodeSet, default_cache_dir
+
+log = logging.getLogger(__name__)
 
 try:  # defusedxml refuses entity tricks; the files are ours, so stdlib is an acceptable fallback.
     from defusedxml.ElementTree import parse as _parse_xml
@@ -67,22 +73,57 @@ class IndexEntry(BaseModel):
 
 
 def load_index_entries(table: IndexTable | None = None) -> list[IndexEntry]:
-    """Every entry of one table, or of all three (parsed once per process)."""
-    entries = _all_entries()
+    """Every entry of one table, or of all three (each table parsed once per process, and read
+    from a cache file in the data directory after its first parse)."""
     if table is None:
-        return list(entries)
+        return [e for t in TABLE_FILES for e in _table_entries(t)]
     if table not in TABLE_FILES:
         raise ValueError(f"Unknown index table {table!r}; expected one of {sorted(TABLE_FILES)}.")
-    return [e for e in entries if e.table == table]
+    return list(_table_entries(table))
 
 
-@lru_cache(maxsize=1)
-def _all_entries() -> tuple[IndexEntry, ...]:
-    codeset = CodeSet.load()
-    entries: list[IndexEntry] = []
-    for table, name in TABLE_FILES.items():
-        entries.extend(_parse_table(table, DATA_DIR / name, codeset))
-    return tuple(entries)
+@lru_cache(maxsize=len(TABLE_FILES))
+def _table_entries(table: IndexTable) -> tuple[IndexEntry, ...]:
+    """One table's entries. Parsing the XML and checking every code against the code set takes
+    seconds (the three tables about 6 s); the parsed rows are kept as one `marshal` file per
+    table, named by a hash of the XML file and this module, in the code set's cache directory
+    (written under a temporary name and renamed, like the term index)."""
+    source = DATA_DIR / TABLE_FILES[table]
+    cache = _cache_path(table, source)
+    if cache is not None and cache.is_file():
+        try:
+            rows = marshal.loads(cache.read_bytes())
+            return tuple(
+                IndexEntry.model_construct(**dict(zip(_FIELDS, r, strict=True))) for r in rows
+            )
+        except (EOFError, ValueError, TypeError):
+            log.warning("index table cache unreadable; parsing the table again")
+    entries = tuple(_parse_table(table, source, CodeSet.load()))
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps([tuple(_row(e)) for e in entries]))
+            tmp.replace(cache)
+        except OSError:
+            log.warning("index table cache not written (the data directory is read-only)")
+    return entries
+
+
+_FIELDS = tuple(IndexEntry.model_fields)
+
+
+def _row(entry: IndexEntry) -> list[object]:
+    return [getattr(entry, f) for f in _FIELDS]
+
+
+def _cache_path(table: IndexTable, source: Path) -> Path | None:
+    try:
+        digest = hashlib.sha256(source.read_bytes())
+        digest.update(Path(__file__).read_bytes())
+    except OSError:
+        return None
+    return default_cache_dir() / f"index-{table}-{digest.hexdigest()[:16]}.marshal"
 
 
 def _parse_table(table: IndexTable, path: Path, codeset: CodeSet) -> Iterator[IndexEntry]:

@@ -32,12 +32,20 @@ def drug_rows() -> dict[str, dict[str, str]]:
     return rows
 
 
+# Word starts, as the pattern's \b saw them: letters and digits, not hyphens.
+_WORD = re.compile(r"(?<![a-z0-9_])[a-z][a-z0-9]*")
+
+
 @lru_cache(maxsize=8)
-def _names_regex(
+def _name_table(
     extra: tuple[tuple[str, tuple[str, ...]], ...], never: frozenset[str]
-) -> re.Pattern[str]:
-    """One pattern naming every main-term row as written (5 letters or more) and the rule's words."""
-    alts: dict[str, str] = {}
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The drug names a chart may write, by their first word (lower case, longest first), and
+    each name's Table row: every main-term row as written (5 letters or more, not a common
+    word the rule names) and the rule's words for rows the Table lists another way. A word
+    table, not one pattern of thousands of alternatives (compiling that took 2.6 s a process,
+    and running it over every chart most of a chart's time)."""
+    rows: dict[str, str] = {}
     for key in drug_rows():
         if (
             " > " in key
@@ -46,21 +54,37 @@ def _names_regex(
             or not re.fullmatch(r"[A-Za-z][\w -]+", key)
         ):
             continue
-        alts[f"d{len(alts)}"] = key
-    groups = [f"(?P<d{n}>{re.escape(alts[f'd{n}'])})" for n in range(len(alts))]
-    names = dict(alts)
+        rows.setdefault(key.lower(), key)
     for row, words in extra:
-        name = f"d{len(names)}"
-        names[name] = row
-        groups.append(f"(?P<{name}>" + "|".join(words) + ")")
-    _ROW_OF.clear()
-    _ROW_OF.update(names)
-    # Longest alternatives first so "hydrochlorothiazide" beats "thiazide".
-    groups.sort(key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(groups) + r")(?:s)?\b", re.IGNORECASE)
+        for word in words:
+            rows[word.lower()] = row
+    first: dict[str, list[str]] = {}
+    for name in rows:
+        head = _WORD.match(name)
+        if head is not None:
+            first.setdefault(head.group(), []).append(name)
+    for names in first.values():
+        names.sort(key=len, reverse=True)
+    return first, rows
 
 
-_ROW_OF: dict[str, str] = {}
+def _names_in(line: str, first: dict[str, list[str]]) -> set[str]:
+    """The drug names `line` writes as whole words (a plural "s" allowed): at each word, the
+    longest name starting there ("HCTZ-induced" names HCTZ)."""
+    found: set[str] = set()
+    lower = line.lower()
+    for w in _WORD.finditer(lower):
+        word = w.group()
+        for name in first.get(word) or first.get(word.removesuffix("s")) or ():
+            if not lower.startswith(name, w.start()):
+                continue
+            rest = lower[w.start() + len(name) :]
+            if rest.startswith("s"):
+                rest = rest[1:]
+            if not rest[:1].isalnum() and not rest.startswith("_"):
+                found.add(name)
+                break
+    return found
 
 
 def _column(rule: DrugEffect, sentence: str) -> str | None:
@@ -78,19 +102,31 @@ def drug_effects(work: Work) -> None:
     for rule in work.in_force(DrugEffect)[:1]:
         seventh = _SEVENTH.get(work.encounter or "initial", "A")
         extra = tuple((row, tuple(words)) for row, words in rule.words.items())
-        regex = _names_regex(extra, frozenset(t.lower() for t in rule.never))
+        first, row_of = _name_table(extra, frozenset(t.lower() for t in rule.never))
         rows = drug_rows()
+        cues = [compiled(c) for c in rule.columns.values()]
+        # Only lines with a cue for a column can hold a statement to code: the names are
+        # looked for there, then found (with sections, visibility and guards) as usual.
+        names: set[str] = set()
+        for doc in chart.documents:
+            for line in doc.text.splitlines():
+                if any(c.search(line) for c in cues):
+                    names |= _names_in(line, first)
+        if not names:
+            continue
+        pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
         added: list[str] = []
-        for match in find_text(chart, regex.pattern, rule.sections):
+        for match in find_text(chart, rf"\b(?:{pattern})(?:s)?\b", rule.sections):
             text = chart.document(match.doc_id).text
             sentence = _statement(text, match.start, match.end)
             column = _column(rule, sentence)
             if column is None:
                 continue
-            found = regex.match(text, match.start)
-            if found is None or found.lastgroup is None:
+            said = text[match.start : match.end].lower()
+            key = row_of.get(said) or row_of.get(said.removesuffix("s"))
+            if key is None:
                 continue
-            row = rows.get(_ROW_OF[found.lastgroup], {})
+            row = rows.get(key, {})
             code = row.get(column)
             if code is None:
                 continue
