@@ -107,8 +107,11 @@ def test_chart_without_diagnoses_goes_to_review(service):
 
 
 def test_low_confidence_and_failed_validation_are_routed(service):
-    # Excludes1: somnolence in a diabetic chart conflicts with E11 codes, so a person must look.
-    text = "ASSESSMENT:\n1. Type 2 diabetes with diabetic nephropathy.\n2. Somnolence.\n"
+    # Excludes1: type 1 and type 2 diabetes both stated, so a person must look. (Somnolence
+    # beside diabetic nephropathy is no conflict: R40's note names diabetes "with coma".)
+    text = (
+        "ASSESSMENT:\n1. Type 2 diabetes with diabetic nephropathy.\n2. Type 1 diabetes mellitus.\n"
+    )
     result = _code(service, text)
     assert result.route in {"review", "escalate"}
     failed = [s for s in result.suggestions if any(r.result == "fail" for r in s.rules)]
