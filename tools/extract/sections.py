@@ -202,6 +202,16 @@ def clinical_nlp() -> Any:
             rules.append(SectionRule(literal=f"{header}:", category=name))
             words = [{"TEXT": w.upper()} for w in re.findall(r"\w+|[^\w\s]", header)]
             rules.append(SectionRule(literal=header.upper(), category=name, pattern=words))
+            # "Problem list (EHR):" or "Assessment (ED provider):": a short parenthesis between
+            # the header's words and its colon, in any case.
+            # spaCy keeps "):" as one token, ") :" as two.
+            lowered = [{"LOWER": w.lower()} for w in re.findall(r"\w+|[^\w\s]", header)]
+            inside = {"ORTH": {"NOT_IN": [")", "):", ":", "\n"]}, "OP": "{1,5}"}
+            for close in ([{"ORTH": "):"}], [{"ORTH": ")"}, {"ORTH": ":"}]):
+                qualified = [*lowered, {"ORTH": "("}, inside, *close]
+                rules.append(
+                    SectionRule(literal=f"{header} (...):", category=name, pattern=qualified)
+                )
     sectionizer.add(rules)
     return nlp
 
