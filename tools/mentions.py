@@ -450,6 +450,12 @@ def _tabular_neighbours(code: str) -> tuple[tuple[str, str], ...]:
     return tuple((c, codeset.get(c).description) for c in dict.fromkeys(near))
 
 
+# Assertions under which a named neoplasm is not the patient's current one, so nothing refers
+# back to it: "growths on the back" beside "history of SCC, excised" are new lesions, and a
+# "tumor" read as a past cancer's code would code that cancer as current.
+_NAMES_NO_NEOPLASM = ("negated", "family", "hypothetical", "historical")
+
+
 @lru_cache(maxsize=1)
 def _vague_neoplasms() -> dict[str, CodeMatcher]:
     """The residual neoplasm codes (rules/lexicon.yaml `vague_neoplasms`) and what each may
@@ -470,10 +476,13 @@ def _resolve_vague_neoplasms(mentions: list[Mention]) -> list[Mention]:
     else after it); with none in the document it keeps its own.
     """
     vague = _vague_neoplasms()
+    # "No lesions suspicious for melanoma" names no neoplasm a "growth" could be.
     specific = [
         (i, m.candidates[0].code)
         for i, m in enumerate(mentions)
-        if m.candidates and m.candidates[0].code not in vague
+        if m.candidates
+        and m.candidates[0].code not in vague
+        and m.assertion not in _NAMES_NO_NEOPLASM
     ]
     out: list[Mention] = []
     for i, m in enumerate(mentions):

@@ -4,7 +4,7 @@ one condition documented twice coded once, and default types (diabetes of unstat
 
 from __future__ import annotations
 
-from agent.guidelines.work import Work
+from agent.guidelines.work import STATEMENT_SECTIONS, Work
 from agent.state import CodeDecision
 from tools.rules.codes import CodeMatcher
 from tools.rules.schema import (
@@ -69,14 +69,17 @@ def most_specific(work: Work) -> None:
                 if o is not d and o.code[:3] == d.code[:3] and not _unspecified(work, o.code)
             ]
             # The code of the longer phrase that holds this one comes first ("right lower
-            # quadrant abdominal pain" for "lower quadrant abdominal pain"), then any.
+            # quadrant abdominal pain" for "lower quadrant abdominal pain"), then the one the
+            # diagnostic statement names (the problem list's "mild intermittent asthma" is not
+            # what "asthma" means when the assessment says "moderate persistent"), then any.
+            stated = [o for o in same if work.stated_in(o, STATEMENT_SECTIONS)]
             specific = next(
                 (
                     o
                     for o in same
                     if d.mention_ids and all(_inside(work, i, o) for i in d.mention_ids)
                 ),
-                same[0] if same else None,
+                next(iter(stated or same), None),
             )
             if specific is not None:
                 work.remove(d, into=specific)
