@@ -425,6 +425,8 @@ class TermIndex:
 
 
 _LIST_SEPARATOR = re.compile(r"[,;]|\band\b|\bor\b", re.IGNORECASE)
+# Side words, which qualify the item they stand in rather than start another.
+_SIDES = frozenset({"left", "right", "bilateral"})
 
 
 def _crosses_list(
@@ -438,8 +440,9 @@ def _crosses_list(
     for p, q in zip(positions, positions[1:], strict=False):
         if q == p + 1 and not _LIST_SEPARATOR.search(text[content[p].end : content[q].start]):
             continue
+        # A side after the comma qualifies the same item ("Primary osteoarthritis, left hip").
         between = [content[i].norm for i in range(p + 1, q)]
-        if not any(w not in key for w in between):
+        if not any(w not in key and w not in _SIDES for w in between):
             continue
         if _LIST_SEPARATOR.search(text[content[p].end : content[q].start]):
             return True
