@@ -65,3 +65,17 @@ def test_section_rules_carry_assertions():
     assert "assessment_plan" in rules.sections
     assert section_assertion("family_history") == "family"
     assert section_assertion("assessment_plan") is None
+
+
+def test_header_with_a_short_parenthesis_before_its_colon():
+    text = (
+        "Problem list (per outside chart): gout; asthma\n"
+        "Assessment (attending): Acute bronchitis.\n"
+        "Vitals (triage) : T 37.1\n"
+    )
+    assert _section_of(text, "gout") == "problem_list"
+    assert _section_of(text, "Acute bronchitis") == "assessment_plan"
+    assert _section_of(text, "T 37.1") == "physical_exam"
+    # a parenthesis in prose, with no colon after it, starts nothing
+    prose = "HPI: Cough.\nProblem list (reviewed) unchanged since last visit.\n"
+    assert _section_of(prose, "unchanged") == "history_of_present_illness"
