@@ -64,6 +64,11 @@ def descend_by_words(work: Work) -> None:
         if work.codes.lacks_only_seventh(d.code):
             continue
         leaves = _leaves(work.codes, d.code)
+        stems = list(dict.fromkeys(_without_seventh(c) for c in leaves))
+        if leaves and all(work.known(c) and work.codes.lacks_only_seventh(c) for c in stems):
+            # Injury leaves differ by the encounter's 7th character too (S93.411A/D/S): the
+            # axes choose the code before it, validation adds the encounter's letter.
+            leaves = stems
         if not leaves or len(leaves) > 200:
             continue
         used = []
@@ -90,6 +95,11 @@ def descend_by_words(work: Work) -> None:
             continue
         old, d.code = d.code, leaves[0]
         work.note(d, used[0], f"{old} -> {d.code}: the clause's words choose the code below it")
+
+
+def _without_seventh(code: str) -> str:
+    """S93.411A -> S93.411; S82.51XA -> S82.51 (the placeholder goes with the letter)."""
+    return code[:-1].rstrip("X").rstrip(".") if len(code.replace(".", "")) == 7 else code
 
 
 # --- one axis of named values -----------------------------------------------------------------
