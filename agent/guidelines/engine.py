@@ -59,6 +59,7 @@ STEPS: list[Step] = [
     # Combination codes can make a category chosen earlier ("E11") an ancestor: once more.
     specificity.most_specific,
     seventh.seventh_characters,
+    seventh.encounter_only,
     sources.suppress_when_text,
     mention_steps.history_relevance,
     mention_steps.guard_assertions,

@@ -1,16 +1,17 @@
-"""The 7th character a statement's words choose beyond the encounter (Section I.C.19.a, c.1).
+"""What the encounter decides beyond validation's 7th character (Section I.C.19.a, c.1; I.C.20).
 
 "Open displaced oblique fracture of the right tibial shaft, Gustilo-Anderson type II" at an
 initial encounter is S82.231B (open fracture type I or II), not the closed fracture's A;
 "Gustilo IIIB" is C. The Tabular's 7th-character table gives the letters and their meanings;
-the rule gives the chart words for each meaning.
+the rule gives the chart words for each meaning. Place, activity and status codes belong to
+the initial encounter only: at a follow-up or a sequela visit they are not coded.
 """
 
 from __future__ import annotations
 
 from agent.guidelines.work import Work
 from core.errors import CodeSenseError
-from tools.rules.schema import SeventhCharacter
+from tools.rules.schema import EncounterOnly, SeventhCharacter
 from tools.rules.text import compiled
 
 _SEVENTH_POSITION = 7
@@ -61,3 +62,13 @@ def _letter(
             if meaning.lower().startswith(encounter) and wanted.search(meaning):
                 return letter
     return None
+
+
+def encounter_only(work: Work) -> None:
+    if work.encounter is None:
+        return
+    for rule in work.in_force(EncounterOnly):
+        if work.encounter in rule.encounters:
+            continue
+        for d in work.coded(rule.codes):
+            work.remove(d)

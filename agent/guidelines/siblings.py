@@ -65,7 +65,7 @@ def descend_by_words(work: Work) -> None:
             continue
         leaves = _leaves(work.codes, d.code)
         stems = list(dict.fromkeys(_without_seventh(c) for c in leaves))
-        if leaves and all(work.known(c) and work.codes.lacks_only_seventh(c) for c in stems):
+        if leaves and all(_encounter_seventh(work.codes, c) for c in stems):
             # Injury leaves differ by the encounter's 7th character too (S93.411A/D/S): the
             # axes choose the code before it, validation adds the encounter's letter.
             leaves = stems
@@ -95,6 +95,18 @@ def descend_by_words(work: Work) -> None:
             continue
         old, d.code = d.code, leaves[0]
         work.note(d, used[0], f"{old} -> {d.code}: the clause's words choose the code below it")
+
+
+def _encounter_seventh(codes: CodeSet, code: str) -> bool:
+    """The code lacks only a 7th character that says the encounter (injuries: A, D, S), not
+    one that is an axis of its own (a glaucoma's stage)."""
+    try:
+        if not codes.lacks_only_seventh(code):
+            return False
+        meaning = codes.get(code).seventh_character.get("A", "")
+    except Exception:  # noqa: BLE001 - an unknown code has no 7th character
+        return False
+    return meaning.lower().startswith("initial encounter")
 
 
 def _without_seventh(code: str) -> str:
@@ -175,11 +187,11 @@ def _siblings(codes: CodeSet, code: str, axis: str) -> list[str]:
     except Exception:  # noqa: BLE001 - an unknown code has no siblings
         return []
     key = _key(title, axis)
-    return [
-        c
-        for c in _leaves(codes, code[:3])
-        if c != code and _key(codes.get(c).description, axis) == key
-    ]
+    leaves = _leaves(codes, code[:3])
+    if _encounter_seventh(codes, code):
+        # S92.353 (the encounter's letter still to come) is a sibling of S92.355, not S92.355A.
+        leaves = list(dict.fromkeys(_without_seventh(c) for c in leaves))
+    return [c for c in leaves if c != code and _key(codes.get(c).description, axis) == key]
 
 
 def _leaves(codes: CodeSet, category: str) -> list[str]:

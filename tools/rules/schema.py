@@ -420,6 +420,16 @@ class SeventhCharacter(RuleBase):
     values: list[SeventhValue] = Field(min_length=1)
 
 
+class EncounterOnly(RuleBase):
+    """Codes reported only at the listed encounters: place of occurrence, activity and
+    external cause status are used once, at the initial encounter for treatment (Section
+    I.C.20.b, c, k); a code of `codes` at another documented encounter is not coded."""
+
+    kind: Literal["encounter-only"]
+    codes: list[Selector] = Field(min_length=1)
+    encounters: list[Encounter] = Field(min_length=1)
+
+
 class DrugEffect(RuleBase):
     """Poisoning, adverse effect and underdosing read through the Table of Drugs and Chemicals:
     a drug row named in a statement of `sections`, the column chosen by the first of `columns`
@@ -606,6 +616,7 @@ Rule = Annotated[
     | DrugEffect
     | TransportAccident
     | SeventhCharacter
+    | EncounterOnly
     | RequireCode
     | TrimesterSpecific
     | Principal
@@ -639,6 +650,7 @@ KINDS: tuple[str, ...] = (
     "drug-effect",
     "transport-accident",
     "seventh-character",
+    "encounter-only",
     "require-code",
     "trimester-specific",
     "principal",
