@@ -18,7 +18,7 @@ from tools.index_tables import load_index_entries
 from tools.rules.schema import DrugEffect
 from tools.rules.text import compiled, find_text
 
-_SEVENTH = {"initial": "A", "subsequent": "D", "sequela": "S"}
+SEVENTH = {"initial": "A", "subsequent": "D", "sequela": "S"}
 
 
 @lru_cache(maxsize=1)
@@ -100,7 +100,7 @@ def drug_effects(work: Work) -> None:
     if chart is None:
         return
     for rule in work.in_force(DrugEffect)[:1]:
-        seventh = _SEVENTH.get(work.encounter or "initial", "A")
+        seventh = SEVENTH.get(work.encounter or "initial", "A")
         extra = tuple((row, tuple(words)) for row, words in rule.words.items())
         first, row_of = _name_table(extra, frozenset(t.lower() for t in rule.never))
         rows = drug_rows()

@@ -20,10 +20,12 @@ from agent.guidelines import (
     mention_steps,
     place,
     sequencing,
+    seventh,
     siblings,
     sources,
     specificity,
     symptoms,
+    transport,
 )
 from agent.guidelines.work import Work
 from agent.reasoners.base import DecisionRequest, DecisionResult
@@ -47,6 +49,7 @@ STEPS: list[Step] = [
     additional.add_codes,
     place.place_of_occurrence,
     drugs.drug_effects,
+    transport.transport_accidents,
     combination.combine,
     symptoms.symptoms,
     combination.trimester_specific,
@@ -55,6 +58,8 @@ STEPS: list[Step] = [
     siblings.choose_by_words,
     # Combination codes can make a category chosen earlier ("E11") an ancestor: once more.
     specificity.most_specific,
+    seventh.seventh_characters,
+    seventh.encounter_only,
     sources.suppress_when_text,
     mention_steps.history_relevance,
     mention_steps.guard_assertions,

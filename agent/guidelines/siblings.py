@@ -64,6 +64,11 @@ def descend_by_words(work: Work) -> None:
         if work.codes.lacks_only_seventh(d.code):
             continue
         leaves = _leaves(work.codes, d.code)
+        stems = list(dict.fromkeys(_without_seventh(c) for c in leaves))
+        if leaves and all(_encounter_seventh(work.codes, c) for c in stems):
+            # Injury leaves differ by the encounter's 7th character too (S93.411A/D/S): the
+            # axes choose the code before it, validation adds the encounter's letter.
+            leaves = stems
         if not leaves or len(leaves) > 200:
             continue
         used = []
@@ -90,6 +95,23 @@ def descend_by_words(work: Work) -> None:
             continue
         old, d.code = d.code, leaves[0]
         work.note(d, used[0], f"{old} -> {d.code}: the clause's words choose the code below it")
+
+
+def _encounter_seventh(codes: CodeSet, code: str) -> bool:
+    """The code lacks only a 7th character that says the encounter (injuries: A, D, S), not
+    one that is an axis of its own (a glaucoma's stage)."""
+    try:
+        if not codes.lacks_only_seventh(code):
+            return False
+        meaning = codes.get(code).seventh_character.get("A", "")
+    except Exception:  # noqa: BLE001 - an unknown code has no 7th character
+        return False
+    return meaning.lower().startswith("initial encounter")
+
+
+def _without_seventh(code: str) -> str:
+    """S93.411A -> S93.411; S82.51XA -> S82.51 (the placeholder goes with the letter)."""
+    return code[:-1].rstrip("X").rstrip(".") if len(code.replace(".", "")) == 7 else code
 
 
 # --- one axis of named values -----------------------------------------------------------------
@@ -165,11 +187,11 @@ def _siblings(codes: CodeSet, code: str, axis: str) -> list[str]:
     except Exception:  # noqa: BLE001 - an unknown code has no siblings
         return []
     key = _key(title, axis)
-    return [
-        c
-        for c in _leaves(codes, code[:3])
-        if c != code and _key(codes.get(c).description, axis) == key
-    ]
+    leaves = _leaves(codes, code[:3])
+    if _encounter_seventh(codes, code):
+        # S92.353 (the encounter's letter still to come) is a sibling of S92.355, not S92.355A.
+        leaves = list(dict.fromkeys(_without_seventh(c) for c in leaves))
+    return [c for c in leaves if c != code and _key(codes.get(c).description, axis) == key]
 
 
 def _leaves(codes: CodeSet, category: str) -> list[str]:

@@ -377,6 +377,59 @@ class PlaceOfOccurrence(RuleBase):
     never: list[str] = Field(default_factory=list, description="Index terms never matched")
 
 
+class TransportAccident(RuleBase):
+    """The transport accident (V00-V99) read through the External Cause Index's "Accident,
+    transport" entries: the victim's vehicle (the occupant term), the role (driver, passenger),
+    the collision partner and traffic or nontraffic. The deepest entry all of whose terms the
+    chart names wins. `occupant` and `partner` are patterns with `{vehicle}` standing for a
+    vehicle's words (`vehicles`: Index term -> chart words; a term without words is matched as
+    written); `alone` gives occupant terms read on their own words ("pedestrian"); `words`
+    the words of other terms (driver, passenger, nontraffic), read in the occupant statement
+    for a role, anywhere in `sections` otherwise. Terms without words are never matched."""
+
+    kind: Literal["transport-accident"]
+    when_coded: list[Selector] = Field(min_length=1)
+    sections: list[str] = Field(min_length=1)
+    occupant: Pattern
+    partner: Pattern
+    vehicles: dict[str, list[str]] = Field(default_factory=dict)
+    alone: dict[str, list[str]] = Field(default_factory=dict)
+    roles: dict[str, Pattern] = Field(default_factory=dict)
+    words: dict[str, Pattern] = Field(default_factory=dict)
+    never: list[str] = Field(default_factory=list, description="Index terms never matched")
+    replaces: list[Selector] = Field(default_factory=list)
+
+
+class SeventhValue(Strict):
+    """Chart words in a code's statement (`text`) and the 7th-character meaning they choose
+    (`meaning`, matched against the Tabular's 7th-character table)."""
+
+    text: Pattern
+    meaning: Pattern
+
+
+class SeventhCharacter(RuleBase):
+    """The 7th character the statement's words choose where the encounter alone does not: an
+    open fracture, Gustilo type I or II, is "initial encounter for open fracture type I or II"
+    (B), type IIIA-C is C; at a subsequent encounter the same words choose E or F (routine
+    healing first). The first of `values` whose text the code's statement says is used; the
+    letter is the first whose meaning starts with the encounter and matches."""
+
+    kind: Literal["seventh-character"]
+    codes: list[Selector] = Field(min_length=1)
+    values: list[SeventhValue] = Field(min_length=1)
+
+
+class EncounterOnly(RuleBase):
+    """Codes reported only at the listed encounters: place of occurrence, activity and
+    external cause status are used once, at the initial encounter for treatment (Section
+    I.C.20.b, c, k); a code of `codes` at another documented encounter is not coded."""
+
+    kind: Literal["encounter-only"]
+    codes: list[Selector] = Field(min_length=1)
+    encounters: list[Encounter] = Field(min_length=1)
+
+
 class DrugEffect(RuleBase):
     """Poisoning, adverse effect and underdosing read through the Table of Drugs and Chemicals:
     a drug row named in a statement of `sections`, the column chosen by the first of `columns`
@@ -561,6 +614,9 @@ Rule = Annotated[
     | AddCode
     | PlaceOfOccurrence
     | DrugEffect
+    | TransportAccident
+    | SeventhCharacter
+    | EncounterOnly
     | RequireCode
     | TrimesterSpecific
     | Principal
@@ -592,6 +648,9 @@ KINDS: tuple[str, ...] = (
     "add-code",
     "place-of-occurrence",
     "drug-effect",
+    "transport-accident",
+    "seventh-character",
+    "encounter-only",
     "require-code",
     "trimester-specific",
     "principal",
