@@ -137,3 +137,37 @@ def test_the_rest_of_medspacy_and_the_blocked_packages_still_import(tmp_path: Pa
     assert report["spacy_cli"] is True
     assert report["langcodes"] is True
     assert report["torch"] in (True, None)
+
+
+def test_code_collects_again_after_the_first_chart_and_closes_the_store(tmp_path: Path) -> None:
+    """Collection is paused only while `code` loads and codes its first chart: afterwards it is
+    on again with the loaded heap frozen; the store is closed at the end, so SQLite has folded
+    its write-ahead log back into the database files (none is left beside them)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "cache").symlink_to(ROOT / ".codesense" / "cache", target_is_directory=True)
+    report = _run(
+        f"""
+        import contextlib, gc, io, json, os
+        os.environ["CODESENSE_DATA_DIR"] = {str(data)!r}
+        from apps.cli import main
+        files = [{str(EXAMPLES / "ed_note.txt")!r}, {str(EXAMPLES / "radiology_report.txt")!r}]
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            status = main(["code", "--format", "json", *files])
+        json.dump(
+            {{
+                "status": status,
+                "results": len(out.getvalue().splitlines()),
+                "collecting": gc.isenabled(),
+                "frozen": gc.get_freeze_count(),
+            }},
+            open(os.environ["REPORT"], "w"),
+        )
+        """,
+        tmp_path,
+    )
+    assert report["status"] == 0
+    assert report["results"] == 2
+    assert report["collecting"] is True
+    assert isinstance(report["frozen"], int) and report["frozen"] > 100_000
+    assert sorted(p.name for p in data.glob("*.db*")) == ["checkpoints.db", "codesense.db"]
