@@ -21,7 +21,6 @@ from apps.cli import (
     batch,
     code,
     export,
-    heap,
     index,
     leaders,
     rerank,
@@ -79,8 +78,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # The interpreter's last garbage collection would walk everything a command loaded.
-    heap.skip_exit_collection()
     args = _parser().parse_args(argv)
     # Libraries stay at WARNING even with -v: PyFastNER (under PyRuSH) logs '"\\." is not a
     # eligible syntax' to the root logger at INFO for every rule character it meets, about 1,600
