@@ -12,13 +12,13 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
 from tools.chart import Chart, Document
 from tools.rulefiles import RULES_DIR, load_yaml_model
 from tools.rules.load import RuleSet
-from tools.rules.patterns import compiled
 from tools.rules.schema import ChartFact
 
 
@@ -83,6 +83,11 @@ class ChartFacts(BaseModel):
         if self.encounter:
             out["encounter"] = self.encounter
         return out
+
+
+@lru_cache(maxsize=1024)
+def compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
 
 
 def _sentence_bounds(doc: Document, offset: int) -> tuple[int, int]:
