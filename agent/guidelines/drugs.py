@@ -101,17 +101,24 @@ def drug_effects(work: Work) -> None:
         return
     for rule in work.in_force(DrugEffect)[:1]:
         seventh = SEVENTH.get(work.encounter or "initial", "A")
+        cues = [compiled(c) for c in rule.columns.values()]
+        # Only lines with a cue for a column can hold a statement to code: the names are
+        # looked for there, then found (with sections, visibility and guards) as usual. The
+        # Table is read only for a chart with such a line (loading it is ~0.1 s of a start).
+        cue_lines = [
+            line
+            for doc in chart.documents
+            for line in doc.text.splitlines()
+            if any(c.search(line) for c in cues)
+        ]
+        if not cue_lines:
+            continue
         extra = tuple((row, tuple(words)) for row, words in rule.words.items())
         first, row_of = _name_table(extra, frozenset(t.lower() for t in rule.never))
         rows = drug_rows()
-        cues = [compiled(c) for c in rule.columns.values()]
-        # Only lines with a cue for a column can hold a statement to code: the names are
-        # looked for there, then found (with sections, visibility and guards) as usual.
         names: set[str] = set()
-        for doc in chart.documents:
-            for line in doc.text.splitlines():
-                if any(c.search(line) for c in cues):
-                    names |= _names_in(line, first)
+        for line in cue_lines:
+            names |= _names_in(line, first)
         if not names:
             continue
         pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))

@@ -44,6 +44,13 @@ HEAVY = (
     "psycopg",
     "simple_icd_10_cm",
     "fhir",
+    # spaCy binds langcodes at import and uses it only for a language it has no module for;
+    # its commands (`spacy.cli`: typer, jinja2, weasel) are for the terminal.
+    "langcodes",
+    "spacy.cli",
+    "typer",
+    "jinja2",
+    "weasel",
 )
 
 
@@ -91,8 +98,9 @@ def test_coding_one_note_loads_no_heavy_package(tmp_path: Path) -> None:
 
 
 def test_the_rest_of_medspacy_and_the_blocked_packages_still_import(tmp_path: Path) -> None:
-    """After the coding path's partial import, `medspacy.load` (its `__init__`) and a real
-    nltk still come when asked for; torch too, when it is installed (semantic retrieval)."""
+    """After the coding path's partial import, `medspacy.load` (its `__init__`), a real nltk,
+    spaCy's commands and langcodes still come when asked for; torch too, when it is installed
+    (semantic retrieval)."""
     report = _run(
         """
         import importlib.util, json, os, sys
@@ -102,12 +110,23 @@ def test_the_rest_of_medspacy_and_the_blocked_packages_still_import(tmp_path: Pa
         import medspacy
         loaded = callable(medspacy.load) and "medspacy.sentence_splitting" in sys.modules
         import nltk
+        import spacy
+        import spacy.cli
+        from spacy.util import find_matching_language
+        spacy_cli = callable(spacy.cli.download) and spacy.info()["spacy_version"] == spacy.__version__
+        langcodes = find_matching_language("no") == "nb"
         torch = None
         if importlib.util.find_spec("torch") is not None:
             import torch as real_torch
             torch = hasattr(real_torch, "tensor")
         json.dump(
-            {"load": loaded, "nltk": hasattr(nltk, "word_tokenize"), "torch": torch},
+            {
+                "load": loaded,
+                "nltk": hasattr(nltk, "word_tokenize"),
+                "torch": torch,
+                "spacy_cli": spacy_cli,
+                "langcodes": langcodes,
+            },
             open(os.environ["REPORT"], "w"),
         )
         """,
@@ -115,4 +134,40 @@ def test_the_rest_of_medspacy_and_the_blocked_packages_still_import(tmp_path: Pa
     )
     assert report["load"] is True
     assert report["nltk"] is True
+    assert report["spacy_cli"] is True
+    assert report["langcodes"] is True
     assert report["torch"] in (True, None)
+
+
+def test_code_collects_again_after_the_first_chart_and_closes_the_store(tmp_path: Path) -> None:
+    """Collection is paused only while `code` loads and codes its first chart: afterwards it is
+    on again with the loaded heap frozen; the store is closed at the end, so SQLite has folded
+    its write-ahead log back into the database files (none is left beside them)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "cache").symlink_to(ROOT / ".codesense" / "cache", target_is_directory=True)
+    report = _run(
+        f"""
+        import contextlib, gc, io, json, os
+        os.environ["CODESENSE_DATA_DIR"] = {str(data)!r}
+        from apps.cli import main
+        files = [{str(EXAMPLES / "ed_note.txt")!r}, {str(EXAMPLES / "radiology_report.txt")!r}]
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            status = main(["code", "--format", "json", *files])
+        json.dump(
+            {{
+                "status": status,
+                "results": len(out.getvalue().splitlines()),
+                "collecting": gc.isenabled(),
+                "frozen": gc.get_freeze_count(),
+            }},
+            open(os.environ["REPORT"], "w"),
+        )
+        """,
+        tmp_path,
+    )
+    assert report["status"] == 0
+    assert report["results"] == 2
+    assert report["collecting"] is True
+    assert isinstance(report["frozen"], int) and report["frozen"] > 100_000
+    assert sorted(p.name for p in data.glob("*.db*")) == ["checkpoints.db", "codesense.db"]

@@ -123,6 +123,24 @@ class _PartialPackage(types.ModuleType):
 _MEDSPACY_PARTS = ("medspacy.section_detection", "medspacy.context")
 
 
+def _spacy_info(*args: Any, **kwargs: Any) -> Any:
+    """`spacy.info`, imported from `spacy.cli` when first called (see `import_medspacy`)."""
+    from spacy.cli.info import info
+
+    return info(*args, **kwargs)
+
+
+def _spacy_cli_placeholders() -> dict[str, types.ModuleType]:
+    """Stand-ins for `spacy.cli` and `spacy.cli.info` while spaCy imports: its `__init__` takes
+    `info` from `spacy.cli.info`, which imports every spaCy command (typer, jinja2, weasel,
+    requests: about 0.1 s) though no pipeline needs them."""
+    package = types.ModuleType("spacy.cli")
+    package.__path__ = []
+    info = types.ModuleType("spacy.cli.info")
+    info.info = _spacy_info  # type: ignore[attr-defined]
+    return {"spacy.cli": package, "spacy.cli.info": info}
+
+
 def import_medspacy() -> None:
     """Import the medSpaCy components we use, without what its `__init__` drags in.
 
@@ -136,20 +154,28 @@ def import_medspacy() -> None:
     - while they import, torch is marked absent (thinc then reports no torch, which no
       component of ours needs) and nltk is a placeholder that imports the real one on first
       attribute access (`medspacy.util` imports QuickUMLS, which binds nltk at import and uses
-      it only when a QuickUMLS matcher is built). Both entries are removed afterwards, so a later
-      `import torch` (semantic retrieval) or `import nltk` gets the real package.
-    `tests/tools/test_import_path.py` checks what stays out.
+      it only when a QuickUMLS matcher is built). So is langcodes: `spacy.util` binds it at
+      import and uses it only for a language code spaCy has no module for, and its import
+      compiles one regular expression of every language tag (about 0.15 s). spaCy's commands
+      (`spacy.cli`) are stand-ins too (`_spacy_cli_placeholders`). Every entry is removed
+      afterwards, so a later `import torch` (semantic retrieval), `import nltk` or
+      `import spacy.cli` gets the real package.
+    `tests/apps/test_startup_imports.py` checks what stays out.
     """
     if "medspacy" in sys.modules:
         return
     blocked = "torch" not in sys.modules
     if blocked:
         sys.modules["torch"] = None  # type: ignore[assignment]
-    deferred = "nltk" not in sys.modules and importlib.util.find_spec("nltk") is not None
-    if deferred:
-        placeholder = _DeferredModule("nltk")
-        placeholder.__spec__ = importlib.util.find_spec("nltk")
-        sys.modules["nltk"] = placeholder
+    placeholders: dict[str, types.ModuleType] = {}
+    for name in ("nltk", "langcodes"):
+        found = None if name in sys.modules else importlib.util.find_spec(name)
+        if found is not None:
+            placeholders[name] = _DeferredModule(name)
+            placeholders[name].__spec__ = found
+    if "spacy" not in sys.modules:
+        placeholders.update(_spacy_cli_placeholders())
+    sys.modules.update(placeholders)
     spec = importlib.util.find_spec("medspacy")
     if spec is None or spec.submodule_search_locations is None:
         raise ImportError("medspacy is not installed")
@@ -170,8 +196,13 @@ def import_medspacy() -> None:
     finally:
         if blocked and "torch" in sys.modules and sys.modules["torch"] is None:
             del sys.modules["torch"]
-        if deferred and isinstance(sys.modules.get("nltk"), _DeferredModule):
-            del sys.modules["nltk"]
+        for name, placeholder in placeholders.items():
+            if sys.modules.get(name) is placeholder:
+                del sys.modules[name]
+        spacy = sys.modules.get("spacy")
+        stand_in = placeholders.get("spacy.cli")
+        if stand_in is not None and spacy is not None and spacy.__dict__.get("cli") is stand_in:
+            del spacy.__dict__["cli"]
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import RulesError
-from tools.rulefiles import RULES_DIR, compose, file_digest, load_yaml_model
+from tools.rulefiles import RULES_DIR, compose, file_digest, load_yaml_model, parsed
 from tools.rules.schema import Pack, Rule, RuleBase
 
 R = TypeVar("R", bound=RuleBase)
@@ -79,8 +79,13 @@ class RuleSet:
 
 
 def _rule_lines(path: Path) -> list[int]:
-    """1-based line of each entry of the pack's `rules` list."""
-    root = compose(path.read_text(encoding="utf-8"))
+    """1-based line of each entry of the pack's `rules` list (cached with the pack's parse)."""
+    lines: list[int] = parsed(path.read_text(encoding="utf-8"), "rule-lines", _lines_of_rules)
+    return lines
+
+
+def _lines_of_rules(raw: str) -> list[int]:
+    root = compose(raw)
     if not isinstance(root, yaml.MappingNode):
         return []
     for key, value in root.value:
