@@ -427,6 +427,8 @@ class TermIndex:
 _LIST_SEPARATOR = re.compile(r"[,;]|\band\b|\bor\b", re.IGNORECASE)
 # Side words, which qualify the item they stand in rather than start another.
 _SIDES = frozenset({"left", "right", "bilateral"})
+# A bracketed aside of up to 60 characters, no brackets inside.
+_ASIDE = re.compile(r"\([^()\n]{0,60}\)")
 
 
 def _crosses_list(
@@ -440,11 +442,22 @@ def _crosses_list(
     for p, q in zip(positions, positions[1:], strict=False):
         if q == p + 1 and not _LIST_SEPARATOR.search(text[content[p].end : content[q].start]):
             continue
-        # A side after the comma qualifies the same item ("Primary osteoarthritis, left hip").
-        between = [content[i].norm for i in range(p + 1, q)]
+        # A side after the comma qualifies the same item ("Primary osteoarthritis, left hip"),
+        # and words in brackets are an aside, not another item ("Rheumatoid arthritis,
+        # seropositive (RF+ and anti-CCP+), polyarticular").
+        gap = text[content[p].end : content[q].start]
+        aside = [m.span() for m in _ASIDE.finditer(gap)]
+        base = content[p].end
+        between = [
+            content[i].norm
+            for i in range(p + 1, q)
+            if not any(
+                a0 <= content[i].start - base and content[i].end - base <= a1 for a0, a1 in aside
+            )
+        ]
         if not any(w not in key and w not in _SIDES for w in between):
             continue
-        if _LIST_SEPARATOR.search(text[content[p].end : content[q].start]):
+        if _LIST_SEPARATOR.search(_ASIDE.sub(" ", gap)):
             return True
     return False
 
