@@ -473,6 +473,7 @@ def _tightest(
     need = len(key)
     counts: dict[str, int] = {}
     best: tuple[int, int] | None = None
+    best_span = 0
     left = 0
     have = 0
     for right, (_, w) in enumerate(events):
@@ -480,9 +481,11 @@ def _tightest(
         if counts[w] == 1:
             have += 1
         while have == need:
+            # compare word positions, not event indices ("hypoglycemia without coma -
+            # recurrent level 2 hypoglycemia": the second "hypoglycemia" is the tight one)
             span = events[right][0] - events[left][0] + 1
-            if best is None or span < best[1] - best[0] + 1:
-                best = (left, right)
+            if best is None or span < best_span:
+                best, best_span = (left, right), span
             lw = events[left][1]
             counts[lw] -= 1
             if counts[lw] == 0:
