@@ -393,6 +393,18 @@ class CodeSet:
             ]
             if len(nines) == 1:
                 return nines[0]
+        if best == 0 and not tier_a and len(children) == 2:
+            # D. K80.2 "... without obstruction" (K80.20) beside "... with obstruction"
+            # (K80.21): the Index reads the condition NOS as the "without" code ("Calculus,
+            # gallbladder K80.20"), so of two titles that differ only there, "without".
+            first, second = (titles[c].lower().split() for c in children)
+            differ = (
+                [(x, y) for x, y in zip(first, second, strict=False) if x != y]
+                if len(first) == len(second)
+                else []
+            )
+            if len(differ) == 1 and set(differ[0]) == {"with", "without"}:
+                return children[0] if differ[0][0] == "without" else children[1]
         return None
 
     def lacks_only_seventh(self, code: str) -> bool:

@@ -427,6 +427,8 @@ class TermIndex:
 _LIST_SEPARATOR = re.compile(r"[,;]|\band\b|\bor\b", re.IGNORECASE)
 # Side words, which qualify the item they stand in rather than start another.
 _SIDES = frozenset({"left", "right", "bilateral"})
+# A bracketed aside of up to 60 characters, no brackets inside.
+_ASIDE = re.compile(r"\([^()\n]{0,60}\)")
 
 
 def _crosses_list(
@@ -440,11 +442,22 @@ def _crosses_list(
     for p, q in zip(positions, positions[1:], strict=False):
         if q == p + 1 and not _LIST_SEPARATOR.search(text[content[p].end : content[q].start]):
             continue
-        # A side after the comma qualifies the same item ("Primary osteoarthritis, left hip").
-        between = [content[i].norm for i in range(p + 1, q)]
+        # A side after the comma qualifies the same item ("Primary osteoarthritis, left hip"),
+        # and words in brackets are an aside, not another item ("Rheumatoid arthritis,
+        # seropositive (RF+ and anti-CCP+), polyarticular").
+        gap = text[content[p].end : content[q].start]
+        aside = [m.span() for m in _ASIDE.finditer(gap)]
+        base = content[p].end
+        between = [
+            content[i].norm
+            for i in range(p + 1, q)
+            if not any(
+                a0 <= content[i].start - base and content[i].end - base <= a1 for a0, a1 in aside
+            )
+        ]
         if not any(w not in key and w not in _SIDES for w in between):
             continue
-        if _LIST_SEPARATOR.search(text[content[p].end : content[q].start]):
+        if _LIST_SEPARATOR.search(_ASIDE.sub(" ", gap)):
             return True
     return False
 
@@ -460,6 +473,7 @@ def _tightest(
     need = len(key)
     counts: dict[str, int] = {}
     best: tuple[int, int] | None = None
+    best_span = 0
     left = 0
     have = 0
     for right, (_, w) in enumerate(events):
@@ -467,9 +481,11 @@ def _tightest(
         if counts[w] == 1:
             have += 1
         while have == need:
+            # compare word positions, not event indices ("hypoglycemia without coma -
+            # recurrent level 2 hypoglycemia": the second "hypoglycemia" is the tight one)
             span = events[right][0] - events[left][0] + 1
-            if best is None or span < best[1] - best[0] + 1:
-                best = (left, right)
+            if best is None or span < best_span:
+                best, best_span = (left, right), span
             lw = events[left][1]
             counts[lw] -= 1
             if counts[lw] == 0:
