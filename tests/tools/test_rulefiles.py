@@ -21,8 +21,14 @@ def test_shipped_rule_files_load():
 
 
 def test_every_lexicon_term_names_a_billable_code():
+    # An injury term may stop before its 7th character (S16.1): validation adds the encounter's
+    # letter, so a follow-up visit reads D, not the A a complete code would carry.
     codeset = CodeSet.load()
-    bad = [t.code for t in load_lexicon().terms if not codeset.is_billable(t.code)]
+    bad = [
+        t.code
+        for t in load_lexicon().terms
+        if not (codeset.is_billable(t.code) or codeset.lacks_only_seventh(t.code))
+    ]
     assert bad == []
 
 
