@@ -13,7 +13,6 @@ once, one is applied and the other told the run is being (or was) reviewed.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import sqlite3
@@ -148,19 +147,6 @@ def package_version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-_long_lived_frozen = threading.Event()
-
-
-def _freeze_long_lived() -> None:
-    """Once per process, after its first chart: what that chart loaded (term index, code set,
-    rule packs, Index tables: ~2 M objects) lives as long as the process, so it is moved out of
-    the cyclic collector's sight (`gc.freeze`). A full collection then scans per-chart objects
-    only; over the loaded ones it took ~0.9 s CPU, about once every 200 charts."""
-    if not _long_lived_frozen.is_set():
-        _long_lived_frozen.set()
-        gc.freeze()
 
 
 class Service:
@@ -368,7 +354,6 @@ class Service:
             len(result.suggestions),
         )
         settled = self._settle(state, result, recorder, versions)
-        _freeze_long_lived()
         self.telemetry.coded(result.route, time.perf_counter() - started)
         self._count_model_calls(recorder)
         return settled
