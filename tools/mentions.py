@@ -275,6 +275,9 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
                 found.append((match.start, match.end, match, sent))
     if not found:
         return MentionsOutput(mentions=[])
+    # By place in the text: "the closest one before it" (_resolve_vague_neoplasms) and the
+    # reader rely on it, and two readings of one start must come in the same order every run.
+    found.sort(key=lambda f: (f[0], f[1]))
 
     readings = _read_context(text, found, [s.start for s in doc_model.sentences])
     mentions: list[Mention] = []

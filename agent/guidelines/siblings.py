@@ -182,23 +182,34 @@ def _key(title: str, axis: str) -> tuple[str, ...]:
 
 def _siblings(codes: CodeSet, code: str, axis: str) -> list[str]:
     """Billable codes of the code's category whose titles equal its title without the axis."""
+    return list(_sibling_codes(codes, code, axis))
+
+
+# Facts of the code set, asked again by every chart that codes the same category.
+@lru_cache(maxsize=8192)
+def _sibling_codes(codes: CodeSet, code: str, axis: str) -> tuple[str, ...]:
     try:
         title = codes.get(code).description
     except Exception:  # noqa: BLE001 - an unknown code has no siblings
-        return []
+        return ()
     key = _key(title, axis)
     leaves = _leaves(codes, code[:3])
     if _encounter_seventh(codes, code):
         # S92.353 (the encounter's letter still to come) is a sibling of S92.355, not S92.355A.
         leaves = list(dict.fromkeys(_without_seventh(c) for c in leaves))
-    return [c for c in leaves if c != code and _key(codes.get(c).description, axis) == key]
+    return tuple(c for c in leaves if c != code and _key(codes.get(c).description, axis) == key)
 
 
 def _leaves(codes: CodeSet, category: str) -> list[str]:
+    return list(_leaf_codes(codes, category))
+
+
+@lru_cache(maxsize=4096)
+def _leaf_codes(codes: CodeSet, category: str) -> tuple[str, ...]:
     try:
-        return codes.leaves_under(category)
+        return tuple(codes.leaves_under(category))
     except Exception:  # noqa: BLE001 - not a category of this code set
-        return []
+        return ()
 
 
 # --- "with X" versus "without X" --------------------------------------------------------------
@@ -249,8 +260,9 @@ _SITE_FILLER = _FILLER | {
 }
 
 
-def _content(title: str) -> set[str]:
-    return {w for w in _WORD.findall(title.lower()) if w not in _SITE_FILLER}
+@lru_cache(maxsize=8192)
+def _content(title: str) -> frozenset[str]:
+    return frozenset(w for w in _WORD.findall(title.lower()) if w not in _SITE_FILLER)
 
 
 def _by_site(work: Work, synonyms: dict[str, str], d: CodeDecision) -> str | None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from tools.chart import Chart, Document
 from tools.rulefiles import RULES_DIR, load_yaml_model
+from tools.rules.literals import lowered, may_match
 from tools.rules.load import RuleSet
 from tools.rules.schema import ChartFact
 
@@ -90,6 +91,12 @@ def compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+@lru_cache(maxsize=8)
+def _lowered(text: str) -> str:
+    # One lowered copy per document, for the ~100 patterns each chart is searched for.
+    return lowered(text)
+
+
 def _sentence_bounds(doc: Document, offset: int) -> tuple[int, int]:
     sentence = doc.sentence_at(offset)
     if sentence is not None:
@@ -117,6 +124,8 @@ def find_text(
     for doc in chart.documents:
         ranges = [(s, e) for d, s, e in within if d == doc.doc_id] if within is not None else None
         if ranges is not None and not ranges:
+            continue
+        if not may_match(pattern, _lowered(doc.text)):
             continue
         for m in regex.finditer(doc.text):
             start, end = m.span()
