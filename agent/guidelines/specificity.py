@@ -4,8 +4,11 @@ one condition documented twice coded once, and default types (diabetes of unstat
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from agent.guidelines.work import STATEMENT_SECTIONS, Work
 from agent.state import CodeDecision
+from tools.codeset import CodeSet
 from tools.rules.codes import CodeMatcher
 from tools.rules.schema import (
     MergeIntoStatement,
@@ -68,6 +71,12 @@ def most_specific(work: Work) -> None:
                 for o in work.decisions
                 if o is not d and o.code[:3] == d.code[:3] and not _unspecified(work, o.code)
             ]
+            sides = _side_siblings(work, d.code)
+            if sides:
+                # Only the side is unspecified ("bimalleolar fracture of unspecified lower
+                # leg"): the condition is named; it gives way to itself with a side, never to
+                # another condition of the category ("other fracture of left lower leg").
+                same = [o for o in same if _without_seventh(o.code) in sides]
             # The code of the longer phrase that holds this one comes first ("right lower
             # quadrant abdominal pain" for "lower quadrant abdominal pain"), then the one the
             # diagnostic statement names (the problem list's "mild intermittent asthma" is not
@@ -94,7 +103,11 @@ def most_specific(work: Work) -> None:
                     if o is not d
                     and o.code[:3] == d.code[:3]
                     and d.mention_ids
-                    and all(_inside(work, i, o) for i in d.mention_ids)
+                    and (
+                        all(_inside(work, i, o) for i in d.mention_ids)
+                        or (_residual(work, d.code) and not _residual(work, o.code))
+                        and all(_overlaps(work, i, o) for i in d.mention_ids)
+                    )
                 ),
                 None,
             )
@@ -106,6 +119,50 @@ def most_specific(work: Work) -> None:
 def _unspecified(work: Work, code: str) -> bool:
     """A code whose title calls it unspecified (N18.9, J45.909, C50.919, F17.200)."""
     return "unspecified" in work.description(code).lower()
+
+
+def _residual(work: Work, code: str) -> bool:
+    """A code for what its category names nowhere else ("Other fracture of lower leg")."""
+    return work.description(code).lower().startswith("other ")
+
+
+def _overlaps(work: Work, mention_id: int, decision: CodeDecision) -> bool:
+    """The mention shares chart text with one of the decision's mentions (two readings of
+    words they have in common: "bimalleolar fracture" and "fracture of the left ankle")."""
+    m = work.mentions[mention_id]
+    return any(
+        o.doc_id == m.doc_id and o.start < m.end and m.start < o.end and o is not m
+        for o in (work.mentions[j] for j in decision.mention_ids)
+    )
+
+
+_SIDES = ("right", "left")
+
+
+def _without_seventh(code: str) -> str:
+    """S82.842S -> S82.842: the encounter's letter is not part of the condition."""
+    bare = code.replace(".", "")
+    return code[:-1].rstrip("X") if len(bare) == 7 and bare[0] in "ST" else code
+
+
+@lru_cache(maxsize=4096)
+def _side_titles(codes: CodeSet, category: str) -> dict[str, str]:
+    named = {_without_seventh(c) for c in codes.leaves_under(category)}
+    return {codes.get(c).description.lower(): c for c in named}
+
+
+def _side_siblings(work: Work, code: str) -> set[str]:
+    """The codes that name this code's condition with a side, when only its side is
+    unspecified (S82.843 "... of unspecified lower leg": S82.841, S82.842); else none."""
+    title = work.description(code).lower()
+    if title.count("unspecified") != 1:
+        return set()
+    try:
+        titles = _side_titles(work.codes, code[:3])
+    except Exception:  # noqa: BLE001 - not a category of this code set
+        return set()
+    found = {titles.get(title.replace("unspecified", side)) for side in _SIDES}
+    return {_without_seventh(c) for c in found if c is not None}
 
 
 def _inside(work: Work, mention_id: int, decision: CodeDecision) -> bool:
