@@ -186,3 +186,11 @@ def test_token_patterns_as_phrases_read_the_same():
     new[1](doc)
     # The token pattern wins the tie with the literal rule, as before the expansion.
     assert [_cue(m.rule) for m in doc.spans["concepts"][0]._.modifiers] == ["possible"]
+
+
+def test_mentions_come_in_text_order(index):
+    # The order vague neoplasms are resolved in ("the closest one before it").
+    text = "ASSESSMENT: fever, hypertension and type 2 diabetes with diabetic nephropathy."
+    ms = _mentions(text, index)
+    assert [m.codes[0] for m in ms] == ["R50.9", "I10", "E11.21"]
+    assert [(m.start, m.end) for m in ms] == sorted((m.start, m.end) for m in ms)
