@@ -1,6 +1,6 @@
 """A named bone's fracture where the Tabular titles the bone by its part or region: "distal" and
 "proximal" read as the Tabular's "lower end" and "upper end", a malleolar fracture's "lower leg"
-as the ankle, and a bone named with no part takes the Alphabetic Index's default code (Fracture,
+as the ankle, "metacarpal bone, right hand" as the right metacarpal, and a bone named with no part takes the Alphabetic Index's default code (Fracture,
 radius S52.9-; scaphoid (hand) S62.00-)."""
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ def test_a_bone_end_title_also_reads_distal_or_proximal():
         # the Tabular's malleolar titles say "lower leg" where charts say "ankle"
         ("nondisplaced bimalleolar fracture of the right ankle", "S82.844"),
         ("left ankle trimalleolar fracture, displaced", "S82.852"),
+        # the Tabular's "... metacarpal bone, right hand" as charts name the bone
+        ("fracture of the left fourth metacarpal", "S62.305"),
+        ("nondisplaced fracture of the shaft of the right 2nd metacarpal", "S62.350"),
+        ("displaced fracture of right fifth metatarsal", "S92.351"),
         # a named part still wins
         ("fracture of the shaft of the left radius", "S52.302"),
     ],
