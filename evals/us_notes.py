@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from core.codes import undot
 from core.errors import ChartInputError
-from evals.datasets import US_NOTES_DIR, LabelledChart, open_lines
+from evals.datasets import US_NOTE_SETS, US_NOTES_DIR, LabelledChart, open_lines
 from evals.metrics import Scores, micro
 from evals.runner import ChartRecord, run_eval
 
@@ -94,6 +94,7 @@ def code_us_notes(
     progress: Callable[[int, int], None] | None = None,
     semantic: bool = False,
     reasoner: str = "offline",
+    dataset: str = US_DATASET,
 ) -> dict[str, ChartRecord]:
     """Code each note in its own setting (one resumable run folder per setting)."""
     records: dict[str, ChartRecord] = {}
@@ -109,7 +110,7 @@ def code_us_notes(
         got, _info = run_eval(
             charts,
             out_dir / setting,
-            dataset=f"{US_DATASET}-{setting}",
+            dataset=f"{dataset}-{setting}",
             data_dir=data_dir,
             setting=setting,
             workers=workers,
@@ -219,7 +220,9 @@ def _figures(notes: list[USNote], results: list[NoteResult]) -> Figures:
     )
 
 
-def summarise_us(notes: list[USNote], records: dict[str, ChartRecord]) -> USSummary:
+def summarise_us(
+    notes: list[USNote], records: dict[str, ChartRecord], dataset: str = US_DATASET
+) -> USSummary:
     results = [score_note(n, records.get(n.id)) for n in notes]
     parts = {
         p: _figures([n for n in notes if n.part == p], [r for r in results if r.part == p])
@@ -242,6 +245,7 @@ def summarise_us(notes: list[USNote], records: dict[str, ChartRecord]) -> USSumm
             )
         )
     return USSummary(
+        dataset=dataset,
         overall=_figures(notes, results),
         parts=parts,
         traps=traps,
@@ -276,7 +280,7 @@ def _row(name: str, f: Figures) -> str:
 
 def render_us_markdown(s: USSummary, command: str = "") -> str:
     lines = [
-        "# Eval report: US development notes (guidelines mode)",
+        f"# Eval report: US notes, {s.dataset} (guidelines mode)",
         "",
         f"{s.overall.notes} notes, each coded in its own setting; the suggested (billed) codes are "
         "scored character for character against gold, `optional` codes neither right nor wrong.",
@@ -338,10 +342,12 @@ def evaluate_us(
     semantic: bool = False,
     reasoner: str = "offline",
     command: str = "",
-    folder: Path = US_NOTES_DIR,
+    dataset: str = US_DATASET,
 ) -> USSummary:
-    notes = load_us_notes(folder)
-    records = code_us_notes(notes, out_dir, data_dir, workers, fresh, progress, semantic, reasoner)
-    summary = summarise_us(notes, records)
+    notes = load_us_notes(US_NOTE_SETS[dataset])
+    records = code_us_notes(
+        notes, out_dir, data_dir, workers, fresh, progress, semantic, reasoner, dataset
+    )
+    summary = summarise_us(notes, records, dataset)
     write_us_report(summary, report_dir or out_dir, command=command)
     return summary

@@ -70,6 +70,15 @@ _OPEN_TAILS = frozenset(
 )
 _ENCOUNTER_TAIL = re.compile(r",\s*(?:initial|subsequent) encounter|,\s*sequela\b", re.IGNORECASE)
 _PARENS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
+# The Tabular says "lower end of radius" where charts say "distal radius" (the Alphabetic Index:
+# Fracture, radius, distal end - see lower end); "upper end" is the proximal end.
+_BONE_END = re.compile(r"\b(lower|upper) end of\b", re.IGNORECASE)
+_END_WORD = {"lower": "distal", "upper": "proximal"}
+_LOWER_LEG = re.compile(r"\blower leg\b", re.IGNORECASE)
+_HAND_FOOT_BONE = re.compile(
+    r"\b(metacarpal|metatarsal) bone(?:\s*\(s\)|s)?\s*,\s*(right|left|unspecified) (?:hand|foot)\b",
+    re.IGNORECASE,
+)
 _ALTERNATIVE = re.compile(r"\b(\w+) or (\w+)\b")
 
 
@@ -100,7 +109,10 @@ def term_variants(text: str) -> list[str]:
 
     'Coronary (artery) disease' -> ['Coronary disease', 'Coronary artery disease'];
     'Malignant neoplasm of bronchus or lung' -> '... of bronchus', '... of lung';
-    'Laceration without foreign body of scalp' -> 'Laceration of scalp' (the site stays).
+    'Laceration without foreign body of scalp' -> 'Laceration of scalp' (the site stays);
+    'Torus fracture of lower end of right radius' -> also '... of distal right radius';
+    'Bimalleolar fracture of left lower leg' -> also '... of left ankle';
+    '... of fifth metacarpal bone, right hand' -> also '... of fifth right metacarpal'.
     """
     text = _DROP.sub(" ", text)
     text = _WITHOUT_FOREIGN_BODY.sub("", text)
@@ -119,6 +131,17 @@ def term_variants(text: str) -> list[str]:
             variants.append(v[: alt.start()] + alt.group(2) + v[alt.end() :])
         else:
             variants.append(v)
+    variants += [
+        _BONE_END.sub(lambda m: _END_WORD[m[1].lower()], v) for v in variants if _BONE_END.search(v)
+    ]
+    # "... of fifth metacarpal bone, right hand" is the chart's "right fifth metacarpal".
+    variants += [_HAND_FOOT_BONE.sub(r"\2 \1", v) for v in variants if _HAND_FOOT_BONE.search(v)]
+    # "Bimalleolar fracture of left lower leg" is what charts call a left ankle fracture.
+    variants += [
+        _LOWER_LEG.sub("ankle", v)
+        for v in variants
+        if "malleol" in v.lower() and _LOWER_LEG.search(v)
+    ]
     return list(dict.fromkeys(" ".join(v.split()) for v in variants))
 
 

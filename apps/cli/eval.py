@@ -19,8 +19,8 @@ def register(sub: Any) -> None:
     ev.add_argument(
         "dataset",
         metavar="DATASET",
-        help="a JSONL file ({id, text, codes}), codiesp-dev / codiesp-train, or us-dev (the US "
-        "development notes, each coded in its own setting)",
+        help="a JSONL file ({id, text, codes}), codiesp-dev / codiesp-train, or us-dev / us-fresh "
+        "(the US development notes / the fresh check set, each coded in its own setting)",
     )
     ev.add_argument(
         "--mode",
@@ -81,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from core.settings import Settings
+    from evals.datasets import US_NOTE_SETS
     from evals.evaluate import evaluate
-    from evals.us_notes import US_DATASET
 
     reasoner = args.reasoner or Settings().reasoner
     # Checked before any chart: `--reasoner llm` without an endpoint is one line, not a crash.
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        if args.dataset == US_DATASET:
+        if args.dataset in US_NOTE_SETS:
             return _run_us(args, settings, out, progress, reasoner)
         summary = evaluate(
             args.dataset,
@@ -145,11 +145,13 @@ def run(args: argparse.Namespace) -> int:
 def _run_us(
     args: argparse.Namespace, settings: Any, out: Path, progress: Any, reasoner: str
 ) -> int:
-    """`codesense eval us-dev`: guidelines mode only (the notes are coded for billing)."""
+    """`codesense eval us-dev` / `us-fresh`: guidelines mode only (coded for billing)."""
     from evals.us_notes import evaluate_us
 
     if args.mode != "guidelines":
-        print("us-dev is scored in guidelines mode: pass --mode guidelines", file=sys.stderr)
+        print(
+            f"{args.dataset} is scored in guidelines mode: pass --mode guidelines", file=sys.stderr
+        )
         return 2
     summary = evaluate_us(
         out,
@@ -161,10 +163,11 @@ def _run_us(
         semantic=args.semantic,
         reasoner=reasoner,
         command="codesense " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "",
+        dataset=args.dataset,
     )
     o = summary.overall
     print(
-        f"us-dev ({o.notes} notes, guidelines): P {o.scores.precision:.3f} R "
+        f"{args.dataset} ({o.notes} notes, guidelines): P {o.scores.precision:.3f} R "
         f"{o.scores.recall:.3f} F1 {o.scores.f1:.3f} | must_not {o.must_not_share:.1%} | "
         f"first-listed {o.first_listed:.0%} | non-billable {o.non_billable} | "
         + " ".join(f"{p} {f.scores.f1:.2f}" for p, f in summary.parts.items())

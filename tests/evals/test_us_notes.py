@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from evals.datasets import US_NOTE_SETS
 from evals.runner import ChartRecord, SuggestionRecord
 from evals.us_notes import USNote, load_us_notes, render_us_markdown, summarise_us
 
@@ -50,3 +51,12 @@ def test_the_shipped_notes_load_with_their_settings():
     assert {n.part for n in notes} == set("ABCD")
     assert all(n.setting == "inpatient" for n in notes if n.part == "C")
     assert any(n.optional for n in notes)
+
+
+def test_the_fresh_check_set_is_a_named_set_apart_from_the_dev_notes():
+    fresh = load_us_notes(US_NOTE_SETS["us-fresh"])
+    assert len(fresh) == 24 and {n.part for n in fresh} == set("ABCD")
+    assert all(n.setting == "inpatient" for n in fresh if n.part == "C")
+    dev = load_us_notes(US_NOTE_SETS["us-dev"])
+    assert not {n.id for n in fresh} & {n.id for n in dev}
+    assert summarise_us(fresh, {}, "us-fresh").dataset == "us-fresh"
