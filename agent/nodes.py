@@ -248,6 +248,8 @@ def score_and_route(state: CodingState, runtime: Runtime[CodingContext]) -> dict
     mentions_out = []
     for i, m in enumerate(state.mentions):
         codes = [coded[i]] if i in coded else [_billable_reading(codeset, m.codes[0])]
+        # Then the other readings the reranker lists beside it (agent/rerank.py): never billed.
+        codes += [c for c in (_billable_reading(codeset, x) for x in m.codes[1:]) if c not in codes]
         mentions_out.append(
             MentionOut(
                 text=m.text,

@@ -135,6 +135,9 @@ class Reranker(BaseModel):
     switch_margin: float = Field(default=0.0, ge=0.0, le=1.0)
     # A mention whose chosen candidate scores below this keeps no reading.
     nil_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
+    # A kept mention's other candidate scoring at least this, in a category no reading of the
+    # chart has, is listed beside its reading (`other_readings`); None lists none.
+    other_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     # How often a code (and a category) was gold when it was a candidate on the fitting set
     # ([gold, candidate]), the share over all candidates, and the smoothing strength.
     code_record: dict[str, tuple[int, int]] = Field(default_factory=dict)
@@ -394,6 +397,8 @@ class Reading(BaseModel):
     order: list[int]
     probability: float
     keep: bool
+    # Each candidate's score, in the mention's own (term index) order.
+    scores: list[float] = Field(default_factory=list)
 
 
 def readings(mentions: Sequence[Mention], texts: dict[str, str], model: Reranker) -> list[Reading]:
@@ -405,7 +410,34 @@ def readings(mentions: Sequence[Mention], texts: dict[str, str], model: Reranker
         codes = [c.code for c in m.candidates]
         p = model.probabilities(with_priors(rows, codes, [phrase_key(m.text)] * len(codes), model))
         keep_any = m.assertion in KEEP_ASSERTIONS or undot(codes[0]).startswith(KEEP_PREFIXES)
-        out.append(choose(p, model.switch_margin, model.nil_threshold, codes, keep_any))
+        reading = choose(p, model.switch_margin, model.nil_threshold, codes, keep_any)
+        out.append(reading.model_copy(update={"scores": [float(v) for v in p]}))
+    return out
+
+
+def other_readings(
+    mentions: Sequence[tuple[Sequence[str], Sequence[float], int]], threshold: float
+) -> list[list[int]]:
+    """For each kept mention of a chart (its candidate codes, their scores, the position of its
+    reading), the candidates listed beside its reading, best first: those scoring at least
+    `threshold` in a category none of the chart's readings has, each code once in the chart.
+
+    A term match often names two things the coders both coded ("renal colic" N23 beside the
+    stone N20.0 its words also match); a sibling of a reading is the reading's rival, never a
+    second reading. These are the mention's codes for a reader of the chart ("all mentions");
+    the reasoner still decides from the reading alone, so nothing listed here is billed."""
+    read = {undot(codes[first])[:3] for codes, _, first in mentions if codes}
+    seen: set[str] = set()
+    out: list[list[int]] = []
+    for codes, p, first in mentions:
+        extra: list[int] = []
+        for i in sorted(range(len(codes)), key=lambda i: (-round(float(p[i]), 9), i)):
+            key = undot(codes[i])
+            if i == first or float(p[i]) < threshold or key[:3] in read or key in seen:
+                continue
+            seen.add(key)
+            extra.append(i)
+        out.append(extra)
     return out
 
 
@@ -432,20 +464,34 @@ def choose(
 def rerank_mentions(
     mentions: list[Mention], chart: Chart | None, model: Reranker | None = None
 ) -> list[Mention]:
-    """The mentions with each one's candidates in the model's order and its reading the best;
-    mentions whose best candidate falls below the model's threshold are left out. Unchanged
+    """The mentions with each one's candidates in the model's order and its reading the best
+    (then its `other_readings`, when the model lists any); mentions whose best candidate falls
+    below the model's threshold are left out. Unchanged
     when no model is shipped or `CODESENSE_RERANKER=off`."""
     model = model if model is not None else (load_reranker() if reranker_enabled() else None)
     if model is None or not mentions:
         return mentions
     texts = {d.doc_id: d.text for d in chart.documents} if chart is not None else {}
+    kept = [
+        (m, r)
+        for m, r in zip(mentions, readings(mentions, texts, model), strict=True)
+        if not m.candidates or r.keep
+    ]
+    others: list[list[int]] = [[] for _ in kept]
+    if model.other_threshold is not None:
+        others = other_readings(
+            [
+                ([c.code for c in m.candidates], r.scores, r.order[0] if r.order else 0)
+                for m, r in kept
+            ],
+            model.other_threshold,
+        )
     out: list[Mention] = []
-    for m, reading in zip(mentions, readings(mentions, texts, model), strict=True):
+    for (m, reading), extra in zip(kept, others, strict=True):
         if not m.candidates:
             out.append(m)
             continue
-        if not reading.keep:
-            continue
         ranked: list[Candidate] = [m.candidates[i] for i in reading.order]
-        out.append(m.model_copy(update={"candidates": ranked, "codes": [ranked[0].code]}))
+        codes = [ranked[0].code, *(m.candidates[i].code for i in extra)]
+        out.append(m.model_copy(update={"candidates": ranked, "codes": codes}))
     return out

@@ -15,6 +15,7 @@ from agent.rerank import (
     Tree,
     candidate_features,
     load_reranker,
+    other_readings,
     rerank_mentions,
     with_priors,
 )
@@ -139,6 +140,23 @@ def test_the_hook_refines_a_reading_and_never_replaces_it_with_another():
     assert rerank_mentions([_mention(CATEGORY, CHEST)], _chart(), strict) == []
     past = [_mention(CATEGORY, CHEST, assertion="historical")]
     assert rerank_mentions(past, _chart(), strict)[0].codes == ["R07.9"]
+
+
+def test_other_readings_are_listed_beside_the_reading_never_instead_of_it():
+    # R07.9 scores 0.38 beside R52's 0.05: listed after the reading when the model lists others.
+    model = _logistic({"depth": 3.0, "rank": -0.5}, bias=-12.0)
+    assert rerank_mentions([_mention(PAIN, CHEST)], _chart(), model)[0].codes == ["R52"]
+    listing = model.model_copy(update={"other_threshold": 0.3})
+    out = rerank_mentions([_mention(PAIN, CHEST)], _chart(), listing)
+    assert out[0].codes == ["R52", "R07.9"]
+    assert [c.code for c in out[0].candidates] == ["R52", "R07.9"]
+    # Never a sibling of any reading of the chart: another mention read as R07 is its rival.
+    out = rerank_mentions([_mention(PAIN, CHEST), _mention(CATEGORY, PAIN)], _chart(), listing)
+    assert [m.codes for m in out] == [["R52"], ["R07"]]
+    # Each code once in the chart, best first; the reading itself is never listed again.
+    lists = [(["R52", "R07.9", "N23"], [0.1, 0.5, 0.7], 0), (["N20.0", "N23"], [0.9, 0.8], 0)]
+    assert other_readings(lists, 0.4) == [[2, 1], []]
+    assert other_readings(lists, 0.6) == [[2], []]
 
 
 def test_without_a_model_or_when_turned_off_nothing_changes(monkeypatch):
