@@ -75,6 +75,9 @@ _PARENS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 _BONE_END = re.compile(r"\b(lower|upper) end of\b", re.IGNORECASE)
 _END_WORD = {"lower": "distal", "upper": "proximal"}
 _LOWER_LEG = re.compile(r"\blower leg\b", re.IGNORECASE)
+# Only a code with a side: the category "Trimalleolar fracture of lower leg" read as "... of
+# ankle" would outscore the chart's "trimalleolar fracture" and leave a category to escalate.
+_SIDED_LOWER_LEG = re.compile(r"\b(?:left|right|unspecified)\s+lower\s+leg\b", re.IGNORECASE)
 _HAND_FOOT_BONE = re.compile(
     r"\b(metacarpal|metatarsal) bone(?:\s*\(s\)|s)?\s*,\s*(right|left|unspecified) (?:hand|foot)\b",
     re.IGNORECASE,
@@ -140,7 +143,7 @@ def term_variants(text: str) -> list[str]:
     variants += [
         _LOWER_LEG.sub("ankle", v)
         for v in variants
-        if "malleol" in v.lower() and _LOWER_LEG.search(v)
+        if "malleol" in v.lower() and _LOWER_LEG.search(v) and _SIDED_LOWER_LEG.search(v)
     ]
     return list(dict.fromkeys(" ".join(v.split()) for v in variants))
 
