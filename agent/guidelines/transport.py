@@ -25,6 +25,9 @@ from tools.rules.text import TextMatch, compiled, find_text
 
 _PATH = ("Accident", "transport")
 _COLLISION = "collision"
+# A place word ("pulling out of a driveway") does not make nontraffic what the chart calls a
+# traffic collision in so many words.
+_OVERRIDDEN = {"nontraffic": "traffic stated"}
 
 
 @lru_cache(maxsize=1)
@@ -139,7 +142,7 @@ class _Reading:
                     return None
             else:
                 found = self.words(term)
-                if not found:
+                if not found or (term in _OVERRIDDEN and self.words(_OVERRIDDEN[term])):
                     return None
                 spans += found[:1]
         return spans
