@@ -56,6 +56,21 @@ _BY_CATEGORY: list[tuple[str, Assertion]] = [
 ]
 
 
+# The words between a concept and an uncertainty cue after it that make the cue close a negated
+# phrase of its own ("..., no esophagitis suspected"): it says that phrase's concept is absent.
+_NEGATED_PHRASE = re.compile(r"(?:^|[,;:])\s*(?:no|not|without)\s+[^,;:()]*\w[^,;:()]*$", re.I)
+
+
+def _closes_negated_phrase(span: Any, modifier: Any) -> bool:
+    """An uncertainty cue after the concept that ends a "no X suspected" phrase reads X only."""
+    if modifier.category.upper() != "POSSIBLE_EXISTENCE":
+        return False
+    start, _ = modifier.modifier_span
+    if start < span.end:
+        return False
+    return _NEGATED_PHRASE.search(span.doc[span.end : start].text) is not None
+
+
 def _cue_of_term(span: Any, modifier: Any, term: str) -> bool:
     """True when a ConText cue lies inside the mention and its words are words of the matched
     term itself ("without" in "Migraine without aura"), not of a gap the term index stepped
@@ -293,6 +308,8 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
             if not own and _names_its_code(sp, match.candidates[0].code):
                 # "NPDR without macular edema": the code's category has a without-axis.
                 own = [m for m in modifiers if m.category == "NEGATED_EXISTENCE"]
+            # "GERD, no esophagitis suspected": the cue belongs to the negated phrase.
+            own += [m for m in modifiers if m not in own and _closes_negated_phrase(sp, m)]
             if own:
                 # A cue that is a word of the matched term ("migraine without aura", "diabetes
                 # without complications") says nothing about the mention: read the others.

@@ -245,7 +245,10 @@ def recode(work: Work) -> None:
             prefix = next((p for p in rule.from_codes if d.code.startswith(p)), None)
             if prefix is None:
                 continue
-            if rule.unless_text and compiled(rule.unless_text).search(work.sentence_text([d])):
+            sentence = work.sentence_text([d])
+            if rule.unless_text and compiled(rule.unless_text).search(sentence):
+                continue
+            if rule.when_text and not compiled(rule.when_text).search(sentence):
                 continue
             target = work.known(rule.to + d.code[len(prefix) :])
             if target is None or target == d.code:

@@ -274,17 +274,25 @@ class ChooseByWords(RuleBase):
 
 class Recode(RuleBase):
     """A code starting with a `from` prefix takes the `to` prefix instead (E13.621 -> E11.621,
-    O23.33 -> O23.43), unless `unless_text` is in its sentence."""
+    O23.33 -> O23.43), unless `unless_text` is in its sentence. With `when_text`, only when that
+    is in its sentence; a full code (with its dot) may take a longer code ("I63.9" -> "I63.40")."""
 
     kind: Literal["recode"]
     from_codes: list[Selector] = Field(alias="from", min_length=1)
     to: str = Field(pattern=r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,3})?$")
     unless_text: Pattern | None = None
+    when_text: Pattern | None = None
 
     @model_validator(mode="after")
     def _same_shape(self) -> Recode:
         for prefix in self.from_codes:
-            if "-" in prefix or ":" in prefix or prefix == "*" or len(prefix) != len(self.to):
+            longer = "." in prefix and len(self.to) > len(prefix)
+            if (
+                "-" in prefix
+                or ":" in prefix
+                or prefix == "*"
+                or (len(prefix) != len(self.to) and not longer)
+            ):
                 raise ValueError(f"recode 'from' {prefix!r} must be a prefix as long as 'to'")
         return self
 
