@@ -15,6 +15,7 @@ from functools import lru_cache
 from agent.guidelines.work import Work
 from agent.state import TextSpan
 from tools.index_tables import load_index_entries
+from tools.rules.literals import lowered, may_match
 from tools.rules.schema import DrugEffect
 from tools.rules.text import compiled, find_text
 
@@ -101,16 +102,19 @@ def drug_effects(work: Work) -> None:
         return
     for rule in work.in_force(DrugEffect)[:1]:
         seventh = SEVENTH.get(work.encounter or "initial", "A")
-        cues = [compiled(c) for c in rule.columns.values()]
         # Only lines with a cue for a column can hold a statement to code: the names are
         # looked for there, then found (with sections, visibility and guards) as usual. The
         # Table is read only for a chart with such a line (loading it is ~0.1 s of a start).
-        cue_lines = [
-            line
-            for doc in chart.documents
-            for line in doc.text.splitlines()
-            if any(c.search(line) for c in cues)
-        ]
+        # A document without a cue's required words (`tools.rules.literals`) has no line with
+        # that cue, so its lines are searched only for the cues it may hold.
+        cue_lines: list[str] = []
+        for doc in chart.documents:
+            low = lowered(doc.text)
+            cues = [compiled(c) for c in rule.columns.values() if may_match(c, low)]
+            if cues:
+                cue_lines.extend(
+                    line for line in doc.text.splitlines() if any(c.search(line) for c in cues)
+                )
         if not cue_lines:
             continue
         extra = tuple((row, tuple(words)) for row, words in rule.words.items())
