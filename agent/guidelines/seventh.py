@@ -40,12 +40,7 @@ def seventh_characters(work: Work) -> None:
             if target == d.code:
                 continue
             old = d.code
-            existing = work.find(target)
-            if existing is not None and existing is not d:
-                work.remove(d, into=existing)
-                d = existing
-            else:
-                d.code = target
+            d = work.recode(d, target)
             work.note(d, rule, f"{old} -> {target}: {table[letter]}")
 
 

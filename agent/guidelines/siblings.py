@@ -43,12 +43,7 @@ def choose_by_words(work: Work) -> None:
             if target is None or target == d.code:
                 continue
             old = d.code
-            existing = work.find(target)
-            if existing is not None and existing is not d:
-                work.remove(d, into=existing)
-                d = existing
-            else:
-                d.code = target
+            d = work.recode(d, target)
             work.note(d, rule, f"{old} -> {target}: {rule.message}")
 
 
@@ -64,7 +59,7 @@ def descend_by_words(work: Work) -> None:
         if work.codes.lacks_only_seventh(d.code):
             continue
         leaves = _leaves(work.codes, d.code)
-        stems = list(dict.fromkeys(_without_seventh(c) for c in leaves))
+        stems = list(dict.fromkeys(without_seventh(c) for c in leaves))
         if leaves and all(_encounter_seventh(work.codes, c) for c in stems):
             # Injury leaves differ by the encounter's 7th character too (S93.411A/D/S): the
             # axes choose the code before it, validation adds the encounter's letter.
@@ -109,7 +104,7 @@ def _encounter_seventh(codes: CodeSet, code: str) -> bool:
     return meaning.lower().startswith("initial encounter")
 
 
-def _without_seventh(code: str) -> str:
+def without_seventh(code: str) -> str:
     """S93.411A -> S93.411; S82.51XA -> S82.51 (the placeholder goes with the letter)."""
     return code[:-1].rstrip("X").rstrip(".") if len(code.replace(".", "")) == 7 else code
 
@@ -196,7 +191,7 @@ def _sibling_codes(codes: CodeSet, code: str, axis: str) -> tuple[str, ...]:
     leaves = _leaves(codes, code[:3])
     if _encounter_seventh(codes, code):
         # S92.353 (the encounter's letter still to come) is a sibling of S92.355, not S92.355A.
-        leaves = list(dict.fromkeys(_without_seventh(c) for c in leaves))
+        leaves = list(dict.fromkeys(without_seventh(c) for c in leaves))
     return tuple(c for c in leaves if c != code and _key(codes.get(c).description, axis) == key)
 
 

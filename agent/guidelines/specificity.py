@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from agent.guidelines.siblings import without_seventh
 from agent.guidelines.work import STATEMENT_SECTIONS, Work
 from agent.state import CodeDecision
 from tools.codeset import CodeSet
@@ -32,12 +33,7 @@ def default_codes(work: Work) -> None:
             if child is None:
                 continue
             old = d.code
-            existing = work.find(child)
-            if existing is not None:
-                work.remove(d, into=existing)
-                d = existing
-            else:
-                d.code = child
+            d = work.recode(d, child)
             work.note(
                 d,
                 rule,
@@ -76,7 +72,7 @@ def most_specific(work: Work) -> None:
                 # Only the side is unspecified ("bimalleolar fracture of unspecified lower
                 # leg"): the condition is named; it gives way to itself with a side, never to
                 # another condition of the category ("other fracture of left lower leg").
-                same = [o for o in same if _without_seventh(o.code) in sides]
+                same = [o for o in same if without_seventh(o.code) in sides]
             # The code of the longer phrase that holds this one comes first ("right lower
             # quadrant abdominal pain" for "lower quadrant abdominal pain"), then the one the
             # diagnostic statement names (the problem list's "mild intermittent asthma" is not
@@ -139,15 +135,9 @@ def _overlaps(work: Work, mention_id: int, decision: CodeDecision) -> bool:
 _SIDES = ("right", "left")
 
 
-def _without_seventh(code: str) -> str:
-    """S82.842S -> S82.842: the encounter's letter is not part of the condition."""
-    bare = code.replace(".", "")
-    return code[:-1].rstrip("X") if len(bare) == 7 and bare[0] in "ST" else code
-
-
 @lru_cache(maxsize=4096)
 def _side_titles(codes: CodeSet, category: str) -> dict[str, str]:
-    named = {_without_seventh(c) for c in codes.leaves_under(category)}
+    named = {without_seventh(c) for c in codes.leaves_under(category)}
     return {codes.get(c).description.lower(): c for c in named}
 
 
@@ -162,7 +152,7 @@ def _side_siblings(work: Work, code: str) -> set[str]:
     except Exception:  # noqa: BLE001 - not a category of this code set
         return set()
     found = {titles.get(title.replace("unspecified", side)) for side in _SIDES}
-    return {_without_seventh(c) for c in found if c is not None}
+    return {without_seventh(c) for c in found if c is not None}
 
 
 def _inside(work: Work, mention_id: int, decision: CodeDecision) -> bool:
@@ -254,10 +244,5 @@ def recode(work: Work) -> None:
             if target is None or target == d.code:
                 continue
             old = d.code
-            existing = work.find(target)
-            if existing is not None:
-                work.remove(d, into=existing)
-                d = existing
-            else:
-                d.code = target
+            d = work.recode(d, target)
             work.note(d, rule, f"{old} recoded as {target}")

@@ -135,6 +135,16 @@ class Work:
         if into is not None:
             self.absorb(into, decision.mention_ids, decision.spans)
 
+    def recode(self, decision: CodeDecision, code: str) -> CodeDecision:
+        """The decision now reads `code`; when another decision already has it, the two are one
+        condition and that one takes this one's evidence. Returns the decision that holds it."""
+        existing = self.find(code)
+        if existing is not None and existing is not decision:
+            self.remove(decision, into=existing)
+            return existing
+        decision.code = code
+        return decision
+
     def reject(self, mention_id: int, reason: str, rule_id: str | None) -> None:
         if mention_id not in self.rejected:
             self.rejected[mention_id] = Rejection(
