@@ -214,6 +214,7 @@ class CodeSet:
         self._items: dict[str, None] = dict.fromkeys(library.get_all_codes(with_dots=True))
         self._info: dict[str, CodeInfo] = {}
         self._titles: dict[str, str] = {}
+        self._excludes1_pairs: dict[tuple[str, str], TabularNote | None] = {}
         self._own_notes: dict[str, list[TabularNote]] = {}
         self._ref_prefixes: dict[CodeRef, list[str]] = {}
         self._note_refs: dict[str, list[str]] = {}
@@ -500,6 +501,16 @@ class CodeSet:
 
     def excludes1_source(self, a: str, b: str) -> TabularNote | None:
         """Like `excludes1_conflict`, with the code on which the note is written."""
+        # A fact of the code set, asked of every pair of codes of every chart.
+        key = (a, b)
+        if key in self._excludes1_pairs:
+            return self._excludes1_pairs[key]
+        found = self._excludes1_source(a, b)
+        with self._info_lock:
+            self._excludes1_pairs[key] = found
+        return found
+
+    def _excludes1_source(self, a: str, b: str) -> TabularNote | None:
         code_a = undot(self.get(a).code)
         code_b = undot(self.get(b).code)
         if code_a == code_b:
