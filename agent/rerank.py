@@ -297,8 +297,8 @@ def _code_facts(code: str) -> tuple[str, bool, bool]:
     codeset = CodeSet.load()
     if not codeset.exists(code):
         return "", False, False
-    info = codeset.get(code)
-    return info.description, info.billable, True
+    # Not `get(code)`: most candidates' whole tabular entries are never needed.
+    return codeset.title(code), codeset.is_billable(code), True
 
 
 def _cover(part: frozenset[str], whole: frozenset[str]) -> float:

@@ -213,6 +213,8 @@ class CodeSet:
         # and a category (B99, ...), and those names resolve to the category.
         self._items: dict[str, None] = dict.fromkeys(library.get_all_codes(with_dots=True))
         self._info: dict[str, CodeInfo] = {}
+        self._titles: dict[str, str] = {}
+        self._excludes1_pairs: dict[tuple[str, str], TabularNote | None] = {}
         self._own_notes: dict[str, list[TabularNote]] = {}
         self._ref_prefixes: dict[CodeRef, list[str]] = {}
         self._note_refs: dict[str, list[str]] = {}
@@ -278,6 +280,22 @@ class CodeSet:
             with self._info_lock:
                 self._info[norm] = info
         return info
+
+    def title(self, code: str) -> str:
+        """`get(code).description` without building the whole entry: the siblings of a code are
+        compared by title, thousands of codes (S72 has 1,900 leaves) of which few are used."""
+        title = self._titles.get(code)
+        if title is not None:
+            return title
+        info = self._info.get(code)
+        if info is not None:
+            return info.description
+        norm = self._known(code)
+        info = self._info.get(norm)
+        title = info.description if info is not None else _clean(self._lib.get_description(norm))
+        with self._info_lock:
+            self._titles[code] = title
+        return title
 
     def is_billable(self, code: str) -> bool:
         """True for a leaf code. Cheap: answers without building the full `CodeInfo`."""
@@ -483,6 +501,16 @@ class CodeSet:
 
     def excludes1_source(self, a: str, b: str) -> TabularNote | None:
         """Like `excludes1_conflict`, with the code on which the note is written."""
+        # A fact of the code set, asked of every pair of codes of every chart.
+        key = (a, b)
+        if key in self._excludes1_pairs:
+            return self._excludes1_pairs[key]
+        found = self._excludes1_source(a, b)
+        with self._info_lock:
+            self._excludes1_pairs[key] = found
+        return found
+
+    def _excludes1_source(self, a: str, b: str) -> TabularNote | None:
         code_a = undot(self.get(a).code)
         code_b = undot(self.get(b).code)
         if code_a == code_b:
@@ -504,7 +532,7 @@ class CodeSet:
         ("hallucinations in schizophrenia (F20-F29)"), or the note has another form, it applies
         as written."""
         words = self._condition_words(note, prefixes)
-        return not words or bool(words & _with_words(self.get(code).description))
+        return not words or bool(words & _with_words(self.title(code)))
 
     def _condition_words(self, note: str, prefixes: tuple[str, ...]) -> frozenset[str]:
         cached = self._note_condition.get(note)
@@ -520,7 +548,7 @@ class CodeSet:
                 if self.exists(dot(p))
                 for leaf in self.leaves_under(dot(p))
             ]
-            carrying = sum(1 for leaf in leaves if named & _with_words(self.get(leaf).description))
+            carrying = sum(1 for leaf in leaves if named & _with_words(self.title(leaf)))
             if 0 < carrying < len(leaves):
                 words = named
         self._note_condition[note] = words

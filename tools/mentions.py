@@ -467,7 +467,7 @@ def _tabular_neighbours(code: str) -> tuple[tuple[str, str], ...]:
         near.append(parent)
         near.extend(codeset.get(parent).children)
     near.extend(info.children)
-    return tuple((c, codeset.get(c).description) for c in dict.fromkeys(near))
+    return tuple((c, codeset.title(c)) for c in dict.fromkeys(near))
 
 
 # Assertions under which a named neoplasm is not the patient's current one, so nothing refers

@@ -21,6 +21,7 @@ from tools.rules.codes import Selector
 LEXICON_FILE = RULES_DIR / "lexicon.yaml"
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[/-][A-Za-z0-9]+)*")
+_ALNUM = re.compile(r"[A-Za-z0-9]+")
 
 
 class Abbreviation(BaseModel):
@@ -160,10 +161,11 @@ class Normalizer:
 
         for m in _WORD.finditer(reading):
             token = m.group()
-            if _keeps_whole(token):
+            # A token without "/" or "-" is one run of letters and digits: one word.
+            if ("/" not in token and "-" not in token) or _keeps_whole(token):
                 add(token, m.start(), m.end())
                 continue
-            for part in re.finditer(r"[A-Za-z0-9]+", token):
+            for part in _ALNUM.finditer(token):
                 s = m.start() + part.start()
                 add(part.group(), s, s + len(part.group()))
         out: list[Word] = []

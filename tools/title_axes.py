@@ -14,7 +14,7 @@ def with_without_axis(code: str, word: str) -> bool:
     """The code's category has two codes whose titles differ only in "with" / "without"
     `word` (E11.3211 / E11.3291 for "macular"; G43.119 / G43.019 for "aura")."""
     codes = CodeSet.load()
-    titles = {c: codes.get(c).description.lower().split() for c in _leaves(codes, code[:3])}
+    titles = {c: codes.title(c).lower().split() for c in _leaves(codes, code[:3])}
     withs = {
         tuple(t[:k]) + tuple(t[k + 1 :])
         for t in titles.values()

@@ -184,7 +184,7 @@ def _siblings(codes: CodeSet, code: str, axis: str) -> list[str]:
 @lru_cache(maxsize=8192)
 def _sibling_codes(codes: CodeSet, code: str, axis: str) -> tuple[str, ...]:
     try:
-        title = codes.get(code).description
+        title = codes.title(code)
     except Exception:  # noqa: BLE001 - an unknown code has no siblings
         return ()
     key = _key(title, axis)
@@ -192,7 +192,7 @@ def _sibling_codes(codes: CodeSet, code: str, axis: str) -> tuple[str, ...]:
     if _encounter_seventh(codes, code):
         # S92.353 (the encounter's letter still to come) is a sibling of S92.355, not S92.355A.
         leaves = list(dict.fromkeys(without_seventh(c) for c in leaves))
-    return tuple(c for c in leaves if c != code and _key(codes.get(c).description, axis) == key)
+    return tuple(c for c in leaves if c != code and _key(codes.title(c), axis) == key)
 
 
 def _leaves(codes: CodeSet, category: str) -> list[str]:

@@ -138,7 +138,7 @@ _SIDES = ("right", "left")
 @lru_cache(maxsize=4096)
 def _side_titles(codes: CodeSet, category: str) -> dict[str, str]:
     named = {without_seventh(c) for c in codes.leaves_under(category)}
-    return {codes.get(c).description.lower(): c for c in named}
+    return {codes.title(c).lower(): c for c in named}
 
 
 def _side_siblings(work: Work, code: str) -> set[str]:

@@ -89,7 +89,7 @@ class Work:
 
     def description(self, code: str) -> str:
         try:
-            return self.codes.get(code).description
+            return self.codes.title(code)
         except UnknownCode:
             return ""
 

@@ -22,6 +22,7 @@ import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
+from apps import heap
 from core.errors import CodeSenseError
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,25 @@ Engine = Literal["local", "dask"]
 _READY: set[tuple[str, tuple[Any, ...]]] = set()
 
 
-def _ensure_init(init: Callable[..., None] | None, init_args: tuple[Any, ...]) -> None:
+def _ensure_init(
+    init: Callable[..., None] | None, init_args: tuple[Any, ...]
+) -> heap.Paused | None:
+    """Run `init` once in this process, with garbage collection paused until `resume()` on
+    what is returned (after the first task): see `apps/heap.py`. None when `init` ran before.
+    """
     if init is None:
-        return
+        return None
     key = (f"{init.__module__}.{init.__qualname__}", (repr(init_args),))
-    if key not in _READY:
+    if key in _READY:
+        return None
+    collection = heap.pause()
+    try:
         init(*init_args)
-        _READY.add(key)
+    except BaseException:
+        collection.resume()
+        raise
+    _READY.add(key)
+    return collection
 
 
 def _call(
@@ -47,8 +60,13 @@ def _call(
     init_args: tuple[Any, ...],
     task: Any,
 ) -> Any:
-    _ensure_init(init, init_args)
-    return fn(task)
+    collection = _ensure_init(init, init_args)
+    try:
+        return fn(task)
+    finally:
+        if collection is not None:
+            # Loaded and one task done: collect again, the loaded heap frozen.
+            collection.resume()
 
 
 def run_tasks(
@@ -71,9 +89,8 @@ def run_tasks(
     if scheduler is not None:
         raise CodeSenseError("--scheduler needs --engine dask")
     if workers <= 1:
-        _ensure_init(init, init_args)
         for task in todo:
-            yield fn(task)
+            yield _call(fn, init, init_args, task)
         return
     # Initialised inside the first task, not as the pool's initializer: a pool whose
     # initializer fails (a wrong database URL) restarts its workers for ever.

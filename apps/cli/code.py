@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from apps.cli import heap
+from apps import heap
 from core.errors import ChartInputError, CodeSenseError
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from apps import heap
 from apps.server import errors
 from apps.server.auth import api_actor, page_visitor
 from apps.server.pages import leaders as leader_pages
@@ -153,7 +154,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(service.warm)
+        # No collection while the service loads, then what it loaded frozen (apps/heap.py):
+        # a full collection would otherwise walk the whole term index now and then.
+        collection = heap.pause()
+        try:
+            await run_in_threadpool(service.warm)
+        finally:
+            collection.resume()
         yield
 
     app = FastAPI(

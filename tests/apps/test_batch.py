@@ -3,6 +3,7 @@ the same batch on PostgreSQL with the audit chain verified after it; long charts
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import signal
@@ -232,3 +233,31 @@ def test_parallel_batch_on_postgresql_keeps_one_verified_chain(
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+_seen: list[tuple[str, bool]] = []
+
+
+def _note_init(tag: str) -> None:
+    _seen.append((f"init {tag}", gc.isenabled()))
+
+
+def _note_task(task: int) -> int:
+    _seen.append((f"task {task}", gc.isenabled()))
+    return task
+
+
+def test_a_worker_collects_no_garbage_until_loaded_and_one_task_done():
+    """As `codesense code` does (apps/heap.py): collection paused while a worker initialises and
+    codes its first chart, then on again; a second initialisation pauses it again."""
+    from apps.batch.engines import run_tasks
+
+    assert gc.isenabled()
+    _seen.clear()
+    tag = uuid.uuid4().hex
+    assert list(run_tasks(_note_task, [1, 2], init=_note_init, init_args=(tag,))) == [1, 2]
+    assert _seen == [(f"init {tag}", False), ("task 1", False), ("task 2", True)]
+    assert gc.isenabled()
+    _seen.clear()
+    assert list(run_tasks(_note_task, [3], init=_note_init, init_args=(tag,))) == [3]
+    assert _seen == [("task 3", True)]

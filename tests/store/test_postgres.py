@@ -144,4 +144,4 @@ def test_review_round_trip_on_postgres(pg_url, tmp_path, term_index):
     assert verify_log(service.records.audit).ok
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("SELECT type FROM checkpoint_blobs").fetchall()
-        assert all(t.endswith("+aes") or t == "empty" for (t,) in rows)
+        assert all(t.endswith("+aesgcm") or t == "empty" for (t,) in rows)

@@ -257,3 +257,16 @@ def test_cached_get_is_fast(codes: CodeSet) -> None:
             codes.get(code)
     per_call = (time.perf_counter() - start) / (5 * len(sample))
     assert per_call < 20e-6
+
+
+def test_title_is_the_entry_description_without_building_the_entry() -> None:
+    """A fresh code set (nothing built yet): titles read alone equal the built entries'."""
+    loaded = CodeSet.load()
+    leaves = loaded.leaves_under("S72")[:40] + ["e11.9", "B99", "E08-E13", "4", "I50.9"]
+    fresh = CodeSet(loaded._lib)
+    titles = [fresh.title(c) for c in leaves]
+    assert fresh._info == {}
+    assert titles == [fresh.get(c).description for c in leaves]
+    assert fresh.title("E11.9") == "Type 2 diabetes mellitus without complications"
+    with pytest.raises(UnknownCode):
+        fresh.title("E11.99")

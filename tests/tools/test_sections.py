@@ -79,3 +79,25 @@ def test_header_with_a_short_parenthesis_before_its_colon():
     # a parenthesis in prose, with no colon after it, starts nothing
     prose = "HPI: Cough.\nProblem list (reviewed) unchanged since last visit.\n"
     assert _section_of(prose, "unchanged") == "history_of_present_illness"
+
+
+def test_lines_without_a_whole_header_are_not_read_and_no_header_is_lost(monkeypatch):
+    """Only lines that open with all of a header's characters go to spaCy; every header the
+    sectionizer finds when shown every candidate line is still found (odd spacing, case,
+    "\\r\\n" and a lone "\\r" inside a line included)."""
+    import re
+    from pathlib import Path
+
+    from tools.extract import sections
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    texts = [p.read_text() for p in sorted(examples.glob("*.txt"))] + [NOTE]
+    variants = [NOTE.replace("\n", "\r\n"), NOTE.upper(), NOTE.replace("\n", "\n  ")]
+    variants += [NOTE.replace(": ", " :  "), "A 45-year-old man.\rPMH: DM2\nFH: CAD\n"]
+    variants += ["a&p: CHF\nA & P: CHF\nProblem list (EHR):\nHistory\tof present illness: x\n"]
+    texts += variants
+    found = [sections._header_matches(t) for t in texts]
+    assert all(found) and sum(map(len, found)) > 40
+    assert not sections._whole_header().match("A 45-year-old man.")
+    monkeypatch.setattr(sections, "_whole_header", lambda: re.compile(""))
+    assert [sections._header_matches(t) for t in texts] == found

@@ -261,6 +261,24 @@ def _header_line() -> re.Pattern[str]:
     return re.compile(rf"(?:^|(?<=[\r\n]))[ \t]*(?:{alternatives})", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1)
+def _whole_header() -> re.Pattern[str]:
+    """A line that opens (after spaces) with all of some header's characters, in any case and
+    with any whitespace (or none) between them. Every rule the sectionizer has (`clinical_nlp`)
+    matches tokens of a header's text in order ("history", "of", ..., ":"; or "HISTORY", "OF";
+    or the words then "("), starting at the line's first token, and a line's tokens are its
+    characters with whitespace or nothing between: so a line this does not match holds no
+    header, and is not handed to spaCy ("A 45-year-old man ..." begins with a header's first
+    word, "a" of "a&p", but with no header)."""
+    spelled = {
+        r"\s*".join(re.escape(ch) for ch in header if not ch.isspace())
+        for spec in load_section_rules().sections.values()
+        for header in spec.headers
+    }
+    alternatives = "|".join(sorted(spelled, key=len, reverse=True))
+    return re.compile(rf"[ \t]*(?:{alternatives})", re.IGNORECASE)
+
+
 def segment(
     text: str, hidden: list[tuple[int, int]] | None = None
 ) -> tuple[list[Section], list[Sentence]]:
@@ -288,11 +306,16 @@ def _header_matches(text: str) -> list[tuple[str, int, int, str]]:
         if line_start in done_lines:
             continue
         done_lines.add(line_start)
+        line_end = text.find("\n", line_start)
+        stop = len(text) if line_end < 0 else line_end
+        # A line break inside the line ("\r" alone) also starts a line for the sectionizer.
+        if not _whole_header().match(text, line_start) and "\r" not in text[line_start:stop].rstrip(
+            "\r"
+        ):
+            continue
         # The piece starts at the line break before the line (how the sectionizer knows a
         # line starts there) and ends with the line, or a window long enough for any header.
         begin = line_start - 1 if line_start > 0 else 0
-        line_end = text.find("\n", line_start)
-        stop = len(text) if line_end < 0 else line_end
         if stop - begin > _HEADER_WINDOW:
             cut = text.rfind(" ", begin, begin + _HEADER_WINDOW)
             stop = cut if cut > line_start else begin + _HEADER_WINDOW

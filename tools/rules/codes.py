@@ -106,7 +106,7 @@ class CodeMatcher:
         self._adverse = ADVERSE_EFFECT in self.selectors
         self._is_manifestation = is_manifestation
         self._seen: dict[str, bool] = {}
-        self._prefixes: list[str] = []
+        prefixes: list[str] = []
         self._ranges: list[tuple[str, str]] = []
         for s in self.selectors:
             if s in _SPECIAL:
@@ -115,7 +115,10 @@ class CodeMatcher:
             if hi:
                 self._ranges.append((undot(lo), undot(hi)))
             else:
-                self._prefixes.append(undot(lo))
+                prefixes.append(undot(lo))
+        # A tuple: `str.startswith` tries them all in one call (every new code of every chart
+        # is asked of every rule's matcher).
+        self._prefixes = tuple(prefixes)
 
     def __bool__(self) -> bool:
         return bool(self.selectors)
@@ -130,10 +133,11 @@ class CodeMatcher:
         if self._any:
             return True
         c = undot(code)
-        if any(c.startswith(p) for p in self._prefixes):
+        if c.startswith(self._prefixes):
             return True
-        if any(lo <= c[: len(lo)] and c[: len(hi)] <= hi for lo, hi in self._ranges):
-            return True
+        for lo, hi in self._ranges:
+            if lo <= c[: len(lo)] and c[: len(hi)] <= hi:
+                return True
         if (self._poisoning and is_poisoning(c)) or (self._adverse and is_adverse_effect(c)):
             return True
         if self._manifestation and self._is_manifestation is not None:

@@ -1,4 +1,5 @@
-"""Garbage collection for a command: paused while it loads, what it loaded frozen, none at exit.
+"""Garbage collection for a command or a worker: paused while it loads, what it loaded frozen,
+none at exit.
 
 A cold `codesense code` builds over a million long-lived objects (the term index, the code set,
 rule packs, spaCy's vocabulary, pydantic's schemas). Python's collector walks every one of them
@@ -9,6 +10,8 @@ what is alive to the permanent generation (`gc.freeze`) and resumes collection f
 after it; and at exit the heap is frozen first, so the interpreter's last collection skips it.
 Cycles frozen that way are never freed, which costs nothing in a process about to end;
 everything durable was synced before a result was printed (`Service.group_commit`).
+Batch and eval workers do the same around their initialisation and first task
+(`apps/batch/engines.py`), and the server once its service is warm.
 """
 
 from __future__ import annotations
