@@ -79,3 +79,25 @@ def test_header_with_a_short_parenthesis_before_its_colon():
     # a parenthesis in prose, with no colon after it, starts nothing
     prose = "HPI: Cough.\nProblem list (reviewed) unchanged since last visit.\n"
     assert _section_of(prose, "unchanged") == "history_of_present_illness"
+
+
+def test_soap_letters_are_headers_only_with_their_colon():
+    text = (
+        "S: 52 yo man, sore throat for 3 days.\n"
+        "O:\nT 38.1. Tonsillar exudate.\n"
+        "A: Streptococcal pharyngitis.\n"
+        "P: Amoxicillin 500 mg BID.\n"
+        "A repeat swab is not needed.\n"
+    )
+    assert _section_of(text, "sore throat") == "history_of_present_illness"
+    assert _section_of(text, "Tonsillar") == "physical_exam"
+    assert _section_of(text, "Streptococcal") == "assessment_plan"
+    assert _section_of(text, "Amoxicillin") == "assessment_plan"
+    # A bare capital "A" opens a sentence, not the assessment.
+    assert [s.name for s in segment("A viral rash was seen.\nNo fever.\n")[0]] == ["unknown"]
+
+
+def test_a_pulse_reading_is_not_the_plan():
+    text = "VITALS:\nT: 98.4\nP: 64\nR: 14\nP: 70, BP 118/76\nHeart regular.\n"
+    assert {s.name for s in segment(text)[0]} == {"physical_exam"}
+    assert _section_of(text, "Heart regular") == "physical_exam"
