@@ -76,7 +76,7 @@ def descend_by_words(work: Work) -> None:
             wanted = next(iter(said)) if len(said) == 1 else rule.both if said else None
             if wanted is None:
                 continue
-            kept = [c for c in leaves if _title_value(work.description(c), rule) == wanted]
+            kept = [c for c in leaves if _title_value(work.description(c), rule, work) == wanted]
             if kept:
                 leaves = kept
                 used.append(rule)
@@ -117,20 +117,27 @@ def _by_axis(work: Work, rule: ChooseByWords, d: CodeDecision) -> str | None:
     siblings = _siblings(work.codes, d.code, rule.axis)
     if not siblings:
         return None
-    value_of = {code: _title_value(work.description(code), rule) for code in siblings}
+    value_of = {code: _title_value(work.description(code), rule, work) for code in siblings}
     said: set[str] = set()
     for i in d.mention_ids:
         said |= _clause_values(work, i, rule)
     if not said:
         return None
     wanted = next(iter(said)) if len(said) == 1 else rule.both
-    if wanted is None or _title_value(work.description(d.code), rule) == wanted:
+    if wanted is None or _title_value(work.description(d.code), rule, work) == wanted:
         return None
     return next((c for c, v in value_of.items() if v == wanted), None)
 
 
-def _title_value(title: str, rule: ChooseByWords) -> str | None:
-    found = [v.name for v in rule.values if compiled(v.title).search(title)]
+def _title_value(title: str, rule: ChooseByWords, work: Work) -> str | None:
+    """The axis value a code's title says; with the rule's chart fact known, a value's
+    `title_when` for it ("right" is "right nondominant" for a left-handed patient)."""
+    fact = getattr(work.facts, rule.fact) if rule.fact else None
+    found = [
+        v.name
+        for v in rule.values
+        if compiled(v.title_when.get(fact, v.title) if fact else v.title).search(title)
+    ]
     return found[0] if len(found) == 1 else None
 
 

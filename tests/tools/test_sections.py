@@ -101,3 +101,25 @@ def test_lines_without_a_whole_header_are_not_read_and_no_header_is_lost(monkeyp
     assert not sections._whole_header().match("A 45-year-old man.")
     monkeypatch.setattr(sections, "_whole_header", lambda: re.compile(""))
     assert [sections._header_matches(t) for t in texts] == found
+
+
+def test_soap_letters_are_headers_only_with_their_colon():
+    text = (
+        "S: 52 yo man, sore throat for 3 days.\n"
+        "O:\nT 38.1. Tonsillar exudate.\n"
+        "A: Streptococcal pharyngitis.\n"
+        "P: Amoxicillin 500 mg BID.\n"
+        "A repeat swab is not needed.\n"
+    )
+    assert _section_of(text, "sore throat") == "history_of_present_illness"
+    assert _section_of(text, "Tonsillar") == "physical_exam"
+    assert _section_of(text, "Streptococcal") == "assessment_plan"
+    assert _section_of(text, "Amoxicillin") == "assessment_plan"
+    # A bare capital "A" opens a sentence, not the assessment.
+    assert [s.name for s in segment("A viral rash was seen.\nNo fever.\n")[0]] == ["unknown"]
+
+
+def test_a_pulse_reading_is_not_the_plan():
+    text = "VITALS:\nT: 98.4\nP: 64\nR: 14\nP: 70, BP 118/76\nHeart regular.\n"
+    assert {s.name for s in segment(text)[0]} == {"physical_exam"}
+    assert _section_of(text, "Heart regular") == "physical_exam"

@@ -59,12 +59,22 @@ _NOT_A_STOP = re.compile(
 
 _LIST_NUMBER = re.compile(r"[ \t]*\d{1,2}[.)][)\]\"']?")
 
+# A reading right after a header's colon: "P: 72" (then the line's end, a comma, a unit or the
+# next reading's label) is a pulse, not the plan; "S: 45 yo woman ..." is the subjective.
+_NUMBER_AFTER = re.compile(
+    r"[ \t]*\d+(?:\.\d+)?[ \t]*(?:bpm|/min|mmHg|%)?[ \t]*(?:[,;|\r\n]|$|[A-Za-z]{1,5}[ \t]*:)",
+    re.IGNORECASE,
+)
+
 # Longest text handed to the sectionizer for one candidate header line.
 _HEADER_WINDOW = 400
 
 
 class SectionSpec(BaseModel):
     headers: list[str] = Field(min_length=1)
+    # Headers that count only with their colon and not before a number: SOAP's "A:" (a bare
+    # "A" opens many sentences) and "P:" (also a pulse, "P: 72", in a vitals block).
+    colon_headers: list[str] = Field(default_factory=list)
     assertion: Assertion | None = None
     coding_weight: float = Field(default=0.5, ge=0.0, le=1.0)
 
@@ -243,6 +253,8 @@ def clinical_nlp() -> Any:
                 rules.append(
                     SectionRule(literal=f"{header} (...):", category=name, pattern=qualified)
                 )
+        for header in spec.colon_headers:
+            rules.append(SectionRule(literal=f"{header}:", category=name))
     sectionizer.add(rules)
     return nlp
 
@@ -251,13 +263,15 @@ def clinical_nlp() -> Any:
 def _header_line() -> re.Pattern[str]:
     """Lines that could hold a header: those that open (after spaces) with a header's first
     characters, in any case. Everything else is never shown to the sectionizer."""
+    specs = load_section_rules().sections.values()
     heads = {
-        m.group(0).lower()
-        for spec in load_section_rules().sections.values()
+        re.escape(m.group(0).lower())
+        for spec in specs
         for header in spec.headers
         if (m := re.match(r"\w+|[^\w\s]", header.strip()))
     }
-    alternatives = "|".join(sorted((re.escape(h) for h in heads), key=len, reverse=True))
+    heads |= {rf"{re.escape(h.lower())}[ \t]*:" for spec in specs for h in spec.colon_headers}
+    alternatives = "|".join(sorted(heads, key=len, reverse=True))
     return re.compile(rf"(?:^|(?<=[\r\n]))[ \t]*(?:{alternatives})", re.IGNORECASE)
 
 
@@ -270,13 +284,24 @@ def _whole_header() -> re.Pattern[str]:
     characters with whitespace or nothing between: so a line this does not match holds no
     header, and is not handed to spaCy ("A 45-year-old man ..." begins with a header's first
     word, "a" of "a&p", but with no header)."""
+    specs = load_section_rules().sections.values()
     spelled = {
         r"\s*".join(re.escape(ch) for ch in header if not ch.isspace())
-        for spec in load_section_rules().sections.values()
-        for header in spec.headers
+        for spec in specs
+        for header in [*spec.headers, *(f"{h}:" for h in spec.colon_headers)]
     }
     alternatives = "|".join(sorted(spelled, key=len, reverse=True))
     return re.compile(rf"[ \t]*(?:{alternatives})", re.IGNORECASE)
+def _colon_header_titles() -> frozenset[str]:
+    return frozenset(
+        re.sub(r"\s+", "", h.lower()) + ":"
+        for spec in load_section_rules().sections.values()
+        for h in spec.colon_headers
+    )
+
+
+def _colon_header(title: str) -> bool:
+    return re.sub(r"\s+", "", title.lower()) in _colon_header_titles()
 
 
 def segment(
@@ -324,6 +349,8 @@ def _header_matches(text: str) -> list[tuple[str, int, int, str]]:
             if sec.category is None:
                 continue
             title = doc[sec.title_start : sec.title_end]
+            if _colon_header(title.text) and _NUMBER_AFTER.match(text, begin + title.end_char):
+                continue  # "P: 72", a pulse in a vitals block
             found.append(
                 (sec.category, begin + doc[sec.title_start].idx, begin + title.end_char, title.text)
             )

@@ -21,7 +21,7 @@ from tools.rules.codes import Code, CodeTemplate, Selector, template_fields
 RuleSetting = Literal["outpatient", "inpatient", "all"]
 Severity = Literal["error", "warning", "info"]
 Encounter = Literal["initial", "subsequent", "sequela"]
-Fact = Literal["encounter", "gestation_weeks", "trimester", "age", "sex"]
+Fact = Literal["encounter", "gestation_weeks", "trimester", "age", "sex", "handedness"]
 
 # Words a CDI query may never contain: a query asks about the patient, never about money.
 PAYMENT_WORDS = re.compile(
@@ -232,6 +232,11 @@ class AxisValue(Strict):
     name: str = Field(min_length=1)
     title: Pattern = Field(description="matched case-insensitively against a code's title")
     text: Pattern = Field(description="matched against the chart clause, case-sensitively")
+    title_when: dict[str, Pattern] = Field(
+        default_factory=dict,
+        description="the title words instead, when the rule's chart `fact` has this value "
+        "(a left-handed patient's right side is the non-dominant one)",
+    )
 
 
 class ChooseByWords(RuleBase):
@@ -251,6 +256,11 @@ class ChooseByWords(RuleBase):
     values: list[AxisValue] = Field(default_factory=list)
     both: str | None = None
     with_without: bool = False
+    fact: Fact | None = Field(
+        default=None,
+        description="a chart fact read anywhere in the chart whose value picks each value's "
+        "`title_when` (handedness: the side said is dominant or not)",
+    )
     site_words: dict[str, Pattern] | None = Field(
         default=None,
         description="an 'unspecified' code gives way to a code of its category all of whose "
@@ -269,6 +279,8 @@ class ChooseByWords(RuleBase):
             )
         if self.both and self.both not in {v.name for v in self.values}:
             raise ValueError(f"'both' names {self.both!r}, which is not one of the values")
+        if any(v.title_when for v in self.values) and self.fact is None:
+            raise ValueError("a value's `title_when` needs the rule's chart `fact`")
         return self
 
 
@@ -523,7 +535,11 @@ class ChartFact(RuleBase):
     def _has_value(self) -> ChartFact:
         if self.value is None and "(?P<value>" not in self.pattern:
             raise ValueError("give `value`, or a named group (?P<value>...) in the pattern")
-        allowed = {"encounter": ("initial", "subsequent", "sequela"), "sex": ("male", "female")}
+        allowed = {
+            "encounter": ("initial", "subsequent", "sequela"),
+            "sex": ("male", "female"),
+            "handedness": ("left", "right", "ambidextrous"),
+        }
         if self.value is not None and self.fact in allowed and self.value not in allowed[self.fact]:
             raise ValueError(f"{self.fact} is one of {', '.join(allowed[self.fact])}")
         return self

@@ -1,5 +1,5 @@
 """Finding a rule's pattern in chart text, and the chart facts rules read (encounter, weeks of
-gestation, trimester, age, sex).
+gestation, trimester, age, sex, handedness).
 
 Only visible text counts, never a family-history, allergy or instruction section, and a match
 whose sentence says "no", "denies", "stopped", "if", "mother" ... before it is dropped:
@@ -72,6 +72,8 @@ class ChartFacts(BaseModel):
     trimester: int | None = None
     age: int | None = None
     sex: str | None = None
+    # left, right or ambidextrous, wherever the chart says it (Section I.C.6.a dominance).
+    handedness: str | None = None
     sources: dict[str, str] = {}
 
     def values(self) -> dict[str, str]:
@@ -180,6 +182,7 @@ def chart_facts(chart: Chart | None, rules: RuleSet, setting: str, on: date) -> 
     facts.sources = sources
     facts.encounter = values.get("encounter")
     facts.sex = values.get("sex")
+    facts.handedness = values.get("handedness")
     if values.get("age", "").isdigit():
         facts.age = int(values["age"])
     if values.get("gestation_weeks", "").isdigit():
