@@ -79,3 +79,15 @@ def test_header_with_a_short_parenthesis_before_its_colon():
     # a parenthesis in prose, with no colon after it, starts nothing
     prose = "HPI: Cough.\nProblem list (reviewed) unchanged since last visit.\n"
     assert _section_of(prose, "unchanged") == "history_of_present_illness"
+
+
+def test_a_line_that_is_only_a_header_is_a_header_in_any_case():
+    text = (
+        "Clinic note\nSeen for follow-up.\nProblem List\n#1 Gout - stable.\n"
+        "Assessment and plan\nViral URI.\nPlan is to recheck in a week.\n"
+    )
+    assert _section_of(text, "#1 Gout") == "problem_list"
+    assert _section_of(text, "Viral URI") == "assessment_plan"
+    # A header's word that opens a line of prose starts no section.
+    assert _section_of(text, "Plan is to") == "assessment_plan"
+    assert _section_of("Plan is to recheck.\nDiagnosis of gout.\n", "gout") == "unknown"
