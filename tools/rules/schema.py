@@ -469,6 +469,11 @@ class TrimesterSpecific(RuleBase):
 
     kind: Literal["trimester-specific"]
     codes: list[Selector] = Field(min_length=1)
+    puerperium_text: Pattern | None = Field(
+        default=None,
+        description="in the code's sentence, the condition complicates the puerperium: the "
+        "sibling titled for the puerperium instead of a trimester",
+    )
 
 
 # --- sequencing -----------------------------------------------------------------------------
