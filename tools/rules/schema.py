@@ -251,6 +251,11 @@ class ChooseByWords(RuleBase):
     values: list[AxisValue] = Field(default_factory=list)
     both: str | None = None
     with_without: bool = False
+    fact: Literal["sex"] | None = Field(
+        default=None,
+        description="when the clause says no value, the chart fact of this name (a value's "
+        "name) says it: the patient's sex chooses the female or male breast",
+    )
     site_words: dict[str, Pattern] | None = Field(
         default=None,
         description="an 'unspecified' code gives way to a code of its category all of whose "
