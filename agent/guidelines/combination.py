@@ -88,7 +88,9 @@ def _combine_once(work: Work, rule: Combine) -> bool:
 
 
 def trimester_specific(work: Work) -> None:
-    """Pregnancy codes take the documented trimester (I.C.15.a.3)."""
+    """Pregnancy codes take the documented trimester (I.C.15.a.3), or the puerperium when
+    their own statement says the condition came after delivery."""
+    _puerperium_specific(work)
     trimester = work.facts.trimester
     if trimester is None:
         return
@@ -115,3 +117,27 @@ def trimester_specific(work: Work) -> None:
             work.note(
                 d, rule, f"{old} -> {target}: {_ORDINAL[trimester]} trimester documented ({source})"
             )
+
+
+def _puerperium_specific(work: Work) -> None:
+    """A "postpartum preeclampsia with severe features" is O14.15 (complicating the puerperium),
+    not the unspecified trimester O14.10: the sibling whose title names the puerperium."""
+    for rule in work.in_force(TrimesterSpecific):
+        if rule.puerperium_text is None:
+            continue
+        codes = work.matcher(rule.codes)
+        said = compiled(rule.puerperium_text)
+        for d in list(work.decisions):
+            if not codes.matches(d.code):
+                continue
+            if "unspecified trimester" not in work.description(d.code).lower():
+                continue
+            if not said.search(work.sentence_text([d])):
+                continue
+            parent = work.codes.get(d.code).parent
+            siblings = work.codes.get(parent).children if parent else []
+            found = [c for c in siblings if "puerperium" in work.description(c).lower()]
+            if len(found) != 1:
+                continue
+            old, d.code = d.code, found[0]
+            work.note(d, rule, f"{old} -> {found[0]}: complicating the puerperium")

@@ -70,9 +70,7 @@ def descend_by_words(work: Work) -> None:
         for rule in rules:
             if not rule.values or not work.matcher(rule.codes).matches(d.code):
                 continue
-            said: set[str] = set()
-            for i in d.mention_ids:
-                said |= _clause_values(work, i, rule)
+            said = _said(work, rule, d)
             wanted = next(iter(said)) if len(said) == 1 else rule.both if said else None
             if wanted is None:
                 continue
@@ -118,15 +116,25 @@ def _by_axis(work: Work, rule: ChooseByWords, d: CodeDecision) -> str | None:
     if not siblings:
         return None
     value_of = {code: _title_value(work.description(code), rule, work) for code in siblings}
-    said: set[str] = set()
-    for i in d.mention_ids:
-        said |= _clause_values(work, i, rule)
+    said = _said(work, rule, d)
     if not said:
         return None
     wanted = next(iter(said)) if len(said) == 1 else rule.both
     if wanted is None or _title_value(work.description(d.code), rule, work) == wanted:
         return None
     return next((c for c, v in value_of.items() if v == wanted), None)
+
+
+def _said(work: Work, rule: ChooseByWords, d: CodeDecision) -> set[str]:
+    """The values the decision's clauses say; else the rule's `said_by_fact`, when it names one."""
+    said: set[str] = set()
+    for i in d.mention_ids:
+        said |= _clause_values(work, i, rule)
+    if not said and rule.said_by_fact is not None:
+        value = getattr(work.facts, rule.said_by_fact, None)
+        if value in {v.name for v in rule.values}:
+            said = {value}
+    return said
 
 
 def _title_value(title: str, rule: ChooseByWords, work: Work) -> str | None:

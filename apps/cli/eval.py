@@ -19,8 +19,8 @@ def register(sub: Any) -> None:
     ev.add_argument(
         "dataset",
         metavar="DATASET",
-        help="a JSONL file ({id, text, codes}), codiesp-dev / codiesp-train, or us-dev / us-fresh "
-        "(the US development notes / the fresh check set, each coded in its own setting)",
+        help="a JSONL file ({id, text, codes}), codiesp-dev / codiesp-train, or us-dev / us-fresh / "
+        "us-blind2 (the US development notes / the check sets, each coded in its own setting)",
     )
     ev.add_argument(
         "--mode",

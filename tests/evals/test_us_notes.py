@@ -60,3 +60,12 @@ def test_the_fresh_check_set_is_a_named_set_apart_from_the_dev_notes():
     dev = load_us_notes(US_NOTE_SETS["us-dev"])
     assert not {n.id for n in fresh} & {n.id for n in dev}
     assert summarise_us(fresh, {}, "us-fresh").dataset == "us-fresh"
+
+
+def test_the_second_blind_set_is_a_named_set_apart_from_the_others():
+    blind = load_us_notes(US_NOTE_SETS["us-blind2"])
+    assert len(blind) == 30 and {n.part for n in blind} == set("ABCD")
+    assert all(n.setting == "inpatient" for n in blind if n.part == "C")
+    others = load_us_notes(US_NOTE_SETS["us-dev"]) + load_us_notes(US_NOTE_SETS["us-fresh"])
+    assert not {n.id for n in blind} & {n.id for n in others}
+    assert summarise_us(blind, {}, "us-blind2").dataset == "us-blind2"

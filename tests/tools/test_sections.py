@@ -123,3 +123,15 @@ def test_a_pulse_reading_is_not_the_plan():
     text = "VITALS:\nT: 98.4\nP: 64\nR: 14\nP: 70, BP 118/76\nHeart regular.\n"
     assert {s.name for s in segment(text)[0]} == {"physical_exam"}
     assert _section_of(text, "Heart regular") == "physical_exam"
+
+
+def test_a_line_that_is_only_a_header_is_a_header_in_any_case():
+    text = (
+        "Clinic note\nSeen for follow-up.\nProblem List\n#1 Gout - stable.\n"
+        "Assessment and plan\nViral URI.\nPlan is to recheck in a week.\n"
+    )
+    assert _section_of(text, "#1 Gout") == "problem_list"
+    assert _section_of(text, "Viral URI") == "assessment_plan"
+    # A header's word that opens a line of prose starts no section.
+    assert _section_of(text, "Plan is to") == "assessment_plan"
+    assert _section_of("Plan is to recheck.\nDiagnosis of gout.\n", "gout") == "unknown"

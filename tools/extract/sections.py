@@ -345,6 +345,7 @@ def _header_matches(text: str) -> list[tuple[str, int, int, str]]:
             cut = text.rfind(" ", begin, begin + _HEADER_WINDOW)
             stop = cut if cut > line_start else begin + _HEADER_WINDOW
         doc = nlp(text[begin:stop])
+        before = len(found)
         for sec in doc._.sections:
             if sec.category is None:
                 continue
@@ -354,7 +355,34 @@ def _header_matches(text: str) -> list[tuple[str, int, int, str]]:
             found.append(
                 (sec.category, begin + doc[sec.title_start].idx, begin + title.end_char, title.text)
             )
+        if len(found) == before and stop == (len(text) if line_end < 0 else line_end):
+            whole = _whole_line_header(text, line_start, stop)
+            if whole is not None:
+                found.append(whole)
     return found
+
+
+@lru_cache(maxsize=1)
+def _header_names() -> dict[str, str]:
+    """Every header's words, lower case, to its section."""
+    return {
+        " ".join(header.lower().split()): name
+        for name, spec in load_section_rules().sections.items()
+        for header in spec.headers
+    }
+
+
+def _whole_line_header(text: str, line_start: int, stop: int) -> tuple[str, int, int, str] | None:
+    """A line that is nothing but a header's words, in any case and without a colon
+    ("Assessment and Plan", "Problem list" on a line of their own), is that header: prose never
+    stands alone on its line as a bare section name."""
+    line = text[line_start:stop]
+    words = line.strip()
+    name = _header_names().get(" ".join(words.lower().split()))
+    if name is None:
+        return None
+    start = line_start + line.index(words)
+    return name, start, start + len(words), words
 
 
 def _sections(text: str, hidden: list[tuple[int, int]]) -> list[Section]:

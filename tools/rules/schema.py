@@ -261,6 +261,11 @@ class ChooseByWords(RuleBase):
         description="a chart fact read anywhere in the chart whose value picks each value's "
         "`title_when` (handedness: the side said is dominant or not)",
     )
+    said_by_fact: Fact | None = Field(
+        default=None,
+        description="when the clause says no value, the chart fact of this name says it (its "
+        "value is a value's name): the patient's sex chooses the female or male breast",
+    )
     site_words: dict[str, Pattern] | None = Field(
         default=None,
         description="an 'unspecified' code gives way to a code of its category all of whose "
@@ -481,6 +486,11 @@ class TrimesterSpecific(RuleBase):
 
     kind: Literal["trimester-specific"]
     codes: list[Selector] = Field(min_length=1)
+    puerperium_text: Pattern | None = Field(
+        default=None,
+        description="in the code's sentence, the condition complicates the puerperium: the "
+        "sibling titled for the puerperium instead of a trimester",
+    )
 
 
 # --- sequencing -----------------------------------------------------------------------------
