@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from agent.context import CodingContext
 from agent.guidelines import delivery as guideline_delivery
 from agent.reasoners import DecisionRequest
-from agent.rerank import rerank_mentions
+from agent.rerank import load_reranker, rerank_mentions, reranker_enabled
 from agent.scoring import chart_route, code_status, confidence, features_for_draft
 from agent.state import CodeCandidate, CodingState, DraftSuggestion
 from core.contract import ChartResult, Escalation, Evidence, MentionOut, Suggestion
@@ -23,7 +23,7 @@ from tools.extract import ExtractInput, extract_chart, structure
 from tools.folding import bidi_ranges
 from tools.mentions import MentionsInput, find_mentions
 from tools.rules.text import chart_facts
-from tools.semantic import semantic_candidates
+from tools.semantic import semantic_candidates, semantic_mentions
 from tools.validate import ProposedCode, ValidateInput, validate_codes
 
 
@@ -82,8 +82,21 @@ def find_concepts(state: CodingState, runtime: Runtime[CodingContext]) -> dict[s
     mentions = []
     for doc in state.chart.documents:
         mentions.extend(find_mentions(MentionsInput(document=doc), runtime.context.index).mentions)
+    # With the semantic index on and a reranker that has a semantic model, the nearest codes in
+    # meaning join the mentions' candidates, and phrases the term index matched nothing in
+    # become mentions with only those; the reranker decides which of them are read.
+    retriever = runtime.context.semantic
+    model = load_reranker() if reranker_enabled() else None
+    if retriever is not None and model is not None and model.semantic is not None:
+        mentions = semantic_mentions(
+            state.chart,
+            mentions,
+            runtime.context.index,
+            retriever,
+            runtime.context.settings.semantic_candidates,
+        )
     # Each mention's reading is the reranker's best candidate (data/reranker.json), when shipped.
-    return {"mentions": rerank_mentions(mentions, state.chart)}
+    return {"mentions": rerank_mentions(mentions, state.chart, model)}
 
 
 def gather_candidates(state: CodingState, runtime: Runtime[CodingContext]) -> dict[str, Any]:

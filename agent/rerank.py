@@ -50,6 +50,21 @@ KEEP_ASSERTIONS = ("historical", "family")
 # coded them rarely (36 in 500 train charts), so a low score says little about the mention.
 KEEP_PREFIXES = ("V", "W", "X", "Y")
 
+# Features of the semantic index's candidates (origin "semantic", tools/semantic.py); zero for
+# the term index's. Only the semantic model (`Reranker.semantic`) reads them.
+SEMANTIC_FEATURES: tuple[str, ...] = (
+    "origin_semantic",
+    "similarity",
+    "sem_rank",
+    "sem_gap",
+    # The mention is a phrase the term index matched nothing in.
+    "phrase",
+    # The code's category is among the mention's own term candidates.
+    "term_category",
+    # The code is a term candidate of another mention of the chart.
+    "term_elsewhere",
+)
+
 # What `candidate_features` computes, column by column. A model names the ones it uses; a model
 # naming anything else is refused at load (its weights would be read against the wrong columns).
 STATIC_FEATURES: tuple[str, ...] = (
@@ -88,6 +103,7 @@ STATIC_FEATURES: tuple[str, ...] = (
     "other_mentions_code",
     "other_tops_code",
     "other_tops_category",
+    *SEMANTIC_FEATURES,
 )
 PRIOR_FEATURES: tuple[str, ...] = (
     "prior_code",
@@ -148,6 +164,9 @@ class Reranker(BaseModel):
     pair_record: dict[str, tuple[int, int]] = Field(default_factory=dict)
     base_rate: float = Field(default=0.1, gt=0.0, lt=1.0)
     prior_strength: float = Field(default=5.0, gt=0.0)
+    # The model of the semantic index's candidates (its own features, tables and, as its
+    # `nil_threshold`, the score a candidate needs to become a reading); None: they never do.
+    semantic: Reranker | None = None
     fitted_on: str = ""
     _cols: np.ndarray = PrivateAttr()
     _w: np.ndarray = PrivateAttr()
@@ -305,30 +324,49 @@ def _cover(part: frozenset[str], whole: frozenset[str]) -> float:
     return len(part & whole) / len(whole) if whole else 0.0
 
 
+def is_semantic(c: Candidate) -> bool:
+    return c.origin == "semantic"
+
+
 def candidate_features(mentions: Sequence[Mention], texts: dict[str, str]) -> list[np.ndarray]:
-    """For each mention, a (candidates x STATIC_FEATURES) array; `texts` maps doc ids to text."""
-    tops = [undot(m.candidates[0].code) for m in mentions if m.candidates]
+    """For each mention, a (candidates x STATIC_FEATURES) array; `texts` maps doc ids to text.
+
+    The chart-level columns count the term index's candidates only, so a mention's term rows are
+    the same with and without the semantic index; semantic candidates (after the term ones in a
+    mention's list) are ranked among themselves."""
+    terms = [[c for c in m.candidates if not is_semantic(c)] for m in mentions]
+    # Every mention but the semantic index's phrases (whose candidates are all semantic).
+    termed = [m for m, t in zip(mentions, terms, strict=True) if t or not m.candidates]
+    tops = [undot(t[0].code) for t in terms if t]
     top_codes = Counter(tops)
     top_cats = Counter(c[:3] for c in tops)
-    in_lists = Counter(c for m in mentions for c in {undot(x.code) for x in m.candidates})
-    repeats = Counter(m.text.lower() for m in mentions)
+    in_lists = Counter(c for t in terms for c in {undot(x.code) for x in t})
+    repeats = Counter(m.text.lower() for m in termed)
     out: list[np.ndarray] = []
-    for m in mentions:
+    for m, term_cands in zip(mentions, terms, strict=True):
         cands = m.candidates
         rows = np.zeros((len(cands), len(STATIC_FEATURES)))
         if not cands:
             out.append(rows)
             continue
+        sem_cands = [c for c in cands if is_semantic(c)]
         text = texts.get(m.doc_id, "")
         words = _content(m.text)
         sentence = (_content(text[m.sentence_start : m.sentence_end]) if text else words) | words
-        best = max(c.score for c in cands) or 1.0
-        own_top = undot(cands[0].code)
-        n_term = sum(1 for c in cands if c.origin != "hierarchy")
+        best_term = max((c.score for c in term_cands), default=0.0) or 1.0
+        best_sem = max((c.score for c in sem_cands), default=0.0) or 1.0
+        own_top = undot(term_cands[0].code) if term_cands else ""
+        term_cats = {undot(c.code)[:3] for c in term_cands}
+        n_term = sum(1 for c in term_cands if c.origin != "hierarchy")
         section = section_weight(m.section)
         n_words = float(min(len(words), 8))
         cat_seen: Counter[str] = Counter()
-        for r, c in enumerate(cands):
+        ranks = {False: 0, True: 0}
+        for row, c in enumerate(cands):
+            sem = is_semantic(c)
+            r = ranks[sem]
+            ranks[sem] += 1
+            best = best_sem if sem else best_term
             key = undot(c.code)
             description, billable, _ = _code_facts(c.code)
             term = _content(c.term)
@@ -358,23 +396,31 @@ def candidate_features(mentions: Sequence[Mention], texts: dict[str, str]) -> li
                 "title_missing": float(min(len(title - sentence), 8)),
                 "same_cat_rank": float(min(cat_seen[key[:3]], 10)),
                 # Where it sits against the term index's reading: same category, below, above.
-                "top_category": float(key[:3] == own_top[:3]),
-                "under_top": float(key != own_top and key.startswith(own_top)),
-                "above_top": float(key != own_top and own_top.startswith(key)),
-                "n_candidates": float(len(cands)),
+                "top_category": float(bool(own_top) and key[:3] == own_top[:3]),
+                "under_top": float(bool(own_top) and key != own_top and key.startswith(own_top)),
+                "above_top": float(bool(own_top) and key != own_top and own_top.startswith(key)),
+                "n_candidates": float(len(term_cands)),
                 "n_term_candidates": float(n_term),
                 "mention_words": n_words,
                 "section": section,
                 **{f"assert_{a}": float(m.assertion == a) for a in _ASSERTIONS},
-                "repeats": math.log1p(repeats[m.text.lower()] - 1),
+                "repeats": math.log1p(max(repeats[m.text.lower()] - 1, 0)),
                 "position": m.start / len(text) if text else 0.0,
-                "chart_mentions": math.log1p(len(mentions)),
-                "other_mentions_code": math.log1p(in_lists[key] - 1),
+                "chart_mentions": math.log1p(len(termed)),
+                "other_mentions_code": math.log1p(max(in_lists[key] - (not sem), 0)),
                 "other_tops_code": math.log1p(top_codes[key] - top_here),
                 "other_tops_category": math.log1p(top_cats[key[:3]] - top_here),
+                "origin_semantic": float(sem),
+                "similarity": c.score if sem else 0.0,
+                "sem_rank": float(min(r, 20)) if sem else 0.0,
+                "sem_gap": best - c.score if sem else 0.0,
+                "phrase": float(sem and not term_cands),
+                "term_category": float(sem and key[:3] in term_cats),
+                "term_elsewhere": math.log1p(in_lists[key]) if sem else 0.0,
             }
-            cat_seen[key[:3]] += 1
-            rows[r] = [values[f] for f in STATIC_FEATURES]
+            if not sem:
+                cat_seen[key[:3]] += 1
+            rows[row] = [values[f] for f in STATIC_FEATURES]
         out.append(rows)
     return out
 
@@ -399,19 +445,37 @@ class Reading(BaseModel):
     keep: bool
     # Each candidate's score, in the mention's own (term index) order.
     scores: list[float] = Field(default_factory=list)
+    # The semantic model's score of each semantic candidate (those after the term ones).
+    semantic_scores: list[float] = Field(default_factory=list)
+
+
+def term_count(m: Mention) -> int:
+    """How many of the mention's candidates come from the term index (they come first)."""
+    return sum(1 for c in m.candidates if not is_semantic(c))
 
 
 def readings(mentions: Sequence[Mention], texts: dict[str, str], model: Reranker) -> list[Reading]:
     out = []
     for m, rows in zip(mentions, candidate_features(mentions, texts), strict=True):
-        if not m.candidates:
-            out.append(Reading(order=[], probability=0.0, keep=True))
+        n = term_count(m)
+        phrase = [phrase_key(m.text)]
+        sem_scores: list[float] = []
+        if model.semantic is not None and n < len(m.candidates):
+            sem_codes = [c.code for c in m.candidates[n:]]
+            full = with_priors(rows[n:], sem_codes, phrase * len(sem_codes), model.semantic)
+            sem_scores = [float(v) for v in model.semantic.probabilities(full)]
+        if not n:
+            out.append(Reading(order=[], probability=0.0, keep=True, semantic_scores=sem_scores))
             continue
-        codes = [c.code for c in m.candidates]
-        p = model.probabilities(with_priors(rows, codes, [phrase_key(m.text)] * len(codes), model))
+        codes = [c.code for c in m.candidates[:n]]
+        p = model.probabilities(with_priors(rows[:n], codes, phrase * n, model))
         keep_any = m.assertion in KEEP_ASSERTIONS or undot(codes[0]).startswith(KEEP_PREFIXES)
         reading = choose(p, model.switch_margin, model.nil_threshold, codes, keep_any)
-        out.append(reading.model_copy(update={"scores": [float(v) for v in p]}))
+        out.append(
+            reading.model_copy(
+                update={"scores": [float(v) for v in p], "semantic_scores": sem_scores}
+            )
+        )
     return out
 
 
@@ -461,13 +525,41 @@ def choose(
     return Reading(order=order, probability=best, keep=keep_any or best >= nil_threshold)
 
 
+def semantic_readings(
+    mentions: Sequence[tuple[Sequence[str], Sequence[float], Sequence[str]]], threshold: float
+) -> list[int | None]:
+    """For each mention of a chart (its semantic candidates' codes, their scores, the codes it
+    already reads), the semantic candidate that becomes one more of its readings, or None: at
+    most one a mention, best first across the chart, scoring at least `threshold`, in a
+    category no reading of the chart has, each code once."""
+    read = {undot(c)[:3] for _, _, codes in mentions for c in codes}
+    ranked = sorted(
+        (
+            (-round(float(p), 9), n, i)
+            for n, (_, scores, _) in enumerate(mentions)
+            for i, p in enumerate(scores)
+            if float(p) >= threshold
+        ),
+    )
+    out: list[int | None] = [None] * len(mentions)
+    for _, n, i in ranked:
+        key = undot(mentions[n][0][i])
+        if out[n] is not None or key[:3] in read:
+            continue
+        read.add(key[:3])
+        out[n] = i
+    return out
+
+
 def rerank_mentions(
     mentions: list[Mention], chart: Chart | None, model: Reranker | None = None
 ) -> list[Mention]:
     """The mentions with each one's candidates in the model's order and its reading the best
     (then its `other_readings`, when the model lists any); mentions whose best candidate falls
-    below the model's threshold are left out. Unchanged
-    when no model is shipped or `CODESENSE_RERANKER=off`."""
+    below the model's threshold are left out. Semantic candidates (tools/semantic.py) follow the
+    term ones; with a semantic model, one of them may become one more reading of its mention,
+    or the reading of a phrase that has no term candidates (phrases without one are left out).
+    Unchanged when no model is shipped or `CODESENSE_RERANKER=off`."""
     model = model if model is not None else (load_reranker() if reranker_enabled() else None)
     if model is None or not mentions:
         return mentions
@@ -475,23 +567,52 @@ def rerank_mentions(
     kept = [
         (m, r)
         for m, r in zip(mentions, readings(mentions, texts, model), strict=True)
-        if not m.candidates or r.keep
+        if not m.candidates or (r.keep and (term_count(m) or model.semantic is not None))
     ]
     others: list[list[int]] = [[] for _ in kept]
     if model.other_threshold is not None:
         others = other_readings(
             [
-                ([c.code for c in m.candidates], r.scores, r.order[0] if r.order else 0)
+                (
+                    [c.code for c in m.candidates[: term_count(m)]],
+                    r.scores,
+                    r.order[0] if r.order else 0,
+                )
                 for m, r in kept
             ],
             model.other_threshold,
         )
+    read: list[list[str]] = [
+        [m.candidates[r.order[0]].code, *(m.candidates[i].code for i in extra)] if r.order else []
+        for (m, r), extra in zip(kept, others, strict=True)
+    ]
+    extra_sem: list[int | None] = [None] * len(kept)
+    if model.semantic is not None:
+        extra_sem = semantic_readings(
+            [
+                ([c.code for c in m.candidates[term_count(m) :]], r.semantic_scores, codes)
+                for (m, r), codes in zip(kept, read, strict=True)
+            ],
+            model.semantic.nil_threshold,
+        )
     out: list[Mention] = []
-    for (m, reading), extra in zip(kept, others, strict=True):
+    for (m, reading), codes, sem in zip(kept, read, extra_sem, strict=True):
         if not m.candidates:
             out.append(m)
             continue
+        n = term_count(m)
+        semantic = m.candidates[n:]
+        if reading.semantic_scores:
+            by_score = sorted(
+                range(len(semantic)), key=lambda i: (-round(reading.semantic_scores[i], 9), i)
+            )
+            semantic = [semantic[i] for i in by_score]
+        if sem is not None:
+            chosen = m.candidates[n + sem]
+            semantic = [chosen, *(c for c in semantic if c is not chosen)]
+            codes = [*codes, chosen.code]
+        if not codes:  # a phrase none of whose semantic candidates became a reading
+            continue
         ranked: list[Candidate] = [m.candidates[i] for i in reading.order]
-        codes = [ranked[0].code, *(m.candidates[i].code for i in extra)]
-        out.append(m.model_copy(update={"candidates": ranked, "codes": codes}))
+        out.append(m.model_copy(update={"candidates": [*ranked, *semantic], "codes": codes}))
     return out

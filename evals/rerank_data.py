@@ -57,10 +57,12 @@ class CandidateSet:
     features: tuple[str, ...]
 
 
-def _init(data_dir: str) -> None:
+def _init(data_dir: str, semantic: bool = False) -> None:
     from tools.lookup import TermIndex
+    from tools.semantic import SemanticRetriever
 
     _WORKER["index"] = TermIndex.load_or_build(Path(data_dir) / "cache")
+    _WORKER["semantic"] = SemanticRetriever(Path(data_dir)) if semantic else None
 
 
 def billable_key(code: str) -> str:
@@ -101,6 +103,20 @@ def chart_rows(chart: LabelledChart) -> ChartRows:
     gold = sorted({compare_key(c) for c in chart.codes if codeset.exists(c)})
     doc = structure(text_document(chart.text, "d1", source_name=chart.id))
     mentions = find_mentions(MentionsInput(document=doc), _WORKER["index"]).mentions
+    retriever = _WORKER.get("semantic")
+    if retriever is not None:
+        # As the coding graph adds them when the semantic index is on (agent/nodes.py).
+        from core.settings import Settings
+        from tools.chart import Chart
+        from tools.semantic import semantic_mentions
+
+        mentions = semantic_mentions(
+            Chart(chart_id=chart.id, documents=[doc]),
+            mentions,
+            _WORKER["index"],
+            retriever,
+            Settings().semantic_candidates,
+        )
     blocks = candidate_features(mentions, {doc.doc_id: doc.text})
     codes = [c.code for m in mentions for c in m.candidates]
     keys = [billable_key(c) for c in codes]
@@ -126,26 +142,30 @@ def rows_for(
     data_dir: Path,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    semantic: bool = False,
 ) -> list[ChartRows]:
-    """Every chart's rows, in input order (worker processes when `workers` > 1)."""
+    """Every chart's rows, in input order (worker processes when `workers` > 1); `semantic`
+    adds the semantic index's candidates and phrases as the coding graph does."""
     from tools.lookup import TermIndex
 
     TermIndex.load_or_build(data_dir / "cache")  # built once here, loaded by the workers
     done: dict[str, ChartRows] = {}
-    for rows in _map(charts, str(data_dir), workers):
+    for rows in _map(charts, str(data_dir), workers, semantic):
         done[rows.id] = rows
         if progress is not None:
             progress(len(done), len(charts))
     return [done[c.id] for c in charts]
 
 
-def _map(charts: list[LabelledChart], data_dir: str, workers: int) -> Iterator[ChartRows]:
+def _map(
+    charts: list[LabelledChart], data_dir: str, workers: int, semantic: bool = False
+) -> Iterator[ChartRows]:
     if workers <= 1:
-        _init(data_dir)
+        _init(data_dir, semantic)
         yield from map(chart_rows, charts)
         return
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers, initializer=_init, initargs=(data_dir,)) as pool:
+    with ctx.Pool(workers, initializer=_init, initargs=(data_dir, semantic)) as pool:
         yield from pool.imap_unordered(chart_rows, charts, chunksize=4)
 
 
@@ -156,9 +176,10 @@ def dump(
     limit: int | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    semantic: bool = False,
 ) -> CandidateSet:
     charts = load_jsonl(resolve(dataset), limit)
-    rows = rows_for(charts, data_dir, workers or os.cpu_count() or 1, progress)
+    rows = rows_for(charts, data_dir, workers or os.cpu_count() or 1, progress, semantic)
     data = stack(rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(

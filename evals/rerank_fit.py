@@ -359,3 +359,222 @@ def score_set(model: Reranker, data: CandidateSet) -> np.ndarray:
 def write_reranker(model: Reranker, path: Path = RERANKER_FILE) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(model.model_dump_json() + "\n", encoding="utf-8")
+
+
+# -- the semantic model ----------------------------------------------------------------------------
+
+# What the semantic model reads: the semantic index's own columns, how the code's title meets the
+# mention and its sentence, what the code is, the mention's place and assertion, the chart's term
+# readings around it, and its record on the fitting set.
+SEMANTIC_MODEL_FEATURES: tuple[str, ...] = (
+    "similarity",
+    "sem_rank",
+    "sem_gap",
+    "phrase",
+    "term_category",
+    "term_elsewhere",
+    "billable",
+    "depth",
+    "category",
+    "symptom",
+    "unspecified_title",
+    "title_cov",
+    "title_mention_cov",
+    "title_sentence_cov",
+    "title_sentence_words",
+    "title_context_words",
+    "title_missing",
+    "mention_words",
+    "section",
+    *(f"assert_{a}" for a in ("negated", "possible", "historical", "family", "hypothetical")),
+    "position",
+    "chart_mentions",
+    "other_tops_code",
+    "other_tops_category",
+    *PRIOR_FEATURES,
+)
+SEMANTIC_THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.2, 1.0, 0.02))
+
+
+def subset(data: CandidateSet, rows: np.ndarray) -> CandidateSet:
+    """The rows `rows` of a dump (chart and mention numbers kept)."""
+    return CandidateSet(
+        x=data.x[rows],
+        codes=data.codes[rows],
+        keys=data.keys[rows],
+        labels=data.labels[rows],
+        chart=data.chart[rows],
+        mention=data.mention[rows],
+        chart_ids=data.chart_ids,
+        phrases=data.phrases[rows],
+        gold=data.gold,
+        features=data.features,
+    )
+
+
+def split_semantic(data: CandidateSet) -> tuple[CandidateSet, CandidateSet]:
+    """(the term index's rows, the semantic index's rows) of a dump."""
+    sem = data.x[:, STATIC_FEATURES.index("origin_semantic")] > 0
+    return subset(data, np.flatnonzero(~sem)), subset(data, np.flatnonzero(sem))
+
+
+def term_readings(
+    term: CandidateSet, p: np.ndarray, model: Reranker
+) -> dict[int, dict[int, list[str]]]:
+    """Per chart, each kept mention's codes (its reading, then its other readings) as
+    `agent.rerank.rerank_mentions` reads them with `model`'s thresholds and scores `p`."""
+    best = best_per_mention(term, p, model.switch_margin)
+    rows: dict[int, list[int]] = {}
+    for i in range(len(term.labels)):
+        rows.setdefault(int(term.mention[i]), []).append(i)
+    kept: dict[int, list[tuple[int, list[int], int]]] = {}
+    for m, (i, score) in sorted(best.items()):
+        if score >= model.nil_threshold:
+            kept.setdefault(int(term.chart[i]), []).append((m, rows[m], rows[m].index(i)))
+    out: dict[int, dict[int, list[str]]] = {}
+    for chart, mentions in kept.items():
+        lists = [([str(term.codes[i]) for i in idx], p[idx].tolist(), f) for _, idx, f in mentions]
+        extras = (
+            other_readings(lists, model.other_threshold)
+            if model.other_threshold is not None
+            else [[] for _ in mentions]
+        )
+        out[chart] = {
+            m: [str(term.codes[idx[f]]), *(str(term.codes[idx[j]]) for j in extra)]
+            for (m, idx, f), extra in zip(mentions, extras, strict=True)
+        }
+    return out
+
+
+def with_semantic(
+    term: CandidateSet,
+    read: dict[int, dict[int, list[str]]],
+    sem: CandidateSet,
+    q: np.ndarray | None,
+    threshold: float,
+) -> tuple[float, float, float]:
+    """Micro P/R/F1 of the term readings `read` plus the semantic readings of `sem` (scores
+    `q`) at `threshold`, chosen as `agent.rerank.semantic_readings` chooses them."""
+    from agent.rerank import semantic_readings
+    from evals.rerank_data import billable_key
+
+    predicted: list[set[str]] = [set() for _ in term.gold]
+    for chart, readings in read.items():
+        for codes in readings.values():
+            predicted[chart].update(billable_key(c) for c in codes)
+    if q is not None:
+        phrase = sem.x[:, STATIC_FEATURES.index("phrase")] > 0
+        by_chart: dict[int, dict[int, list[int]]] = {}
+        for i in range(len(sem.labels)):
+            chart, m = int(sem.chart[i]), int(sem.mention[i])
+            # Rows of left-out term mentions never reach the semantic model.
+            if phrase[i] or m in read.get(chart, {}):
+                by_chart.setdefault(chart, {}).setdefault(m, []).append(i)
+        for chart, mentions in by_chart.items():
+            # Every kept mention's readings count, whether it has semantic candidates or not.
+            order = sorted(set(mentions) | set(read.get(chart, {})))
+            lists = [
+                (
+                    [str(sem.codes[i]) for i in mentions.get(m, [])],
+                    q[mentions.get(m, [])].tolist(),
+                    read.get(chart, {}).get(m, []),
+                )
+                for m in order
+            ]
+            for m, pick in zip(order, semantic_readings(lists, threshold), strict=True):
+                if pick is not None:
+                    predicted[chart].add(str(sem.keys[mentions[m][pick]]))
+    tp = sum(len(p & g) for p, g in zip(predicted, term.gold, strict=True))
+    fp = sum(len(p - g) for p, g in zip(predicted, term.gold, strict=True))
+    fn = sum(len(g - p) for p, g in zip(predicted, term.gold, strict=True))
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    return prec, rec, 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+
+
+def _shipped_tables(model: Reranker, tables: Tables, name: str, n_charts: int) -> Reranker:
+    return model.model_copy(
+        update={
+            "code_record": {
+                k: (v[0], v[1]) for k, v in sorted(tables.code.items()) if v[1] >= MIN_RECORD
+            },
+            "category_record": {k: (v[0], v[1]) for k, v in sorted(tables.category.items())},
+            "gold_charts": {
+                k: v
+                for k, v in sorted(tables.gold_charts.items())
+                if tables.code.get(k, [0, 0])[1] >= MIN_RECORD
+            },
+            "pair_record": {
+                k: (v[0], v[1]) for k, v in sorted(tables.pair.items()) if v[1] >= MIN_RECORD
+            },
+            "base_rate": round(tables.base_rate, 6),
+            "prior_strength": PRIOR_STRENGTH,
+            "fitted_on": name,
+            "charts": n_charts,
+        }
+    )
+
+
+def fit_semantic(
+    train_path: Path,
+    check_path: Path | None = None,
+    kind: Kind = "logistic",
+    base: Reranker | None = None,
+    name: str = "codiesp-train",
+) -> tuple[Reranker, list[str]]:
+    """The shipped reranker (`base`, unchanged) with a semantic model fitted on a dump made with
+    `--semantic`: out of fold on the train charts (the term readings out of fold too), its
+    threshold the one with the best chart micro-F1 of term plus semantic readings."""
+    from agent.rerank import load_reranker
+
+    base = base or load_reranker()
+    if base is None:
+        raise CodeSenseError("no reranker to add a semantic model to (fit one first)")
+    base = base.model_copy(update={"semantic": None})
+    data = load(train_path)
+    term, sem = split_semantic(data)
+    if not len(sem.labels):
+        raise CodeSenseError(f"{train_path}: no semantic candidates (dump with --semantic)")
+    features = list(SEMANTIC_MODEL_FEATURES)
+    cols = [FEATURES.index(f) for f in features]
+    lines: list[str] = []
+    oof_term = out_of_fold(term, base.kind, list(base.features))
+    read = term_readings(term, oof_term, base)
+    p, r, f = with_semantic(term, read, sem, None, 1.0)
+    lines.append(f"train {FOLDS}-fold, term readings only: P {p:.3f} R {r:.3f} F1 {f:.3f}")
+    oof = out_of_fold(sem, kind, features)
+    scored = [(round(with_semantic(term, read, sem, oof, t)[2], 6), t) for t in SEMANTIC_THRESHOLDS]
+    _, threshold = max(scored, key=lambda ft: (ft[0], ft[1]))
+    p, r, f = with_semantic(term, read, sem, oof, threshold)
+    lines.append(
+        f"train {FOLDS}-fold, with semantic readings at {threshold}: P {p:.3f} R {r:.3f} F1 {f:.3f}"
+        f" ({len(sem.labels)} semantic candidates, {int(sem.labels.sum())} right)"
+    )
+    everything = np.arange(len(sem.labels))
+    tables = Tables(sem, everything)
+    model = fit_model(full_rows(sem, everything, tables)[:, cols], sem.labels, kind, features)
+    model = _shipped_tables(model, tables, name, len(sem.gold))
+    model = model.model_copy(
+        update={
+            "nil_threshold": threshold,
+            "mentions": len(set(sem.mention.tolist())),
+            "figures": {"train_cv_f1": round(f, 4)},
+        }
+    )
+    shipped = Reranker.model_validate(
+        base.model_copy(
+            update={"semantic": Reranker.model_validate(model.model_dump())}
+        ).model_dump()
+    )
+    if check_path is not None:
+        check = load(check_path)
+        cterm, csem = split_semantic(check)
+        cread = term_readings(cterm, score_set(shipped, cterm), shipped)
+        cp, cr, cf = with_semantic(cterm, cread, csem, None, 1.0)
+        lines.append(f"check, term readings only: P {cp:.3f} R {cr:.3f} F1 {cf:.3f}")
+        assert shipped.semantic is not None
+        q = score_set(shipped.semantic, csem)
+        cp, cr, cf = with_semantic(cterm, cread, csem, q, threshold)
+        lines.append(f"check with semantic readings: P {cp:.3f} R {cr:.3f} F1 {cf:.3f}")
+        shipped.semantic.figures["check_f1"] = round(cf, 4)
+    return shipped, lines

@@ -345,6 +345,48 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
     )
 
 
+def span_mentions(document: Document, spans: list[tuple[int, int]]) -> list[Mention]:
+    """Mentions for spans of visible text the term index matched nothing in (phrases whose
+    candidates come from elsewhere: the semantic index), with their sentence, section and
+    assertion read by ConText as `find_mentions` reads its own; no candidates yet."""
+    text = document.text
+    found: list[tuple[int, int, Any, Any]] = []
+    for start, end in sorted(set(spans)):
+        sent = next((s for s in document.sentences if s.start <= start < s.end), None)
+        if sent is not None and end <= sent.end and document.is_visible(start, end):
+            found.append((start, end, None, sent))
+    if not found:
+        return []
+    readings = _read_context(text, found, [s.start for s in document.sentences])
+    out: list[Mention] = []
+    for (start, end, _, sent), sp in zip(found, readings, strict=True):
+        section = document.section_at(start)
+        assertion: Assertion = "present"
+        cues: list[str] = []
+        if sp is not None:
+            for attr, status in _PRECEDENCE:
+                if getattr(sp._, attr, False):
+                    assertion = status
+                    break
+            cues = [f"{m.category}:{_cue(m.rule)}" for m in getattr(sp._, "modifiers", ())]
+        if assertion == "present":
+            assertion = section_assertion(section) or "present"
+        out.append(
+            Mention(
+                text=text[start:end],
+                doc_id=document.doc_id,
+                start=start,
+                end=end,
+                assertion=assertion,
+                section=section,
+                sentence_start=sent.start,
+                sentence_end=sent.end,
+                cues=cues,
+            )
+        )
+    return out
+
+
 _WITHOUT_CUES = frozenset({"without", "w/o"})
 
 

@@ -279,6 +279,9 @@ def _writer_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+_RECENT = 4096
+
+
 class SemanticRetriever:
     """The semantic index of a data directory, opened on first use (imports cost about 10 s).
 
@@ -289,6 +292,7 @@ class SemanticRetriever:
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
         self._index: SemanticIndex | None = None
+        self._recent: dict[tuple[str, int], list[SemanticHit]] = {}
 
     @staticmethod
     def available(data_dir: Path) -> bool:
@@ -297,7 +301,14 @@ class SemanticRetriever:
     def search(self, phrases: list[str], k: int = 10) -> list[list[SemanticHit]]:
         if self._index is None:
             self._index = SemanticIndex.open(self.data_dir)
-        return self._index.search(phrases, k)
+        # A chart asks twice (its mentions' readings, then its candidate pool): one search.
+        todo = [p for p in dict.fromkeys(phrases) if (p, k) not in self._recent]
+        if todo:
+            if len(self._recent) > _RECENT:
+                self._recent.clear()
+            for p, hits in zip(todo, self._index.search(todo, k), strict=True):
+                self._recent[(p, k)] = hits
+        return [self._recent[(p, k)] for p in phrases]
 
 
 # Phrases are runs of words between punctuation and function words ("of" may join them:
@@ -430,4 +441,56 @@ def semantic_candidates(
             )
             for h in hits
         )
+    return out
+
+
+def semantic_mentions(
+    chart: Chart,
+    mentions: list[Mention],
+    index: TermIndex,
+    retriever: SemanticRetriever,
+    k: int = 10,
+) -> list[Mention]:
+    """The mentions with their nearest codes in meaning after their own candidates (for those
+    the term index gave fewer than `k`), and a new mention, with only such candidates, for each
+    phrase the term index matched nothing in ("adenopathies"). Candidates only: which of them
+    becomes a reading is the reranker's semantic model's decision (agent/rerank.py)."""
+    from tools.codeset import CodeSet
+    from tools.mentions import span_mentions
+
+    codeset = CodeSet.load()
+    out: list[Mention] = []
+    for doc in chart.documents:
+        own = [m for m in mentions if m.doc_id == doc.doc_id]
+        covered = [(m.start, m.end) for m in own]
+        phrases = span_mentions(doc, uncovered_phrases(doc, covered, index))
+        asked = [
+            m
+            for m in own
+            if sum(1 for c in m.candidates if c.origin not in ("hierarchy", "semantic")) < k
+        ]
+        asked += phrases
+        found = retriever.search([m.text for m in asked], k)
+        hits_of = {id(m): hits for m, hits in zip(asked, found, strict=True)}
+        merged: list[Mention] = []
+        for m in [*own, *phrases]:
+            have = {c.code for c in m.candidates}
+            extra = [
+                Candidate(
+                    code=h.code,
+                    term=codeset.get(h.code).description,
+                    origin="semantic",
+                    score=max(h.similarity, 0.0),
+                    span=(m.start, m.end),
+                )
+                for h in hits_of.get(id(m), [])
+                if h.code not in have and codeset.exists(h.code)
+            ]
+            if m.candidates or extra:
+                merged.append(
+                    m.model_copy(update={"candidates": [*m.candidates, *extra]}) if extra else m
+                )
+        # Phrases among the term mentions by place; the term mentions keep their own order.
+        merged.sort(key=lambda m: m.start)
+        out.extend(merged)
     return out

@@ -21,6 +21,11 @@ def register(sub: Any) -> None:
     dump.add_argument("--out", type=Path, required=True, metavar="FILE", help="the .npz to write")
     dump.add_argument("--limit", type=int, default=None, metavar="N", help="first N charts only")
     dump.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    dump.add_argument(
+        "--semantic",
+        action="store_true",
+        help="add the semantic index's candidates and phrases (the index must be built)",
+    )
     dump.set_defaults(handler=run_dump)
 
     fit = steps.add_parser("fit", help="fit on a dump, check on another, write the model")
@@ -31,13 +36,34 @@ def register(sub: Any) -> None:
     fit.add_argument("--out", type=Path, default=None, help="default: data/reranker.json")
     fit.set_defaults(handler=run_fit)
 
+    sem = steps.add_parser(
+        "fit-semantic",
+        help="add a model of the semantic index's candidates to the shipped reranker",
+        description="Fits, on a dump made with --semantic, which semantic candidates become "
+        "readings (of their mention, or of a phrase the term index matched nothing in); the "
+        "term model is kept as it is.",
+    )
+    sem.add_argument("train", type=Path, metavar="DUMP", help="a --semantic dump to fit on")
+    sem.add_argument("--check", type=Path, default=None, metavar="DUMP", help="held-out dump")
+    sem.add_argument("--kind", choices=["boosted", "logistic"], default="logistic")
+    sem.add_argument("--name", default="codiesp-train", help="what the fit is on, for the record")
+    sem.add_argument("--out", type=Path, default=None, help="default: data/reranker.json")
+    sem.set_defaults(handler=run_fit_semantic)
+
 
 def run_dump(args: argparse.Namespace) -> int:
     from core.settings import Settings
     from evals.rerank_data import dump
 
     settings = Settings()
-    data = dump(args.dataset, args.out, settings.data_dir, args.limit, args.workers)
+    if args.semantic:
+        from tools.semantic import SemanticIndexMissing, SemanticRetriever
+
+        if not SemanticRetriever.available(settings.data_dir):
+            raise SemanticIndexMissing(f"no semantic index in {settings.data_dir}")
+    data = dump(
+        args.dataset, args.out, settings.data_dir, args.limit, args.workers, semantic=args.semantic
+    )
     mentions = len(set(data.mention.tolist()))
     print(
         f"{len(data.gold)} charts, {mentions} mentions, {len(data.labels)} candidates "
@@ -55,4 +81,19 @@ def run_fit(args: argparse.Namespace) -> int:
     write_reranker(model, out)
     print("\n".join(lines))
     print(f"wrote {out} ({model.kind}, {len(model.features)} features)")
+    return 0
+
+
+def run_fit_semantic(args: argparse.Namespace) -> int:
+    from agent.rerank import RERANKER_FILE
+    from evals.rerank_fit import fit_semantic, write_reranker
+
+    model, lines = fit_semantic(args.train, args.check, kind=args.kind, name=args.name)
+    out = args.out or RERANKER_FILE
+    write_reranker(model, out)
+    print("\n".join(lines))
+    assert model.semantic is not None
+    print(
+        f"wrote {out} (semantic model: {model.semantic.kind}, {len(model.semantic.features)} features)"
+    )
     return 0

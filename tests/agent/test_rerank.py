@@ -17,6 +17,7 @@ from agent.rerank import (
     load_reranker,
     other_readings,
     rerank_mentions,
+    semantic_readings,
     with_priors,
 )
 from core.errors import CodeSenseError
@@ -166,3 +167,84 @@ def test_without_a_model_or_when_turned_off_nothing_changes(monkeypatch):
     monkeypatch.setenv("CODESENSE_RERANKER", "off")
     monkeypatch.setattr("agent.rerank.load_reranker", lambda: _logistic({"rank": 5.0}, bias=0.0))
     assert rerank_mentions(mentions, _chart()) == mentions
+
+
+def _semantic(code: str, similarity: float, text: str = "pain") -> Candidate:
+    start = NOTE.index(text)
+    return Candidate(
+        code=code,
+        term=code,
+        origin="semantic",
+        score=similarity,
+        span=(start, start + len(text)),
+    )
+
+
+def _phrase(*candidates: Candidate, text: str) -> Mention:
+    """A phrase the term index matched nothing in: semantic candidates only, no reading yet."""
+    return _mention(*candidates, text=text).model_copy(update={"codes": []})
+
+
+def test_semantic_candidates_never_change_the_term_rows():
+    plain = [_mention(CHEST), _mention(CATEGORY, PAIN, text="pleuritic pain")]
+    with_sem = [
+        _mention(CHEST, _semantic("R07.1", 0.8), _semantic("R52", 0.7)),
+        plain[1],
+        _phrase(_semantic("R06.00", 0.6, "deep breathing"), text="deep breathing"),
+    ]
+    before = candidate_features(plain, {"d1": NOTE})
+    after = candidate_features(with_sem, {"d1": NOTE})
+    assert np.array_equal(before[0], after[0][:1]) and np.array_equal(before[1], after[1])
+    col = {f: i for i, f in enumerate(STATIC_FEATURES)}
+    sem = after[0][1:]
+    assert sem[:, col["origin_semantic"]].tolist() == [1.0, 1.0]
+    assert sem[:, col["similarity"]].tolist() == [0.8, 0.7]
+    assert sem[:, col["sem_rank"]].tolist() == [0.0, 1.0]
+    # R07.1 shares its category with the mention's own term candidate R07.9; R52 is a term
+    # candidate of another mention of the chart.
+    assert sem[:, col["term_category"]].tolist() == [1.0, 0.0]
+    assert sem[0, col["term_elsewhere"]] == 0 and sem[1, col["term_elsewhere"]] > 0
+    assert after[2][0, col["phrase"]] == 1.0 and after[0][1, col["phrase"]] == 0.0
+    assert before[0][:, col["origin_semantic"]].tolist() == [0.0]
+
+
+def _with_semantic_model(nil: float = 0.5) -> Reranker:
+    term = _logistic({"rank": -1.0}, bias=1.0)
+    return term.model_copy(update={"semantic": _logistic({"similarity": 10.0}, -6.0, nil)})
+
+
+def test_a_semantic_candidate_becomes_a_reading_only_through_the_semantic_model():
+    model = _with_semantic_model()
+    chest = _mention(PAIN, CHEST, _semantic("R06.89", 0.3), _semantic("R07.1", 0.9))
+    breathing = _phrase(
+        _semantic("R06.00", 0.5, "deep breathing"),
+        _semantic("R06.89", 0.9, "deep breathing"),
+        text="deep breathing",
+    )
+    out = rerank_mentions([chest, breathing], _chart(), model)
+    # The term reading stays first; R07.1 (0.95) is added; R06.89 (0.95) reads the phrase,
+    # whose evidence is its own span; a second R06 code would be that reading's rival.
+    assert [m.codes for m in out] == [["R52", "R07.1"], ["R06.89"]]
+    assert (out[1].start, out[1].end) == (breathing.start, breathing.end)
+    assert NOTE[out[1].start : out[1].end] == "deep breathing"
+    assert [c.code for c in out[0].candidates] == ["R52", "R07.9", "R07.1", "R06.89"]
+    assert out[1].candidates[0].code == "R06.89"
+    # Below the semantic threshold: nothing is added, and the phrase is left out.
+    strict = _with_semantic_model(nil=0.99)
+    out = rerank_mentions([chest, breathing], _chart(), strict)
+    assert [m.codes for m in out] == [["R52"]]
+    # Without a semantic model the semantic candidates are never read.
+    plain = _logistic({"rank": -1.0}, bias=1.0)
+    assert [m.codes for m in rerank_mentions([chest, breathing], _chart(), plain)] == [["R52"]]
+
+
+def test_semantic_readings_one_a_mention_best_first_a_category_once():
+    lists = [
+        (["R07.1", "R06.00"], [0.6, 0.7], ["R52"]),
+        (["R06.89", "K21.9"], [0.9, 0.8], []),
+        (["R52", "K21.0"], [0.99, 0.75], ["R07.9"]),
+    ]
+    # R06.89 (0.9) reads the second; R06.00 is its rival and R07 is read by the third mention,
+    # so the first gets none; K21.0 reads the third (its K21.9 rival went to no one).
+    assert semantic_readings(lists, 0.5) == [None, 0, 1]
+    assert semantic_readings(lists, 0.95) == [None, None, None]

@@ -80,3 +80,31 @@ def test_full_index_covers_titles_inclusions_and_index_entries():
     # 7th-character extensions are left out: they differ only by encounter.
     assert not any(e.code == "S72.001A" for e in entries)
     assert any(e.code == "S72.001" for e in entries)
+
+
+def test_semantic_mentions_add_neighbours_and_phrase_mentions(tiny: SemanticIndex, term_index):
+    from tools.chart import Chart
+    from tools.extract import structure, text_document
+    from tools.mentions import MentionsInput, find_mentions
+    from tools.semantic import SemanticRetriever, semantic_mentions
+
+    text = "The boy had lost weight. He denied kidney stones."
+    doc = structure(text_document(text, "d1"))
+    chart = Chart(chart_id="c1", documents=[doc])
+    found = find_mentions(MentionsInput(document=doc), term_index).mentions
+    assert "lost weight" not in [m.text for m in found]  # the term index matches nothing there
+    out = semantic_mentions(chart, found, term_index, SemanticRetriever(tiny.folder.parent), k=3)
+    phrase = next(m for m in out if m.text == "lost weight")
+    # A phrase mention: its own span, its assertion read by ConText, semantic candidates only.
+    assert text[phrase.start : phrase.end] == "lost weight" and phrase.assertion == "present"
+    assert phrase.candidates[0].code == "R63.4" and phrase.codes == []
+    assert {c.origin for c in phrase.candidates} == {"semantic"}
+    assert all(c.span == (phrase.start, phrase.end) for c in phrase.candidates)
+    stones = next(m for m in out if m.text == "kidney stones")
+    assert stones.assertion == "negated"
+    # The term mention keeps its own candidates first; semantic ones follow, none repeated.
+    before = next(m for m in found if m.text == "kidney stones")
+    assert stones.candidates[: len(before.candidates)] == before.candidates
+    codes = [c.code for c in stones.candidates]
+    assert len(codes) == len(set(codes))
+    assert [m.start for m in out] == sorted(m.start for m in out)
