@@ -292,6 +292,8 @@ def _whole_header() -> re.Pattern[str]:
     }
     alternatives = "|".join(sorted(spelled, key=len, reverse=True))
     return re.compile(rf"[ \t]*(?:{alternatives})", re.IGNORECASE)
+
+
 def _colon_header_titles() -> frozenset[str]:
     return frozenset(
         re.sub(r"\s+", "", h.lower()) + ":"
