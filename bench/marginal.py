@@ -1,7 +1,8 @@
 """Marginal charts per second of `codesense code --format json`: N CodiEsp dev charts against 25.
 
 Start-up cancels out: both runs pay it, so (N - 25) / (time of N - time of 25) is the per-chart
-rate. Each run gets a fresh data directory (its first chart sets up keys and the store) sharing
+rate. N charts are coded twice: in one process (`--workers 1`, the per-core rate) and with the
+default workers (one per core after the first group of 25). Each run gets a fresh data directory (its first chart sets up keys and the store) sharing
 one cache directory, built by a two-chart run first. Prints wall and CPU figures and the load average:
 on a shared machine compare the CPU figure, measured interleaved with the reference checkout.
 
@@ -26,7 +27,11 @@ from evals.datasets import NAMED_DATASETS, load_jsonl  # noqa: E402
 
 
 def _run(
-    files: list[str], data_dir: Path, env: dict[str, str], cache: Path | None = None
+    files: list[str],
+    data_dir: Path,
+    env: dict[str, str],
+    cache: Path | None = None,
+    options: tuple[str, ...] = (),
 ) -> tuple[float, float]:
     """Wall and CPU seconds of one `codesense code --format json` over the files."""
     if cache is not None:
@@ -36,6 +41,7 @@ def _run(
     start = time.perf_counter()
     subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "-m", "apps.cli", "code", "--format", "json"]
+        + list(options)
         + files,
         env={**env, "CODESENSE_DATA_DIR": str(data_dir)},
         cwd=ROOT,
@@ -61,15 +67,18 @@ def main() -> int:
     _run(files[:2], tmp / "warm", env)
     cache = tmp / "warm" / "cache"
     small_wall, small_cpu = _run(files[:25], tmp / "small", env, cache)
-    all_wall, all_cpu = _run(files, tmp / "all", env, cache)
     extra = len(files) - 25
-    wall_rate = extra / (all_wall - small_wall) if all_wall > small_wall else float("nan")
-    cpu_rate = extra / (all_cpu - small_cpu) if all_cpu > small_cpu else float("nan")
-    print(
-        f"25 charts: {small_wall:.1f} s wall, {small_cpu:.1f} s CPU; {len(files)} charts: "
-        f"{all_wall:.1f} s wall, {all_cpu:.1f} s CPU; marginal {wall_rate:.1f} charts/s wall, "
-        f"{cpu_rate:.1f} per CPU-second; load {os.getloadavg()[0]:.1f}"
-    )
+    # One process (--workers 1), then the default: after its first group of charts, `code`
+    # forks one worker per core for the rest.
+    for label, options in (("1 process", ("--workers", "1")), ("default workers", ())):
+        all_wall, all_cpu = _run(files, tmp / label.replace(" ", "-"), env, cache, options)
+        wall_rate = extra / (all_wall - small_wall) if all_wall > small_wall else float("nan")
+        cpu_rate = extra / (all_cpu - small_cpu) if all_cpu > small_cpu else float("nan")
+        print(
+            f"{label}: 25 charts: {small_wall:.1f} s wall, {small_cpu:.1f} s CPU; {len(files)} "
+            f"charts: {all_wall:.1f} s wall, {all_cpu:.1f} s CPU; marginal {wall_rate:.1f} "
+            f"charts/s wall, {cpu_rate:.1f} per CPU-second; load {os.getloadavg()[0]:.1f}"
+        )
     return 0
 
 

@@ -3,11 +3,18 @@
 Files are text (UTF-8), PDF, or FHIR R4 JSON (a DocumentReference or a Bundle, `.json`). Every
 readable chart is coded; each file that cannot be read gets one line on stderr, and the exit
 status is 2 at the end when any did.
+
+Many files are coded in groups, each group's results printed (acknowledged) once its runs are
+durable. The first group is coded here; with more groups than that and more than one core, the
+rest go to worker processes forked from this one once it is loaded (the loaded heap shared, not
+reloaded: each worker opens only its own store connections), and their results are printed in
+the files' order as groups finish.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +48,13 @@ def register(sub: Any) -> None:
         default="table",
         help="table for people, json for programs (JSON Lines for several files)",
     )
+    code.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes for many files (default: one per core; 1 codes every file here)",
+    )
     code.set_defaults(handler=run)
 
 
@@ -49,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from tools.extract.intake import check_path
 
     settings = Settings()
+    workers = _workers(args.workers)
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     # Check every path before loading anything heavy: a typo fails in milliseconds, and the
     # readable files are still coded.
@@ -78,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         service, actor = open_service(settings)
         try:
-            return _code_groups(args, service, actor, readable, failures, collection)
+            return _code_groups(args, service, actor, readable, failures, collection, workers)
         finally:
             service.close()
     finally:
@@ -92,34 +107,107 @@ def _code_groups(
     readable: list[str],
     failures: int,
     collection: heap.Paused,
+    workers: int,
 ) -> int:
-    for start in range(0, len(readable), GROUP):
-        group = readable[start : start + GROUP]
-        done: list[tuple[str, ChartResult]] = []
-        try:
-            # One disk sync for the group; its results are printed (acknowledged) only after.
-            with service.group_commit():
-                for f in group:
-                    try:
-                        if Path(f).suffix.lower() == ".json":
-                            result = service.code_fhir(
-                                actor, _read_json(Path(f)), setting=args.setting
-                            )
-                        else:
-                            result = service.code_file(actor, f, setting=args.setting)
-                    except CodeSenseError as err:
-                        # One bad file in a batch must not lose the others' results.
-                        print(f"codesense: {err}", file=sys.stderr)
-                        failures += 1
-                        continue
-                    finally:
-                        # Loaded and one chart coded: collect again (the loaded heap frozen).
-                        collection.resume()
-                    done.append((f, result))
-        finally:
-            for f, result in done:
-                _show(result, f, args.format)
+    groups = [readable[n : n + GROUP] for n in range(0, len(readable), GROUP)]
+    workers = min(workers, len(groups) - 1)
+    for n, group in enumerate(groups):
+        if n == 1 and workers > 1:
+            # Loaded, and the first group coded (so every lazy part is built): the rest in
+            # worker processes that start from this one.
+            return _code_in_workers(args, service, actor, groups[1:], workers, failures)
+        failures += _print_group(_code_group(args, service, actor, group, collection), args.format)
     return 2 if failures else 0
+
+
+Coded = list[tuple[str, "ChartResult | str"]]
+
+
+def _code_group(
+    args: argparse.Namespace,
+    service: Service,
+    actor: Actor,
+    group: list[str],
+    collection: heap.Paused | None = None,
+) -> Coded:
+    """Each file's result, or its one-line error; returned once the group's runs are durable."""
+    coded: Coded = []
+    # One disk sync for the group; its results are printed (acknowledged) only after.
+    with service.group_commit():
+        for f in group:
+            try:
+                if Path(f).suffix.lower() == ".json":
+                    result = service.code_fhir(actor, _read_json(Path(f)), setting=args.setting)
+                else:
+                    result = service.code_file(actor, f, setting=args.setting)
+            except CodeSenseError as err:
+                # One bad file in a batch must not lose the others' results.
+                coded.append((f, f"codesense: {err}"))
+                continue
+            finally:
+                if collection is not None:
+                    # Loaded and one chart coded: collect again (the loaded heap frozen).
+                    collection.resume()
+            coded.append((f, result))
+    return coded
+
+
+def _print_group(coded: Coded, fmt: str) -> int:
+    """Print a durable group's results and errors; the number of errors."""
+    failures = 0
+    for f, result in coded:
+        if isinstance(result, str):
+            print(result, file=sys.stderr)
+            failures += 1
+        else:
+            _show(result, f, fmt)
+    return failures
+
+
+def _workers(asked: int | None) -> int:
+    if asked is not None:
+        if asked < 1:
+            raise CodeSenseError("--workers must be at least 1")
+        return asked
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# What a forked worker codes with: the parent's loaded service (its store closed before the
+# fork, so each worker opens its own connections on first use).
+_FORKED: dict[str, Any] = {}
+
+
+def _code_in_workers(
+    args: argparse.Namespace,
+    service: Service,
+    actor: Actor,
+    groups: list[list[str]],
+    workers: int,
+    failures: int,
+) -> int:
+    import multiprocessing
+
+    # No SQLite connection may cross a fork: close the store and checkpoints here; the loaded
+    # term index, rules and models stay, shared with the workers page by page.
+    service.close()
+    _FORKED.update(service=service, actor=actor, args=args)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            # In the files' order: each group's results once that worker has made them durable.
+            for coded in pool.imap(_code_forked, groups, chunksize=1):
+                failures += _print_group(coded, args.format)
+    except CodeSenseError:
+        raise
+    except Exception as err:
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise CodeSenseError(f"a coding worker failed: {type(err).__name__}: {first}") from None
+    finally:
+        _FORKED.clear()
+    return 2 if failures else 0
+
+
+def _code_forked(group: list[str]) -> Coded:
+    return _code_group(_FORKED["args"], _FORKED["service"], _FORKED["actor"], group)
 
 
 def _show(result: ChartResult, f: str, fmt: str) -> None:

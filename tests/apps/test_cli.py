@@ -244,3 +244,31 @@ def test_verbose_logs_our_progress_and_no_library_chatter(term_index):
     assert not any("eligible syntax" in line for line in lines)
     assert not any(" INFO root:" in line for line in lines)
     assert len(lines) < 20, lines
+
+
+def test_many_files_coded_in_worker_processes_as_in_one(term_index, tmp_path):
+    """Past the first group of 25, `code` forks workers for the rest: the same results in the
+    files' order, a bad file in a worker's group named once, and the audit chain still whole."""
+    notes = sorted(EXAMPLES.glob("*.txt"))
+    files = []
+    for n in range(60):
+        chart = tmp_path / f"chart-{n:02d}.txt"
+        chart.write_text(f"Visit {n}.\n" + notes[n % len(notes)].read_text(), encoding="utf-8")
+        files.append(str(chart))
+    bad = tmp_path / "chart-40-corrupt.pdf"
+    bad.write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 100)
+    files.insert(40, str(bad))
+
+    def coded(workers: str) -> tuple[list[tuple[str, list[str]]], list[str]]:
+        proc = _run("code", "--format", "json", "--workers", workers, *files)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        lines = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+        errors = [line for line in proc.stderr.splitlines() if "awaits review" not in line]
+        return [(o["route"], [s["code"] for s in o["suggestions"]]) for o in lines], errors
+
+    one, one_errors = coded("1")
+    two, two_errors = coded("2")
+    assert len(one) == 60 and two == one
+    assert len(one_errors) == len(two_errors) == 1 and "chart-40-corrupt.pdf" in two_errors[0]
+    assert _run("audit", "verify").returncode == 0
+    assert _run("code", "--workers", "0", str(EXAMPLES / "ed_note.txt")).returncode != 0
