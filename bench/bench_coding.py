@@ -119,12 +119,16 @@ def _cli_figures(records: list, tmp: Path) -> dict[str, float]:
     small = files[:25]
     env["CODESENSE_DATA_DIR"] = str(_fresh_data_dir(tmp, "code25"))
     t25, c25, _ = _run([*cli, "code", "--format", "json", *small], env)
-    env["CODESENSE_DATA_DIR"] = str(_fresh_data_dir(tmp, "code_all"))
-    tall, call, _ = _run([*cli, "code", "--format", "json", *files], env)
     extra = len(files) - len(small)
-    # NaN when the machine's load made the longer run finish first: no figure, not a huge one.
-    out["marginal_wall"] = extra / (tall - t25) if tall > t25 else float("nan")
-    out["marginal_cpu"] = extra / (call - c25) if call > c25 else float("nan")
+    # All charts in one process (--workers 1), then with the default (past the first group of
+    # 25, one worker per core forked from the loaded process).
+    for key, options in (("one", ["--workers", "1"]), ("", [])):
+        env["CODESENSE_DATA_DIR"] = str(_fresh_data_dir(tmp, f"code_all{key}"))
+        tall, call, _ = _run([*cli, "code", "--format", "json", *options, *files], env)
+        # NaN when the machine's load made the longer run finish first: no figure, not a huge
+        # one.
+        out[f"marginal_wall{key}"] = extra / (tall - t25) if tall > t25 else float("nan")
+        out[f"marginal_cpu{key}"] = extra / (call - c25) if call > c25 else float("nan")
     out["code_n"] = len(files)
 
     for engine in ("local", "dask"):
@@ -286,7 +290,9 @@ def main() -> int:
         print(
             f"codesense code --format json marginal ({f['code_n']:.0f} charts against 25, "
             f"start-up cancels): {f['marginal_wall']:.1f} charts/s wall, "
-            f"{f['marginal_cpu']:.1f} charts per CPU-second | exact-match baseline in this run: "
+            f"{f['marginal_cpu']:.1f} charts per CPU-second (one worker per core); one process "
+            f"(--workers 1): {f['marginal_wallone']:.1f} charts/s wall, "
+            f"{f['marginal_cpuone']:.1f} per CPU-second | exact-match baseline in this run: "
             f"{base_rate:.0f} charts/s wall"
         )
         for engine in ("local", "dask"):
