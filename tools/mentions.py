@@ -91,10 +91,24 @@ class ContextRuleSpec(BaseModel):
     max_scope: int | None = Field(default=None, ge=1)
 
 
+class RelativeRoles(BaseModel):
+    """Phrases that name a relative in a role around the patient ("lives with her daughter",
+    "grandmother's prescription", "health-care proxy (son)"): each `phrases` template with
+    `{relative}` filled from `relatives` is a PSEUDO cue, which takes the relative's word from
+    the FAMILY cue and modifies nothing."""
+
+    relatives: list[str] = Field(min_length=1)
+    phrases: list[str] = Field(min_length=1)
+
+    def literals(self) -> list[str]:
+        return [p.format(relative=r) for p in self.phrases for r in self.relatives]
+
+
 class ContextRules(BaseModel):
     version: int
     drop_defaults: list[str] = Field(default_factory=list)
     rules: list[ContextRuleSpec]
+    relative_roles: RelativeRoles | None = None
 
 
 class Mention(BaseModel):
@@ -145,6 +159,11 @@ def _context_pipeline() -> tuple[Any, Any]:
         )
         for r in spec.rules
     ]
+    if spec.relative_roles is not None:
+        ours += [
+            ConTextRule(literal=literal, category="FAMILY", direction="PSEUDO")
+            for literal in spec.relative_roles.literals()
+        ]
     context.add(as_phrases([*defaults, *ours], nlp.tokenizer))
     return nlp, context
 

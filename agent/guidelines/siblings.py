@@ -70,7 +70,7 @@ def descend_by_words(work: Work) -> None:
         for rule in rules:
             if not rule.values or not work.matcher(rule.codes).matches(d.code):
                 continue
-            said = _said(work, rule, d)
+            said = _said(work, rule, d) or ({rule.default} if rule.default else set())
             wanted = next(iter(said)) if len(said) == 1 else rule.both if said else None
             if wanted is None:
                 continue

@@ -256,6 +256,12 @@ class ChooseByWords(RuleBase):
     values: list[AxisValue] = Field(default_factory=list)
     both: str | None = None
     with_without: bool = False
+    default: str | None = Field(
+        default=None,
+        description="the value a category the term index stopped at descends by when the "
+        "clause says none (gestational diabetes is 'in pregnancy' unless delivery or the "
+        "puerperium is said)",
+    )
     fact: Fact | None = Field(
         default=None,
         description="a chart fact read anywhere in the chart whose value picks each value's "
