@@ -393,7 +393,8 @@ SEMANTIC_MODEL_FEATURES: tuple[str, ...] = (
     "other_tops_category",
     *PRIOR_FEATURES,
 )
-SEMANTIC_THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.2, 1.0, 0.02))
+# 1.0 adds (all but) nothing: the fit may find that no semantic reading helps.
+SEMANTIC_THRESHOLDS = (*(round(float(t), 2) for t in np.arange(0.2, 1.0, 0.02)), 1.0)
 
 
 def subset(data: CandidateSet, rows: np.ndarray) -> CandidateSet:

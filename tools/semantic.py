@@ -304,9 +304,12 @@ class SemanticRetriever:
         # A chart asks twice (its mentions' readings, then its candidate pool): one search.
         todo = [p for p in dict.fromkeys(phrases) if (p, k) not in self._recent]
         if todo:
-            if len(self._recent) > _RECENT:
-                self._recent.clear()
-            for p, hits in zip(todo, self._index.search(todo, k), strict=True):
+            found = self._index.search(todo, k)
+            if len(self._recent) + len(todo) > _RECENT:
+                # Forget all but this query's phrases.
+                asked = {(p, k) for p in phrases}
+                self._recent = {q: h for q, h in self._recent.items() if q in asked}
+            for p, hits in zip(todo, found, strict=True):
                 self._recent[(p, k)] = hits
         return [self._recent[(p, k)] for p in phrases]
 

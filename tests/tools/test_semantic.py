@@ -108,3 +108,18 @@ def test_semantic_mentions_add_neighbours_and_phrase_mentions(tiny: SemanticInde
     codes = [c.code for c in stones.candidates]
     assert len(codes) == len(set(codes))
     assert [m.start for m in out] == sorted(m.start for m in out)
+
+
+def test_the_retriever_remembers_recent_phrases_and_forgets_safely(
+    tiny: SemanticIndex, monkeypatch
+):
+    from tools import semantic
+    from tools.semantic import SemanticRetriever
+
+    monkeypatch.setattr(semantic, "_RECENT", 2)
+    retriever = SemanticRetriever(tiny.folder.parent)
+    first = retriever.search(["kidney stone", "raised BP"], k=2)
+    # Over the bound: earlier phrases are forgotten, never those of the query being answered.
+    again = retriever.search(["kidney stone", "lost weight", "dizzy"], k=2)
+    assert again[0] == first[0] and again[1][0].code == "R63.4"
+    assert retriever.search(["raised BP"], k=2) == [first[1]]
