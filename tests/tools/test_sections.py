@@ -101,3 +101,19 @@ def test_a_pulse_reading_is_not_the_plan():
     text = "VITALS:\nT: 98.4\nP: 64\nR: 14\nP: 70, BP 118/76\nHeart regular.\n"
     assert {s.name for s in segment(text)[0]} == {"physical_exam"}
     assert _section_of(text, "Heart regular") == "physical_exam"
+
+
+def test_a_letterhead_or_header_block_is_the_preamble_not_narrative():
+    text = (
+        "LAKESIDE HIGHWAY CLINIC\n"
+        "45 Residential Street, Suite 2\n"
+        "Referred by: Dr. Okafor\n"
+        "Seen today after a fall at home.\n"
+        "ASSESSMENT: Contusion of left hip.\n"
+    )
+    names = [s.name for s in segment(text)[0]]
+    assert names == ["preamble", "unknown", "assessment_plan"]
+    assert _section_of(text, "Residential Street") == "preamble"
+    assert _section_of(text, "after a fall") == "unknown"
+    # A note that opens with narrative has no preamble.
+    assert segment("Pt fell at home.\nA: Hip contusion.\n")[0][0].name == "unknown"
