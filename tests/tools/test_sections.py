@@ -115,5 +115,6 @@ def test_a_letterhead_or_header_block_is_the_preamble_not_narrative():
     assert names == ["preamble", "unknown", "assessment_plan"]
     assert _section_of(text, "Residential Street") == "preamble"
     assert _section_of(text, "after a fall") == "unknown"
-    # A note that opens with narrative has no preamble.
+    # A note that opens with narrative, or with a bare condition, has no preamble.
     assert segment("Pt fell at home.\nA: Hip contusion.\n")[0][0].name == "unknown"
+    assert segment("Hypothyroidism\nPLAN: Recheck TSH.\n")[0][0].name == "unknown"
