@@ -455,6 +455,12 @@ class TermIndex:
 _LIST_SEPARATOR = re.compile(r"[,;]|\band\b|\bor\b", re.IGNORECASE)
 # Side words, which qualify the item they stand in rather than start another.
 _SIDES = frozenset({"left", "right", "bilateral"})
+# Numbers and ordinals, which count or number the item's parts ("the 9th and 10th ribs",
+# "ribs 4, 5 and 6") rather than name another item.
+_COUNT = re.compile(
+    r"\d{1,2}(?:st|nd|rd|th)?|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+    r"|eleventh|twelfth"
+)
 # A bracketed aside of up to 60 characters, no brackets inside.
 _ASIDE = re.compile(r"\([^()\n]{0,60}\)")
 
@@ -483,7 +489,7 @@ def _crosses_list(
                 a0 <= content[i].start - base and content[i].end - base <= a1 for a0, a1 in aside
             )
         ]
-        if not any(w not in key and w not in _SIDES for w in between):
+        if not any(w not in key and w not in _SIDES and not _COUNT.fullmatch(w) for w in between):
             continue
         if _LIST_SEPARATOR.search(_ASIDE.sub(" ", gap)):
             return True

@@ -307,6 +307,8 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
         for match in index.match_words(words, text=text):
             if match.candidates:
                 found.append((match.start, match.end, match, sent))
+        for match in _sequela_readings(index, words, text, sent.start, sent.end):
+            found.append((match.start, match.end, match, sent))
     if not found:
         return MentionsOutput(mentions=[])
     # By place in the text: "the closest one before it" (_resolve_vague_neoplasms) and the
@@ -407,6 +409,58 @@ def span_mentions(document: Document, spans: list[tuple[int, int]]) -> list[Ment
 
 
 _WITHOUT_CUES = frozenset({"without", "w/o"})
+
+# "Scar of left hand, late effect of old dog bite" (rules/lexicon.yaml `sequela_cues`).
+_SEQUELA_CUE = (
+    re.compile(
+        r"\b(?:" + "|".join(re.escape(c) for c in load_lexicon().sequela_cues) + r")\b", re.I
+    )
+    if load_lexicon().sequela_cues
+    else None
+)
+# What joins a residual to its cause when the sequela cue closes the statement.
+_CAUSED_BY = re.compile(r"\b(?:from|after|following|due to|secondary to|caused by)\b", re.I)
+# Injuries, poisonings and their consequences (chapter 19): the codes a sequela's cause takes.
+_INJURY = re.compile(r"^[ST]\d")
+
+
+def _sequela_readings(
+    index: TermIndex, words: list[Any], text: str, start: int, end: int
+) -> list[Any]:
+    """The injury a residual is the late effect of, read with the residual's words: "scar of
+    left hand, late effect of old dog bite" is an open bite of the left hand (S61.452-, with
+    7th character S), though the words after the cue name no site (Section I.C.19.a).
+    Only when the words after the cue read as no injury by themselves ("Colles fracture" has
+    its site), and only readings that take words from both sides of the cue and name an
+    injury; each spans from the residual's site to the injury."""
+    cue = _SEQUELA_CUE.search(text, start, end) if _SEQUELA_CUE is not None else None
+    if cue is None:
+        return []
+    clause_start = max(text.rfind(";", start, cue.start()), text.rfind("\n", start, cue.start()))
+    clause_end = min(
+        (i for i in (text.find(";", cue.end(), end), text.find("\n", cue.end(), end)) if i >= 0),
+        default=end,
+    )
+    residual = [w for w in words if clause_start < w.start and w.end <= cue.start()]
+    cause = [w for w in words if w.start >= cue.end() and w.end <= clause_end]
+    lo, hi = cue.start(), cue.end()
+    if residual and not cause:
+        # The cue closes the statement ("scar of left hand from a dog bite, late effect"): the
+        # cause is what the residual is said to come from.
+        joint = _CAUSED_BY.search(text, residual[0].start, cue.start())
+        if joint is not None:
+            lo, hi = joint.start(), joint.end()
+            cause = [w for w in residual if w.start >= hi]
+            residual = [w for w in residual if w.end <= lo]
+    if not residual or not cause:
+        return []
+    if any(m.candidates and _INJURY.match(m.candidates[0].code) for m in index.match_words(cause)):
+        return []
+    return [
+        m
+        for m in index.match_words(residual + cause)
+        if m.candidates and m.start < lo and m.end > hi and _INJURY.match(m.candidates[0].code)
+    ]
 
 
 def _names_its_code(sp: Any, code: str) -> bool:

@@ -51,6 +51,8 @@ def _combine_once(work: Work, rule: Combine) -> bool:
         return False
     if rule.unless_text and compiled(rule.unless_text).search(work.sentence_text(used)):
         return False
+    if rule.when_text and not compiled(rule.when_text).search(work.sentence_text(used)):
+        return False
     values = {str(n): d.code[:3] for n, d in enumerate(used, start=1)}
     added: list[str] = []
     for template in rule.add:

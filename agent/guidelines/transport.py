@@ -13,6 +13,7 @@ crash" alone is no collision partner).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from agent.guidelines.drugs import SEVENTH
@@ -72,27 +73,42 @@ class _Reading:
     def _find(self, pattern: str) -> list[TextMatch]:
         return find_text(self.chart, pattern, self.rule.sections)
 
-    def read_occupant(self, terms: set[str]) -> None:
-        """The occupant term the chart names first (on equal footing, the longer term:
-        "driver of a pickup truck" is a pickup truck occupant, not a truck occupant)."""
+    def _earliest(
+        self, terms: set[str], patterns_of: Callable[[str], list[str]]
+    ) -> tuple[str, list[TextMatch]] | None:
+        """The term whose chart words come first, with all their matches (on equal footing,
+        the longer term: "driver of a pickup truck" is a pickup truck occupant, not a truck
+        occupant). A term with no patterns is not read."""
         best: tuple[tuple[str, int, int], str, list[TextMatch]] | None = None
         for term in sorted(terms):
-            if term in self.rule.never:
-                continue
-            patterns = [f"\\b(?:{w})\\b" for w in self.rule.alone.get(term, [])]
-            vehicle = term if term in self.rule.vehicles else term.removesuffix(" occupant")
-            words = _vehicle_words(self.rule, vehicle)
-            patterns.append(self.rule.occupant.replace("{vehicle}", words))
-            matches = [m for p in patterns for m in self._find(p)]
+            matches = [m for p in patterns_of(term) for m in self._find(p)]
             first = _first(matches)
             if first is None:
                 continue
             key = (first.doc_id, first.start, -len(term))
             if best is None or key < best[0]:
                 best = (key, term, matches)
-        if best is None:
+        return None if best is None else (best[1], best[2])
+
+    def _occupant_patterns(self, term: str) -> list[str]:
+        if term in self.rule.never:
+            return []
+        patterns = [f"\\b(?:{w})\\b" for w in self.rule.alone.get(term, [])]
+        vehicle = term if term in self.rule.vehicles else term.removesuffix(" occupant")
+        patterns.append(self.rule.occupant.replace("{vehicle}", _vehicle_words(self.rule, vehicle)))
+        return patterns
+
+    def _partner_patterns(self, term: str) -> list[str]:
+        if term in self.rule.never or "NEC" in term or "NOS" in term:
+            return []
+        return [self.rule.partner.replace("{vehicle}", _vehicle_words(self.rule, term))]
+
+    def read_occupant(self, terms: set[str]) -> None:
+        """The occupant term the chart names first, and the victim's role in what says it."""
+        found = self._earliest(terms, self._occupant_patterns)
+        if found is None:
             return
-        self.occupant, self.occupant_matches = best[1], best[2]
+        self.occupant, self.occupant_matches = found
         said = " ".join(
             self.chart.document(m.doc_id).text[m.start : m.end] for m in self.occupant_matches
         )
@@ -102,20 +118,10 @@ class _Reading:
                 break
 
     def read_partner(self, terms: set[str]) -> None:
-        best: tuple[tuple[str, int, int], str, list[TextMatch]] | None = None
-        for term in sorted(terms):
-            if term in self.rule.never or "NEC" in term or "NOS" in term:
-                continue
-            pattern = self.rule.partner.replace("{vehicle}", _vehicle_words(self.rule, term))
-            matches = self._find(pattern)
-            first = _first(matches)
-            if first is None:
-                continue
-            key = (first.doc_id, first.start, -len(term))
-            if best is None or key < best[0]:
-                best = (key, term, matches)
-        if best is not None:
-            self.partner, self.partner_matches = best[1], best[2]
+        """The collision partner the chart names first."""
+        found = self._earliest(terms, self._partner_patterns)
+        if found is not None:
+            self.partner, self.partner_matches = found
 
     def words(self, term: str) -> list[TextMatch]:
         if term not in self._words:

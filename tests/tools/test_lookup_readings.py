@@ -131,3 +131,16 @@ def test_tabular_neighbours_follow_the_term_candidates(term_index: TermIndex):
     first_neighbour = origins.index("hierarchy")
     assert all(o == "hierarchy" for o in origins[first_neighbour:])
     assert {"R59.0", "R59.9"} <= {c.code for c in m.candidates}
+
+
+def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_index: TermIndex):
+    # "9th and 10th" number the ribs; "and" there joins no other condition.
+    assert _top(term_index, "fractures of the 9th and 10th ribs") == "S22.39"
+    assert _top(term_index, "fractures of the left 5th and 6th ribs") == "S22.32"
+    text = "History of obstructive pulmonary disease, 2 hypertension"
+    codes = {
+        c.code
+        for m in term_index.match_words(term_index.normalizer.words(text), text=text)
+        for c in m.candidates[:1]
+    }
+    assert "I27.20" not in codes

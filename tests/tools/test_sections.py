@@ -135,3 +135,20 @@ def test_a_line_that_is_only_a_header_is_a_header_in_any_case():
     # A header's word that opens a line of prose starts no section.
     assert _section_of(text, "Plan is to") == "assessment_plan"
     assert _section_of("Plan is to recheck.\nDiagnosis of gout.\n", "gout") == "unknown"
+
+
+def test_a_letterhead_or_header_block_is_the_preamble_not_narrative():
+    text = (
+        "LAKESIDE HIGHWAY CLINIC\n"
+        "45 Residential Street, Suite 2\n"
+        "Referred by: Dr. Okafor\n"
+        "Seen today after a fall at home.\n"
+        "ASSESSMENT: Contusion of left hip.\n"
+    )
+    names = [s.name for s in segment(text)[0]]
+    assert names == ["preamble", "unknown", "assessment_plan"]
+    assert _section_of(text, "Residential Street") == "preamble"
+    assert _section_of(text, "after a fall") == "unknown"
+    # A note that opens with narrative, or with a bare condition, has no preamble.
+    assert segment("Pt fell at home.\nA: Hip contusion.\n")[0][0].name == "unknown"
+    assert segment("Hypothyroidism\nPLAN: Recheck TSH.\n")[0][0].name == "unknown"

@@ -79,9 +79,18 @@ class SectionSpec(BaseModel):
     coding_weight: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
+class Preamble(BaseModel):
+    """The letterhead or header block a note may open with, before any header: its lines are
+    section `name`, which no text rule reads as the patient's story."""
+
+    name: str = "preamble"
+    lines: list[str] = Field(min_length=1)
+
+
 class SectionRules(BaseModel):
     version: int
     sections: dict[str, SectionSpec]
+    preamble: Preamble | None = None
 
 
 @lru_cache(maxsize=4)
@@ -407,10 +416,44 @@ def _sections(text: str, hidden: list[tuple[int, int]]) -> list[Section]:
         current.end = following.header_start
     if not found or found[0].header_start > 0:
         first_end = found[0].header_start if found else text_len
-        found.insert(
-            0, Section(name="unknown", header_start=0, header_end=0, start=0, end=first_end)
-        )
+        opening = _preamble_end(text, first_end)
+        if opening < first_end:
+            found.insert(
+                0,
+                Section(name="unknown", header_start=0, header_end=0, start=opening, end=first_end),
+            )
+        preamble = load_section_rules().preamble
+        if opening > 0 and preamble is not None:
+            found.insert(
+                0, Section(name=preamble.name, header_start=0, header_end=0, start=0, end=opening)
+            )
     return found
+
+
+@lru_cache(maxsize=1)
+def _preamble_lines() -> re.Pattern[str] | None:
+    preamble = load_section_rules().preamble
+    if preamble is None:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in preamble.lines))
+
+
+def _preamble_end(text: str, stop: int) -> int:
+    """Where the unheaded opening's letterhead or header block ends: the opening's first
+    lines, as long as each is blank or a title, an address or a labelled field
+    (rules/sections.yaml `preamble`); 0 when the opening starts with narrative."""
+    pattern = _preamble_lines()
+    if pattern is None:
+        return 0
+    end = 0
+    while end < stop:
+        line_end = text.find("\n", end, stop)
+        line_end = stop if line_end < 0 else line_end
+        line = text[end:line_end].strip()
+        if line and not pattern.fullmatch(line):
+            break
+        end = min(line_end + 1, stop)
+    return end
 
 
 def split_sentences(text: str) -> list[int]:

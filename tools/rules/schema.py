@@ -352,6 +352,9 @@ class Combine(RuleBase):
     remove: list[Selector] = Field(default_factory=list)
     unless_coded: list[Selector] = Field(default_factory=list)
     unless_text: Pattern | None = None
+    when_text: Pattern | None = Field(
+        default=None, description="only when the parts' sentences say this (a sequela's words)"
+    )
     same_category: bool = Field(
         default=False, description="every group's code in the category of the first group's"
     )
