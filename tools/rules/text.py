@@ -45,7 +45,9 @@ _GUARD = load_yaml_model(RULES_DIR / "context.yaml", _ContextFile).pattern_guard
 # Sections whose text is never the patient's own current condition.
 NEVER_SECTIONS = frozenset(_GUARD.never_sections)
 # Cues that, earlier in the same sentence, cancel a pattern match.
-DEFAULT_GUARD = rf"\b(?:{_alternation(_GUARD.before)})\b"
+# A cue word joined by a hyphen to the next word is part of a compound ("off-leash dog",
+# "off-duty"), not a cue.
+DEFAULT_GUARD = rf"\b(?:{_alternation(_GUARD.before)})\b(?!-\w)"
 # Cues right after a match, in its sentence, that cancel it: "metformin discontinued".
 AFTER_GUARD = re.compile(
     rf"^[^.;\n]{{0,25}}?\b(?:{_alternation(_GUARD.after)})\b",
