@@ -474,6 +474,9 @@ def _crosses_list(
     "COPD, hypertension" is two ("pulmonary" and "hypertension" are in different items).
     """
     for p, q in zip(positions, positions[1:], strict=False):
+        if ";" in text[content[p].end : content[q].start]:
+            # A semicolon always ends an item: "chronic cholecystitis; cholelithiasis" is two.
+            return True
         if q == p + 1 and not _LIST_SEPARATOR.search(text[content[p].end : content[q].start]):
             continue
         # A side after the comma qualifies the same item ("Primary osteoarthritis, left hip"),

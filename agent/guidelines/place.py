@@ -16,7 +16,7 @@ from agent.guidelines.work import Work
 from agent.state import TextSpan
 from tools.index_tables import load_index_entries
 from tools.rules.schema import PlaceOfOccurrence
-from tools.rules.text import find_text
+from tools.rules.text import EVENT_GUARD, find_text
 
 _PLACE_TERM = "Place of occurrence"
 _PLACES = ("Y92",)
@@ -47,7 +47,7 @@ def _named(work: Work, rule: PlaceOfOccurrence, term: str) -> TextSpan | None:
     if chart is None:
         return None
     pattern = _term_pattern(term, rule.words)
-    matches = find_text(chart, pattern, rule.sections)
+    matches = find_text(chart, pattern, rule.sections, guard=EVENT_GUARD)
     if not matches and term in rule.type_terms and rule.type_sections:
         # "Lives with her daughter in a single-family home": a statement of fact, read
         # without the guard (social history lines run "Never smoker" into it).

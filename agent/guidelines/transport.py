@@ -22,7 +22,7 @@ from agent.state import TextSpan
 from core.errors import CodeSenseError
 from tools.index_tables import load_index_entries
 from tools.rules.schema import TransportAccident
-from tools.rules.text import TextMatch, compiled, find_text
+from tools.rules.text import EVENT_GUARD, TextMatch, compiled, find_text
 
 _PATH = ("Accident", "transport")
 _COLLISION = "collision"
@@ -71,7 +71,7 @@ class _Reading:
         self._words: dict[str, list[TextMatch]] = {}
 
     def _find(self, pattern: str) -> list[TextMatch]:
-        return find_text(self.chart, pattern, self.rule.sections)
+        return find_text(self.chart, pattern, self.rule.sections, guard=EVENT_GUARD)
 
     def _earliest(
         self, terms: set[str], patterns_of: Callable[[str], list[str]]

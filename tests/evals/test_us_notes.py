@@ -69,3 +69,16 @@ def test_the_second_blind_set_is_a_named_set_apart_from_the_others():
     others = load_us_notes(US_NOTE_SETS["us-dev"]) + load_us_notes(US_NOTE_SETS["us-fresh"])
     assert not {n.id for n in blind} & {n.id for n in others}
     assert summarise_us(blind, {}, "us-blind2").dataset == "us-blind2"
+
+
+def test_the_third_blind_set_is_a_named_set_apart_from_the_others():
+    blind = load_us_notes(US_NOTE_SETS["us-blind3"])
+    assert len(blind) == 30 and {n.part for n in blind} == set("ABCD")
+    assert all(n.setting == "inpatient" for n in blind if n.part == "C")
+    others = [
+        note
+        for name in ("us-dev", "us-fresh", "us-blind2")
+        for note in load_us_notes(US_NOTE_SETS[name])
+    ]
+    assert not {n.id for n in blind} & {n.id for n in others}
+    assert summarise_us(blind, {}, "us-blind3").dataset == "us-blind3"

@@ -45,7 +45,16 @@ _GUARD = load_yaml_model(RULES_DIR / "context.yaml", _ContextFile).pattern_guard
 # Sections whose text is never the patient's own current condition.
 NEVER_SECTIONS = frozenset(_GUARD.never_sections)
 # Cues that, earlier in the same sentence, cancel a pattern match.
-DEFAULT_GUARD = rf"\b(?:{_alternation(_GUARD.before)})\b"
+# A cue word joined by a hyphen to the next word is part of a compound ("off-leash dog",
+# "off-duty"), not a cue.
+DEFAULT_GUARD = rf"\b(?:{_alternation(_GUARD.before)})\b(?!-\w)"
+# The same cues without the ones about a drug or an order ("stopped", "held", "off",
+# "allergic"), for an event read from the text, such as the place or vehicle of an injury:
+# "rear-ended while stopped in traffic" happened.
+_DRUG_CUES = frozenset(
+    {"stopped", "discontinued", "discontinue", "held", "hold", "off", "allergic", "allergy"}
+)
+EVENT_GUARD = rf"\b(?:{_alternation([w for w in _GUARD.before if w not in _DRUG_CUES])})\b(?!-\w)"
 # Cues right after a match, in its sentence, that cancel it: "metformin discontinued".
 AFTER_GUARD = re.compile(
     rf"^[^.;\n]{{0,25}}?\b(?:{_alternation(_GUARD.after)})\b",
@@ -142,7 +151,8 @@ def find_text(
                 continue
             s0, s1 = _sentence_bounds(doc, start)
             if cue is not None and (
-                cue.search(doc.text[s0:start]) or AFTER_GUARD.search(doc.text[end:s1])
+                cue.search(doc.text[s0:start])
+                or (guard == DEFAULT_GUARD and AFTER_GUARD.search(doc.text[end:s1]))
             ):
                 continue
             if cue_after is not None and cue_after.search(doc.text[end:s1]):
