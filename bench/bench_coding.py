@@ -117,12 +117,12 @@ def _cli_figures(records: list, tmp: Path) -> dict[str, float]:
     out["cold_cpu"] = statistics.median(c for _, c in cold)
 
     small = files[:25]
-    env["CODESENSE_DATA_DIR"] = str(_fresh_data_dir(tmp, "code25"))
-    t25, c25, _ = _run([*cli, "code", "--format", "json", *small], env)
     extra = len(files) - len(small)
-    # All charts in one process (--workers 1), then with the default (past the first group of
-    # 25, one worker per core forked from the loaded process).
+    # All charts in one process (--workers 1), then with the default (after a few charts, one
+    # worker per core forked from the loaded process).
     for key, options in (("one", ["--workers", "1"]), ("", [])):
+        env["CODESENSE_DATA_DIR"] = str(_fresh_data_dir(tmp, f"code25{key}"))
+        t25, c25, _ = _run([*cli, "code", "--format", "json", *options, *small], env)
         env["CODESENSE_DATA_DIR"] = str(_fresh_data_dir(tmp, f"code_all{key}"))
         tall, call, _ = _run([*cli, "code", "--format", "json", *options, *files], env)
         # NaN when the machine's load made the longer run finish first: no figure, not a huge

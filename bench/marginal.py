@@ -2,7 +2,7 @@
 
 Start-up cancels out: both runs pay it, so (N - 25) / (time of N - time of 25) is the per-chart
 rate. N charts are coded twice: in one process (`--workers 1`, the per-core rate) and with the
-default workers (one per core after the first group of 25). Each run gets a fresh data directory (its first chart sets up keys and the store) sharing
+default workers (one per core, forked after a few charts). Each run gets a fresh data directory (its first chart sets up keys and the store) sharing
 one cache directory, built by a two-chart run first. Prints wall and CPU figures and the load average:
 on a shared machine compare the CPU figure, measured interleaved with the reference checkout.
 
@@ -66,12 +66,13 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     _run(files[:2], tmp / "warm", env)
     cache = tmp / "warm" / "cache"
-    small_wall, small_cpu = _run(files[:25], tmp / "small", env, cache)
     extra = len(files) - 25
-    # One process (--workers 1), then the default: after its first group of charts, `code`
+    # One process (--workers 1), then the default: after a few charts, `code`
     # forks one worker per core for the rest.
     for label, options in (("1 process", ("--workers", "1")), ("default workers", ())):
-        all_wall, all_cpu = _run(files, tmp / label.replace(" ", "-"), env, cache, options)
+        name = label.replace(" ", "-")
+        small_wall, small_cpu = _run(files[:25], tmp / f"small-{name}", env, cache, options)
+        all_wall, all_cpu = _run(files, tmp / name, env, cache, options)
         wall_rate = extra / (all_wall - small_wall) if all_wall > small_wall else float("nan")
         cpu_rate = extra / (all_cpu - small_cpu) if all_cpu > small_cpu else float("nan")
         print(

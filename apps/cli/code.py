@@ -5,9 +5,9 @@ readable chart is coded; each file that cannot be read gets one line on stderr, 
 status is 2 at the end when any did.
 
 Many files are coded in groups, each group's results printed (acknowledged) once its runs are
-durable. The first group is coded here; with more groups than that and more than one core, the
-rest go to worker processes forked from this one once it is loaded (the loaded heap shared, not
-reloaded: each worker opens only its own store connections), and their results are printed in
+durable. With FORK_FROM files or more and more than one core, the first few are coded here and
+the rest go to worker processes forked from this one once it is loaded (the loaded heap shared,
+not reloaded: each worker opens only its own store connections); their results are printed in
 the files' order as groups finish.
 """
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 # Charts coded between two disk syncs; each group's results print once it is durable.
 GROUP = 25
+# From this many files on, `code` forks workers (one per core) after coding the first WARM.
+FORK_FROM = 20
+WARM = 4
 
 
 def register(sub: Any) -> None:
@@ -109,14 +112,18 @@ def _code_groups(
     collection: heap.Paused,
     workers: int,
 ) -> int:
-    groups = [readable[n : n + GROUP] for n in range(0, len(readable), GROUP)]
-    workers = min(workers, len(groups) - 1)
-    for n, group in enumerate(groups):
-        if n == 1 and workers > 1:
-            # Loaded, and the first group coded (so every lazy part is built): the rest in
-            # worker processes that start from this one.
-            return _code_in_workers(args, service, actor, groups[1:], workers, failures)
-        failures += _print_group(_code_group(args, service, actor, group, collection), args.format)
+    if workers > 1 and len(readable) >= FORK_FROM:
+        # A few charts here first, so every lazily built part is built once and shared; then
+        # the rest in worker processes started from this one, in groups small enough that the
+        # workers finish together.
+        warm, rest = readable[:WARM], readable[WARM:]
+        failures += _print_group(_code_group(args, service, actor, warm, collection), args.format)
+        size = max(WARM, min(GROUP, -(-len(rest) // (workers * 8))))
+        groups = [rest[n : n + size] for n in range(0, len(rest), size)]
+        return _code_in_workers(args, service, actor, groups, workers, failures)
+    for n in range(0, len(readable), GROUP):
+        coded = _code_group(args, service, actor, readable[n : n + GROUP], collection)
+        failures += _print_group(coded, args.format)
     return 2 if failures else 0
 
 

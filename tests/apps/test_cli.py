@@ -247,7 +247,7 @@ def test_verbose_logs_our_progress_and_no_library_chatter(term_index):
 
 
 def test_many_files_coded_in_worker_processes_as_in_one(term_index, tmp_path):
-    """Past the first group of 25, `code` forks workers for the rest: the same results in the
+    """From 20 files on, `code` forks workers after a few charts: the same results in the
     files' order, a bad file in a worker's group named once, and the audit chain still whole."""
     notes = sorted(EXAMPLES.glob("*.txt"))
     files = []
