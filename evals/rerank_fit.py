@@ -307,27 +307,11 @@ def fit_reranker(
     everything = np.arange(len(data.labels))
     tables = Tables(data, everything)
     model = fit_model(full_rows(data, everything, tables)[:, cols], data.labels, kind, features)
-    model = model.model_copy(
+    model = _shipped_tables(model, tables, name, len(data.gold)).model_copy(
         update={
             "nil_threshold": threshold,
             "switch_margin": margin,
             "other_threshold": other,
-            "code_record": {
-                k: (v[0], v[1]) for k, v in sorted(tables.code.items()) if v[1] >= MIN_RECORD
-            },
-            "category_record": {k: (v[0], v[1]) for k, v in sorted(tables.category.items())},
-            "gold_charts": {
-                k: v
-                for k, v in sorted(tables.gold_charts.items())
-                if tables.code.get(k, [0, 0])[1] >= MIN_RECORD
-            },
-            "pair_record": {
-                k: (v[0], v[1]) for k, v in sorted(tables.pair.items()) if v[1] >= MIN_RECORD
-            },
-            "base_rate": round(tables.base_rate, 6),
-            "prior_strength": PRIOR_STRENGTH,
-            "fitted_on": name,
-            "charts": len(data.gold),
             "mentions": len(set(data.mention.tolist())),
             "figures": {"train_cv_f1": round(f, 4), "train_as_ranked_f1": round(as_ranked, 4)},
         }

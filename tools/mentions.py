@@ -23,7 +23,7 @@ from core.errors import CodeSenseError
 from tools.chart import Document
 from tools.extract.sections import clinical_nlp, section_assertion
 from tools.folding import bidi_ranges, fold
-from tools.lookup import Candidate, TermIndex
+from tools.lookup import Candidate, ConceptMatch, TermIndex
 from tools.normalize import load_lexicon
 from tools.rulefiles import RULES_DIR, load_yaml_model
 from tools.rules.codes import CodeMatcher
@@ -319,33 +319,8 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
     mentions: list[Mention] = []
     for (start, end, match, sent), sp in zip(found, readings, strict=True):
         section = doc_model.section_at(start)
-        assertion: Assertion = "present"
-        cues: list[str] = []
-        if sp is not None:
-            modifiers = list(getattr(sp._, "modifiers", ()))
-            # The reading's own term, not the tabular neighbours listed after it ("Hypertensive
-            # heart disease without heart failure" beside "hypertension without CKD").
-            own = [m for m in modifiers if _cue_of_term(sp, m, match.candidates[0].term)]
-            if not own and _names_its_code(sp, match.candidates[0].code):
-                # "NPDR without macular edema": the code's category has a without-axis.
-                own = [m for m in modifiers if m.category == "NEGATED_EXISTENCE"]
-            # "GERD, no esophagitis suspected": the cue belongs to the negated phrase.
-            own += [m for m in modifiers if m not in own and _closes_negated_phrase(sp, m)]
-            if own:
-                # A cue that is a word of the matched term ("migraine without aura", "diabetes
-                # without complications") says nothing about the mention: read the others.
-                categories = {m.category.upper() for m in modifiers if m not in own}
-                assertion = next(
-                    (status for cat, status in _BY_CATEGORY if cat in categories), "present"
-                )
-            else:
-                for attr, status in _PRECEDENCE:
-                    if getattr(sp._, attr, False):
-                        assertion = status
-                        break
-            cues = [f"{m.category}:{_cue(m.rule)}" for m in modifiers if m not in own]
-        if assertion == "present":
-            assertion = section_assertion(section) or "present"
+        own = _own_cues(sp, match) if sp is not None else []
+        assertion, cues = _assertion(sp, section, own)
         mentions.append(
             Mention(
                 text=text[start:end],
@@ -366,6 +341,45 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
     )
 
 
+def _own_cues(sp: Any, match: ConceptMatch) -> list[Any]:
+    """The ConText cues that belong to the reading's own words, not to the mention."""
+    modifiers = list(getattr(sp._, "modifiers", ()))
+    # The reading's own term, not the tabular neighbours listed after it ("Hypertensive heart
+    # disease without heart failure" beside "hypertension without CKD").
+    own = [m for m in modifiers if _cue_of_term(sp, m, match.candidates[0].term)]
+    if not own and _names_its_code(sp, match.candidates[0].code):
+        # "NPDR without macular edema": the code's category has a without-axis.
+        own = [m for m in modifiers if m.category == "NEGATED_EXISTENCE"]
+    # "GERD, no esophagitis suspected": the cue belongs to the negated phrase.
+    own += [m for m in modifiers if m not in own and _closes_negated_phrase(sp, m)]
+    return own
+
+
+def _assertion(sp: Any, section: str, own: list[Any] | None = None) -> tuple[Assertion, list[str]]:
+    """A mention's assertion and cues from its ConText span (None: none read), leaving out the
+    cues in `own`; a present mention takes its section's assertion (family history ...)."""
+    assertion: Assertion = "present"
+    cues: list[str] = []
+    if sp is not None:
+        modifiers = list(getattr(sp._, "modifiers", ()))
+        if own:
+            # A cue that is a word of the matched term ("migraine without aura", "diabetes
+            # without complications") says nothing about the mention: read the others.
+            categories = {m.category.upper() for m in modifiers if m not in own}
+            assertion = next(
+                (status for cat, status in _BY_CATEGORY if cat in categories), "present"
+            )
+        else:
+            for attr, status in _PRECEDENCE:
+                if getattr(sp._, attr, False):
+                    assertion = status
+                    break
+        cues = [f"{m.category}:{_cue(m.rule)}" for m in modifiers if not own or m not in own]
+    if assertion == "present":
+        assertion = section_assertion(section) or "present"
+    return assertion, cues
+
+
 def span_mentions(document: Document, spans: list[tuple[int, int]]) -> list[Mention]:
     """Mentions for spans of visible text the term index matched nothing in (phrases whose
     candidates come from elsewhere: the semantic index), with their sentence, section and
@@ -382,16 +396,7 @@ def span_mentions(document: Document, spans: list[tuple[int, int]]) -> list[Ment
     out: list[Mention] = []
     for (start, end, _, sent), sp in zip(found, readings, strict=True):
         section = document.section_at(start)
-        assertion: Assertion = "present"
-        cues: list[str] = []
-        if sp is not None:
-            for attr, status in _PRECEDENCE:
-                if getattr(sp._, attr, False):
-                    assertion = status
-                    break
-            cues = [f"{m.category}:{_cue(m.rule)}" for m in getattr(sp._, "modifiers", ())]
-        if assertion == "present":
-            assertion = section_assertion(section) or "present"
+        assertion, cues = _assertion(sp, section)
         out.append(
             Mention(
                 text=text[start:end],
