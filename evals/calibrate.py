@@ -19,7 +19,7 @@ import numpy as np
 
 from agent.scoring import CALIBRATION_FILE, Calibration, ConfidenceFeatures, prior_logit
 from core.errors import CodeSenseError
-from evals.metrics import compare_key, expected_calibration_error
+from evals.metrics import compare_key, expected_calibration_error, reads_gold
 from evals.runner import ChartRecord, load_records
 from evals.summary import lowest_precise_threshold
 
@@ -49,7 +49,7 @@ def labelled(records: list[ChartRecord]) -> tuple[np.ndarray, np.ndarray, list[s
         gold = {compare_key(c) for c in r.gold if codeset.exists(c)}
         for s in r.suggestions:
             rows.append([s.features.get(f, 0.0) for f in DRAFT_FEATURES])
-            labels.append(float(compare_key(s.code) in gold))
+            labels.append(float(reads_gold(compare_key(s.code), gold)))
             codes.append(s.code)
     return np.asarray(rows, dtype=float), np.asarray(labels, dtype=float), codes
 

@@ -49,7 +49,10 @@ def render_markdown(s: Summary, command: str = "") -> str:
         "annotated); guidelines: the codes suggested for billing. Micro averages pool every code; "
         "macro averages weigh each code equally. Codes are compared without their 7th character "
         "and placeholder X's, which CodiEsp's gold omits (T14.90 for T14.90XA); the "
-        '"valid gold, exact" rows compare codes character for character.',
+        "A valid gold code that is a category in the 2026 code set (R51, M54.5, R05, E87.2: split "
+        "into children after CodiEsp was annotated) is read by one predicted code beneath it in the "
+        '"valid gold" rows, and only as written in the "valid gold, categories as written" rows; '
+        'the "valid gold, exact" rows compare codes character for character.',
         "",
         "| mode | scoring | micro P | micro R | micro F1 | macro P | macro R | macro F1 |",
         "|---|---|---|---|---|---|---|---|",
@@ -86,7 +89,8 @@ def render_markdown(s: Summary, command: str = "") -> str:
         "",
         "## Routing and calibration",
         "",
-        "A suggestion counts as right when its code is in the chart's valid gold.",
+        "A suggestion counts as right when it reads a code of the chart's valid gold (itself, or a "
+        "code beneath a gold category).",
         "",
         f"- Chart routes: {_shares(routing.chart_routes)}; code statuses: "
         f"{_shares(routing.code_statuses)}.",

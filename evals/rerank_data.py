@@ -22,6 +22,7 @@ import numpy as np
 
 from agent.rerank import STATIC_FEATURES, candidate_features, phrase_key
 from evals.datasets import LabelledChart, load_jsonl, resolve
+from evals.metrics import reads_gold
 
 _WORKER: dict[str, Any] = {}
 
@@ -76,23 +77,6 @@ def billable_key(code: str) -> str:
     return compare_key(code)
 
 
-def is_right(key: str, gold: set[str]) -> bool:
-    """Whether a candidate's scoring key reads a gold code. A gold code that is a category today
-    ("R05" cough, "R51" headache, "M54.5" low back pain: split into children after CodiEsp was
-    annotated) is read by any code under it: the model must not learn that "cough" is never
-    R05.9 because the annotators wrote a code that no longer exists as a leaf."""
-    if key in gold:
-        return True
-    return any(key.startswith(g) and _split(g) for g in gold if len(g) < len(key))
-
-
-def _split(key: str) -> bool:
-    from tools.codeset import CodeSet
-
-    codeset = CodeSet.load()
-    return codeset.exists(key) and not codeset.is_billable(key)
-
-
 def chart_rows(chart: LabelledChart) -> ChartRows:
     from evals.metrics import compare_key
     from tools.codeset import CodeSet
@@ -128,7 +112,7 @@ def chart_rows(chart: LabelledChart) -> ChartRows:
         x=np.vstack(blocks) if codes else np.zeros((0, width)),
         codes=codes,
         keys=keys,
-        labels=np.asarray([is_right(k, gold_set) for k in keys], dtype=bool),
+        labels=np.asarray([reads_gold(k, gold_set) for k in keys], dtype=bool),
         mention=np.asarray(
             [i for i, m in enumerate(mentions) for _ in m.candidates], dtype=np.int32
         ),
@@ -239,7 +223,7 @@ def load(path: Path) -> CandidateSet:
             keys=keys,
             # Labelled again here, so a dump made before a labelling fix needs no re-run.
             labels=np.asarray(
-                [is_right(str(k), gold[int(c)]) for k, c in zip(keys, chart, strict=True)],
+                [reads_gold(str(k), gold[int(c)]) for k, c in zip(keys, chart, strict=True)],
                 dtype=bool,
             ),
             chart=chart,

@@ -10,6 +10,8 @@ from evals.metrics import (
     expected_calibration_error,
     macro,
     micro,
+    read_categories,
+    reads_gold,
     recall_at,
     reliability,
 )
@@ -46,6 +48,20 @@ def test_category_and_scoring_key():
     assert compare_key("S06.0X0A") == "S060X0"
     assert compare_key("e11.9") == "E119"
     assert compare_key("R51") == "R51"
+
+
+def test_a_gold_category_of_today_is_read_by_one_code_beneath_it():
+    # R51 (headache) and M54.5 (low back pain) were leaves when CodiEsp was annotated; in the 2026
+    # code set they are categories, read by R51.9 and M54.50. E11.9 is a leaf: E11.65 is not it.
+    gold = {"R51", "M545", "E119"}
+    assert read_categories({"R519", "M5450", "E1165"}, gold) == {"R51", "M545", "E1165"}
+    # One child credits the category once; the second child stays a false positive.
+    assert read_categories({"R510", "R519"}, gold) == {"R51", "R519"}
+    # A code predicted as written is not replaced; nothing is invented without a child.
+    assert read_categories({"R51", "R519"}, gold) == {"R51", "R519"}
+    assert read_categories(set(), gold) == set()
+    assert reads_gold("R519", gold) and reads_gold("E119", gold)
+    assert not reads_gold("E1165", gold) and not reads_gold("R50", gold)
 
 
 def test_recall_at_counts_gold_found_among_candidates():

@@ -83,6 +83,25 @@ def test_scorings_modes_and_candidates(records: list[ChartRecord]):
     assert s.near_misses == 1 and s.near_miss_pairs[0][:2] == ("R599", "R591")
 
 
+def test_a_gold_category_of_today_is_read_by_a_code_beneath_it():
+    # CodiEsp's "R51" (headache) is a category in 2026: R51.9 reads it in the headline scoring,
+    # and in suggestion correctness; "categories as written" keeps the old, stricter figure.
+    record = ChartRecord(
+        id="h",
+        gold=["R51"],
+        mentions=[_mention("R51.9")],
+        suggestions=[_suggestion("R51.9", 0.7, "review")],
+        route="review",
+        latency_s=0.1,
+    )
+    s = summarise([record], RunInfo(dataset="t", fingerprint="x", setting="outpatient"))
+    read = s.scorings["all-mentions"]["valid gold"].micro
+    written = s.scorings["all-mentions"]["valid gold, categories as written"].micro
+    assert (read.tp, read.fp, read.fn) == (1, 0, 0)
+    assert (written.tp, written.fp, written.fn) == (0, 1, 1)
+    assert (s.routing.right_codes, s.routing.wrong_codes) == (1, 0)
+
+
 def test_evidence_routing_calibration_and_latency(records: list[ChartRecord]):
     s = summarise(
         records,
