@@ -355,6 +355,9 @@ class TermIndex:
         # Words expanded from one abbreviation share its span; a term may use all of them or none
         # ("HFrEF (EF 30%), COPD" must not borrow "chronic" from COPD for "chronic systolic HF").
         group_size = Counter((w.start, w.end) for w in content)
+        group_words: dict[tuple[int, int], set[str]] = {}
+        for w in content:
+            group_words.setdefault((w.start, w.end), set()).add(w.norm)
         where: dict[str, list[int]] = {}
         for i, w in enumerate(content):
             where.setdefault(w.norm, []).append(i)
@@ -372,7 +375,9 @@ class TermIndex:
                     continue
                 positions, span = window
                 used = Counter((content[p].start, content[p].end) for p in positions)
-                if any(n < group_size[g] for g, n in used.items()):
+                if any(n < group_size[g] for g, n in used.items()) and not _said_again(
+                    content, positions, used, group_size, group_words
+                ):
                     continue
                 if text is not None and _crosses_list(content, positions, set(key), text):
                     continue
@@ -497,6 +502,30 @@ def _crosses_list(
         if _LIST_SEPARATOR.search(_ASIDE.sub(" ", gap)):
             return True
     return False
+
+
+def _said_again(
+    content: list[Word],
+    positions: tuple[int, ...],
+    used: Counter[tuple[int, int]],
+    group_size: Counter[tuple[int, int]],
+    group_words: dict[tuple[int, int], set[str]],
+) -> bool:
+    """True when every abbreviation the window uses only in part has its other words said
+    again, as the chart's own words, elsewhere in the window: "RA with rheumatoid factor" reads
+    "rheumatoid arthritis with rheumatoid factor" (M05.-) whichever "rheumatoid" the window
+    took; "breast cancer with liver metastases" lends no "malignant neoplasm" of its cancer to
+    the metastases' "secondary" (another abbreviation's words are not said again)."""
+    plain = {
+        content[p].norm for p in positions if group_size[(content[p].start, content[p].end)] == 1
+    }
+    for g, n in used.items():
+        if n >= group_size[g]:
+            continue
+        taken = {content[p].norm for p in positions if (content[p].start, content[p].end) == g}
+        if not group_words[g] - taken <= plain:
+            return False
+    return True
 
 
 def _tightest(

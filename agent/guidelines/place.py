@@ -57,11 +57,29 @@ def _named(work: Work, rule: PlaceOfOccurrence, term: str) -> TextSpan | None:
     return TextSpan(doc_id=matches[0].doc_id, start=matches[0].start, end=matches[0].end)
 
 
+# A place word the chart puts after a preposition of place names where the event happened ("at
+# the baseball field"); one used as a modifier names something else ("a high-school game").
+_AT_PLACE = re.compile(
+    r"\b(?:at|in|on|inside|outside|near|behind)\s+(?:(?:the|a|an|his|her|their|its|[\w-]+'s)\s+)?"
+    r"(?:[\w-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+
+
+def _said_as_place(work: Work, span: TextSpan) -> bool:
+    chart = work.request.chart
+    if chart is None:
+        return False
+    text = chart.document(span.doc_id).text
+    return bool(_AT_PLACE.search(text[max(0, span.start - 40) : span.start]))
+
+
 def _best_place(work: Work, rule: PlaceOfOccurrence) -> tuple[str, list[TextSpan]] | None:
     """The deepest entry all of whose terms are named; among equals, fewer "specified NEC"
-    terms, then the one whose last term the chart names first."""
+    terms, then one the chart names after a preposition of place ("at the baseball field"
+    over "a high-school game"), then the one whose last term the chart names first."""
     named: dict[str, TextSpan | None] = {}
-    best: tuple[tuple[int, int, int], str, list[TextSpan]] | None = None
+    best: tuple[tuple[int, int, bool, int], str, list[TextSpan]] | None = None
     for terms, code in place_entries():
         if any(t in rule.never for t in terms):
             continue
@@ -74,7 +92,12 @@ def _best_place(work: Work, rule: PlaceOfOccurrence) -> tuple[str, list[TextSpan
                 break
             spans.append(span)
         else:
-            key = (len(terms), -sum("NEC" in t for t in terms), -spans[-1].start)
+            key = (
+                len(terms),
+                -sum("NEC" in t for t in terms),
+                _said_as_place(work, spans[-1]),
+                -spans[-1].start,
+            )
             if best is None or key > best[0]:
                 best = (key, code, spans)
     return None if best is None else (best[1], best[2])

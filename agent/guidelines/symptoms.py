@@ -64,12 +64,25 @@ def symptoms(work: Work) -> None:
         for d in list(work.decisions):
             if not symptom.matches(d.code):
                 continue
+            cause = next(
+                (c for c in causes if not integral.excludes1 or _excluded(work, d.code, c.code)),
+                None,
+            )
+            if cause is None:
+                continue
             work.remove(d)
             work.note(
-                causes[0],
+                cause,
                 integral,
                 f"{d.code} ({work.description(d.code)}) not coded separately: integral to "
-                f"{causes[0].code}",
+                f"{cause.code}",
             )
             for i in d.mention_ids:
-                work.reject(i, f"integral to {causes[0].code} ({integral.citation})", integral.id)
+                work.reject(i, f"integral to {cause.code} ({integral.citation})", integral.id)
+
+
+def _excluded(work: Work, symptom: str, diagnosis: str) -> bool:
+    """The Tabular's Excludes1 note of the symptom (or of its ancestors) names the diagnosis."""
+    if not (work.known(symptom) and work.known(diagnosis)):
+        return False
+    return work.codes.excludes1_conflict(symptom, diagnosis) is not None

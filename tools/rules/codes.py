@@ -20,7 +20,8 @@ from core.codes import CODE_PATTERN, undot
 
 _CODE = CODE_PATTERN
 _SELECTOR = re.compile(
-    rf"^(?:\*|tabular:manifestation|tabular:poisoning|tabular:adverse-effect|{_CODE}(?:-{_CODE})?)$"
+    rf"^(?:\*|tabular:manifestation|tabular:poisoning|tabular:adverse-effect|tabular:underdosing|"
+    rf"{_CODE}(?:-{_CODE})?)$"
 )
 _TEMPLATE = re.compile(r"^[A-Z0-9.]*(?:\{[a-z0-9_]+\}[A-Z0-9.]*)+$|^" + _CODE + "$")
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
@@ -29,9 +30,11 @@ MANIFESTATION = "tabular:manifestation"
 # Chapter 19's drug and chemical codes by their 6th character (tabular T36-T50: 1-4 poisoning
 # accidental, intentional, assault, undetermined; 5 adverse effect; 6 underdosing) and the toxic
 # effects T51-T65 (poisonings of non-medicinal substances).
+# Underdosing codes are never first-listed and take a noncompliance code (Section I.C.19.e.5.c).
 POISONING = "tabular:poisoning"
 ADVERSE_EFFECT = "tabular:adverse-effect"
-_SPECIAL = (ANY, MANIFESTATION, POISONING, ADVERSE_EFFECT)
+UNDERDOSING = "tabular:underdosing"
+_SPECIAL = (ANY, MANIFESTATION, POISONING, ADVERSE_EFFECT, UNDERDOSING)
 
 
 def is_poisoning(code: str) -> bool:
@@ -46,12 +49,18 @@ def is_adverse_effect(code: str) -> bool:
     return "T36" <= c[:3] <= "T50" and len(c) >= 6 and c[5] == "5"
 
 
+def is_underdosing(code: str) -> bool:
+    c = undot(code)
+    return "T36" <= c[:3] <= "T50" and len(c) >= 6 and c[5] == "6"
+
+
 def _check_selector(value: str) -> str:
     value = value.strip()
     if not _SELECTOR.match(value):
         raise ValueError(
             f"{value!r} is not a code selector (write 'E11', 'E11.9', 'E08-E13', "
-            f"'N18.1-N18.4', '*', '{MANIFESTATION}', '{POISONING}' or '{ADVERSE_EFFECT}')"
+            f"'N18.1-N18.4', '*', '{MANIFESTATION}', '{POISONING}', '{ADVERSE_EFFECT}' or "
+            f"'{UNDERDOSING}')"
         )
     return value
 
@@ -104,6 +113,7 @@ class CodeMatcher:
         self._manifestation = MANIFESTATION in self.selectors
         self._poisoning = POISONING in self.selectors
         self._adverse = ADVERSE_EFFECT in self.selectors
+        self._underdosing = UNDERDOSING in self.selectors
         self._is_manifestation = is_manifestation
         self._seen: dict[str, bool] = {}
         prefixes: list[str] = []
@@ -138,7 +148,11 @@ class CodeMatcher:
         for lo, hi in self._ranges:
             if lo <= c[: len(lo)] and c[: len(hi)] <= hi:
                 return True
-        if (self._poisoning and is_poisoning(c)) or (self._adverse and is_adverse_effect(c)):
+        if (
+            (self._poisoning and is_poisoning(c))
+            or (self._adverse and is_adverse_effect(c))
+            or (self._underdosing and is_underdosing(c))
+        ):
             return True
         if self._manifestation and self._is_manifestation is not None:
             return self._is_manifestation(code)

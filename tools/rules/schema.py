@@ -340,6 +340,12 @@ class SymptomIntegral(RuleBase):
     kind: Literal["symptom-integral"]
     diagnoses: list[Selector] = Field(min_length=1)
     symptoms: list[Selector] = Field(min_length=1)
+    excludes1: bool = Field(
+        default=False,
+        description="only a diagnosis the symptom's Tabular Excludes1 note names (R56 "
+        "'epileptic convulsions (G40.-)', R25 'specific movement disorders (G20-G26)'): the "
+        "note says the symptom is part of that disease, never coded beside it",
+    )
 
 
 class Combine(RuleBase):
