@@ -480,17 +480,21 @@ def readings(mentions: Sequence[Mention], texts: dict[str, str], model: Reranker
 
 
 def other_readings(
-    mentions: Sequence[tuple[Sequence[str], Sequence[float], int]], threshold: float
+    mentions: Sequence[tuple[Sequence[str], Sequence[float], int | None]], threshold: float
 ) -> list[list[int]]:
-    """For each kept mention of a chart (its candidate codes, their scores, the position of its
-    reading), the candidates listed beside its reading, best first: those scoring at least
-    `threshold` in a category none of the chart's readings has, each code once in the chart.
+    """For each mention of a chart (its candidate codes, their scores, the position of its
+    reading, or None for a mention left out for its reading's low score), the candidates listed
+    beside its reading, best first: those scoring at least `threshold` in a category none of the
+    chart's readings has, each code once in the chart. A left-out mention lists at most one:
+    it becomes that mention's only code.
 
     A term match often names two things the coders both coded ("renal colic" N23 beside the
     stone N20.0 its words also match); a sibling of a reading is the reading's rival, never a
-    second reading. These are the mention's codes for a reader of the chart ("all mentions");
-    the reasoner still decides from the reading alone, so nothing listed here is billed."""
-    read = {undot(codes[first])[:3] for codes, _, first in mentions if codes}
+    second reading. A mention whose first reading is unlikely may still name something else
+    likely ("lesions" read as L98.9, unlikely, where its M89.9 "bone lesion" candidate is
+    likely). These are the mention's codes for a reader of the chart ("all mentions"); the
+    reasoner still decides from the readings alone, so nothing listed here is billed."""
+    read = {undot(codes[first])[:3] for codes, _, first in mentions if codes and first is not None}
     seen: set[str] = set()
     out: list[list[int]] = []
     for codes, p, first in mentions:
@@ -501,6 +505,8 @@ def other_readings(
                 continue
             seen.add(key)
             extra.append(i)
+            if first is None:
+                break
         out.append(extra)
     return out
 
@@ -564,24 +570,37 @@ def rerank_mentions(
     if model is None or not mentions:
         return mentions
     texts = {d.doc_id: d.text for d in chart.documents} if chart is not None else {}
-    kept = [
-        (m, r)
-        for m, r in zip(mentions, readings(mentions, texts, model), strict=True)
-        if not m.candidates or (r.keep and (term_count(m) or model.semantic is not None))
-    ]
+    kept: list[tuple[Mention, Reading]] = []
+    # Mentions left out for their reading's low score that may still list another reading.
+    left_out: list[tuple[Mention, Reading]] = []
+    position: dict[int, int] = {}  # id(mention) -> its place in the chart's order
+    for n, (m, r) in enumerate(zip(mentions, readings(mentions, texts, model), strict=True)):
+        position[id(m)] = n
+        if not m.candidates or (r.keep and (term_count(m) or model.semantic is not None)):
+            kept.append((m, r))
+        elif not r.keep and r.order and model.other_threshold is not None:
+            left_out.append((m, r))
     others: list[list[int]] = [[] for _ in kept]
+    lost: list[list[int]] = [[] for _ in left_out]
     if model.other_threshold is not None:
-        others = other_readings(
+        listed = other_readings(
             [
-                (
-                    [c.code for c in m.candidates[: term_count(m)]],
-                    r.scores,
-                    r.order[0] if r.order else 0,
-                )
-                for m, r in kept
+                *(
+                    (
+                        [c.code for c in m.candidates[: term_count(m)]],
+                        r.scores,
+                        r.order[0] if r.order else 0,
+                    )
+                    for m, r in kept
+                ),
+                *(
+                    ([c.code for c in m.candidates[: term_count(m)]], r.scores, None)
+                    for m, r in left_out
+                ),
             ],
             model.other_threshold,
         )
+        others, lost = listed[: len(kept)], listed[len(kept) :]
     read: list[list[str]] = [
         [m.candidates[r.order[0]].code, *(m.candidates[i].code for i in extra)] if r.order else []
         for (m, r), extra in zip(kept, others, strict=True)
@@ -595,10 +614,10 @@ def rerank_mentions(
             ],
             model.semantic.nil_threshold,
         )
-    out: list[Mention] = []
+    out: list[tuple[int, Mention]] = []
     for (m, reading), codes, sem in zip(kept, read, extra_sem, strict=True):
         if not m.candidates:
-            out.append(m)
+            out.append((position[id(m)], m))
             continue
         n = term_count(m)
         semantic = m.candidates[n:]
@@ -614,5 +633,13 @@ def rerank_mentions(
         if not codes:  # a phrase none of whose semantic candidates became a reading
             continue
         ranked: list[Candidate] = [m.candidates[i] for i in reading.order]
-        out.append(m.model_copy(update={"candidates": [*ranked, *semantic], "codes": codes}))
-    return out
+        update = {"candidates": [*ranked, *semantic], "codes": codes}
+        out.append((position[id(m)], m.model_copy(update=update)))
+    # A left-out mention with another likely reading stays, that reading its only code and no
+    # candidates: the reasoner codes nothing from it (its first reading was unlikely), a reader
+    # of the chart sees what it names.
+    for (m, _), extra in zip(left_out, lost, strict=True):
+        if extra:
+            update = {"candidates": [], "codes": [m.candidates[extra[0]].code]}
+            out.append((position[id(m)], m.model_copy(update=update)))
+    return [m for _, m in sorted(out, key=lambda nm: nm[0])]

@@ -192,16 +192,23 @@ def chart_f1(
     """Micro P/R/F1 of the charts' code sets: every kept mention's reading (valid gold), and
     with scores `p` and an `other` threshold, the other readings listed beside them."""
     predicted: list[set[str]] = [set() for _ in data.gold]
-    kept: dict[int, list[tuple[list[int], int]]] = {}
+    kept: dict[int, list[tuple[list[int], int | None]]] = {}
     rows: dict[int, list[int]] = {}
     for i in range(len(data.labels)):
         rows.setdefault(int(data.mention[i]), []).append(i)
+    left_out: dict[int, list[tuple[list[int], int | None]]] = {}
     for m, (i, score) in sorted(best.items()):
         if score >= threshold:
             predicted[int(data.chart[i])].add(str(data.keys[i]))
             kept.setdefault(int(data.chart[i]), []).append((rows[m], rows[m].index(i)))
+        else:
+            left_out.setdefault(int(data.chart[i]), []).append((rows[m], None))
     if p is not None and other is not None:
-        for chart, mentions in kept.items():
+        for chart in sorted(set(kept) | set(left_out)):
+            mentions: list[tuple[list[int], int | None]] = [
+                *kept.get(chart, []),
+                *left_out.get(chart, []),
+            ]
             lists = [
                 ([str(data.codes[i]) for i in idx], p[idx].tolist(), first)
                 for idx, first in mentions
@@ -412,22 +419,30 @@ def term_readings(
     rows: dict[int, list[int]] = {}
     for i in range(len(term.labels)):
         rows.setdefault(int(term.mention[i]), []).append(i)
-    kept: dict[int, list[tuple[int, list[int], int]]] = {}
+    kept: dict[int, list[tuple[int, list[int], int | None]]] = {}
+    left_out: dict[int, list[tuple[int, list[int], int | None]]] = {}
     for m, (i, score) in sorted(best.items()):
         if score >= model.nil_threshold:
             kept.setdefault(int(term.chart[i]), []).append((m, rows[m], rows[m].index(i)))
+        else:
+            left_out.setdefault(int(term.chart[i]), []).append((m, rows[m], None))
     out: dict[int, dict[int, list[str]]] = {}
-    for chart, mentions in kept.items():
+    for chart in sorted(set(kept) | set(left_out)):
+        mentions = [*kept.get(chart, []), *left_out.get(chart, [])]
         lists = [([str(term.codes[i]) for i in idx], p[idx].tolist(), f) for _, idx, f in mentions]
         extras = (
             other_readings(lists, model.other_threshold)
             if model.other_threshold is not None
             else [[] for _ in mentions]
         )
-        out[chart] = {
-            m: [str(term.codes[idx[f]]), *(str(term.codes[idx[j]]) for j in extra)]
+        read = {
+            m: [
+                *([str(term.codes[idx[f]])] if f is not None else []),
+                *(str(term.codes[idx[j]]) for j in extra),
+            ]
             for (m, idx, f), extra in zip(mentions, extras, strict=True)
         }
+        out[chart] = {m: codes for m, codes in read.items() if codes}
     return out
 
 

@@ -160,6 +160,26 @@ def test_other_readings_are_listed_beside_the_reading_never_instead_of_it():
     assert other_readings(lists, 0.6) == [[2], []]
 
 
+def test_a_left_out_mention_keeps_another_likely_reading_as_its_only_code():
+    # R52 scores 0.05, under the threshold 0.1: the mention is left out as read; its candidate
+    # R07.9 (0.38) clears the other readings' 0.3, so the mention stays with that code alone
+    # and no candidates (the reasoner codes nothing from it).
+    model = _logistic({"depth": 3.0, "rank": -0.5}, bias=-12.0, nil=0.1)
+    listing = model.model_copy(update={"other_threshold": 0.3})
+    out = rerank_mentions([_mention(PAIN, CHEST)], _chart(), listing)
+    assert [(m.codes, m.candidates) for m in out] == [(["R07.9"], [])]
+    # Without other readings, or when the other is not likely enough, it is left out.
+    assert rerank_mentions([_mention(PAIN, CHEST)], _chart(), model) == []
+    strict = model.model_copy(update={"other_threshold": 0.5})
+    assert rerank_mentions([_mention(PAIN, CHEST)], _chart(), strict) == []
+    # Never a sibling of a kept reading; the chart's order of mentions holds.
+    kept = _mention(CATEGORY, text="pleuritic pain", assertion="historical")
+    out = rerank_mentions([_mention(PAIN, CHEST), kept], _chart(), listing)
+    assert [m.codes for m in out] == [["R07"]]
+    lists = [(["R52", "R07.9", "N23"], [0.01, 0.5, 0.7], None), (["N20.0"], [0.9], 0)]
+    assert other_readings(lists, 0.4) == [[2], []]
+
+
 def test_without_a_model_or_when_turned_off_nothing_changes(monkeypatch):
     mentions = [_mention(PAIN, CHEST)]
     monkeypatch.setattr("agent.rerank.load_reranker", lambda: None)

@@ -144,3 +144,26 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         for c in m.candidates[:1]
     }
     assert "I27.20" not in codes
+
+
+@pytest.mark.parametrize(
+    ("phrase", "code"),
+    [
+        ("stones from left kidney lithiasis", "N20.0"),  # Lithiasis - see Calculus, kidney
+        ("marked abdominal distention", "R14.0"),  # Distension, distention, abdomen
+        ("brisk hyperreflexia", "R29.2"),
+        ("diffuse areflexia", "R29.2"),
+        ("a common cold last week", "J00"),
+        ("chronic catarrh", "J00"),
+        ("febrile respiratory tract infection", "J98.8"),  # Infection, respiratory NEC
+        ("lower respiratory tract infection", "J22"),
+        ("upper respiratory tract infection", "J06.9"),
+        ("marked leucocytosis", "D72.829"),  # British spelling of Leukocytosis
+    ],
+)
+def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
+    doc = text_document(f"On examination: {phrase}.", "d1")
+    found = find_mentions(MentionsInput(document=doc), term_index).mentions
+    assert any(m.candidates and m.candidates[0].code == code for m in found), [
+        (m.text, [c.code for c in m.candidates[:2]]) for m in found
+    ]
