@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from core.contract import Assertion
 from core.errors import CodeSenseError
 from tools.chart import Document
+from tools.extract.pattern_check import add_rules
 from tools.extract.sections import clinical_nlp, section_assertion
 from tools.folding import bidi_ranges, fold
 from tools.lookup import Candidate, ConceptMatch, TermIndex
@@ -164,7 +165,7 @@ def _context_pipeline() -> tuple[Any, Any]:
             ConTextRule(literal=literal, category="FAMILY", direction="PSEUDO")
             for literal in spec.relative_roles.literals()
         ]
-    context.add(as_phrases([*defaults, *ours], nlp.tokenizer))
+    add_rules(context, as_phrases([*defaults, *ours], nlp.tokenizer))
     return nlp, context
 
 

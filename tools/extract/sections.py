@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field
 
 from core.contract import Assertion
 from tools.chart import Section, Sentence
+from tools.extract.pattern_check import add_rules
 from tools.rulefiles import RULES_DIR, load_yaml_model
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,7 @@ def clinical_nlp() -> Any:
                 )
         for header in spec.colon_headers:
             rules.append(SectionRule(literal=f"{header}:", category=name))
-    sectionizer.add(rules)
+    add_rules(sectionizer, rules)
     return nlp
 
 

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from core.contract import Assertion, MeatElement, Setting
 from tools.rules.codes import Code, CodeTemplate, Selector, template_fields
+from tools.rules.patterns import compiled
 
 RuleSetting = Literal["outpatient", "inpatient", "all"]
 Severity = Literal["error", "warning", "info"]
@@ -34,8 +35,9 @@ _UNDETERMINED = re.compile(r"\b(?:clinically undetermined|unable to determine)\b
 
 
 def _check_regex(value: str) -> str:
+    # Compiled as the engine will search with it (the same cache): parsed once per process.
     try:
-        re.compile(value)
+        compiled(value)
     except re.error as err:
         raise ValueError(f"invalid regular expression: {err}") from None
     return value

@@ -20,6 +20,7 @@ from tools.chart import Chart, Document
 from tools.rulefiles import RULES_DIR, load_yaml_model
 from tools.rules.literals import lowered, may_match
 from tools.rules.load import RuleSet
+from tools.rules.patterns import compiled
 from tools.rules.schema import ChartFact
 
 
@@ -95,11 +96,6 @@ class ChartFacts(BaseModel):
         if self.encounter:
             out["encounter"] = self.encounter
         return out
-
-
-@lru_cache(maxsize=1024)
-def compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
 
 
 @lru_cache(maxsize=8)
