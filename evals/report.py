@@ -48,7 +48,7 @@ def render_markdown(s: Summary, command: str = "") -> str:
         "all-mentions: the union of every mention's code, whatever its assertion (how CodiEsp was "
         "annotated); guidelines: the codes suggested for billing. Micro averages pool every code; "
         "macro averages weigh each code equally. Codes are compared without their 7th character "
-        "and placeholder X's, which CodiEsp's gold omits (T14.90 for T14.90XA); the "
+        "and placeholder X's, which CodiEsp's gold omits (T14.90 for T14.90XA). "
         "A valid gold code that is a category in the 2026 code set (R51, M54.5, R05, E87.2: split "
         "into children after CodiEsp was annotated) is read by one predicted code beneath it in the "
         '"valid gold" rows, and only as written in the "valid gold, categories as written" rows; '
