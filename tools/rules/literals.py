@@ -37,11 +37,26 @@ def lowered(text: str) -> str:
     return text.translate(_ASCII_FOLD).lower()
 
 
-@lru_cache(maxsize=2048)
+# Required words found by an earlier process (`tools/rules/patterns.py` keeps them per pack).
+_REMEMBERED: dict[str, frozenset[str] | None] = {}
+
+
+def remember(words: dict[str, frozenset[str] | None]) -> None:
+    """Take `required_words` answers an earlier process computed for these patterns."""
+    _REMEMBERED.update(words)
+
+
 def required_words(pattern: str) -> frozenset[str] | None:
     """Lower-case ASCII strings of which every match of `pattern` (read case-insensitively)
     contains at least one, or None when no such set is known ("\\d+ weeks" gives {" weeks"},
     "\\b(?:eliquis|xarelto)\\b" {"eliquis", "xarelto"}, "(?:a|b)?\\d" None)."""
+    if pattern in _REMEMBERED:
+        return _REMEMBERED[pattern]
+    return _parsed_required_words(pattern)
+
+
+@lru_cache(maxsize=2048)
+def _parsed_required_words(pattern: str) -> frozenset[str] | None:
     try:
         tree = _parser.parse(pattern, re.IGNORECASE)
     except re.error:
