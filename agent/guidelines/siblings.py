@@ -207,7 +207,18 @@ def _sibling_codes(codes: CodeSet, code: str, axis: str) -> tuple[str, ...]:
     if _encounter_seventh(codes, code):
         # S92.353 (the encounter's letter still to come) is a sibling of S92.355, not S92.355A.
         leaves = list(dict.fromkeys(without_seventh(c) for c in leaves))
-    return tuple(c for c in leaves if c != code and _key(codes.title(c), axis) == key)
+    # A sibling's lowered title holds every word of the key (the axis is cut out with a space,
+    # so no word forms across it): most of a category's leaves fail that look before the regex.
+    words = sorted(set(key), key=len, reverse=True)
+    return tuple(
+        c
+        for c in leaves
+        if c != code and _holds(codes.title(c).lower(), words) and _key(codes.title(c), axis) == key
+    )
+
+
+def _holds(text: str, words: list[str]) -> bool:
+    return all(w in text for w in words)
 
 
 def _leaves(codes: CodeSet, category: str) -> list[str]:
