@@ -159,6 +159,15 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("lower respiratory tract infection", "J22"),
         ("upper respiratory tract infection", "J06.9"),
         ("marked leucocytosis", "D72.829"),  # British spelling of Leukocytosis
+        # Loss, vision: left / right (normal vision on the other side) / both eyes.
+        ("gradual loss of vision affecting the left eye", "H54.62"),
+        ("decreased visual acuity of his right eye", "H54.61"),
+        ("bilateral loss of vision since the surgery", "H54.3"),
+        ("a flat lesion at the bladder neck", "N32.9"),  # Lesion, bladder
+        ("ulcerated lesion of the penis", "N48.9"),  # Lesion, penis
+        ("painful oral lesions", "K13.79"),  # Lesion, mouth
+        ("recurrent urinary infections", "N39.0"),  # Infection, urinary (tract)
+        ("nocturia with urinary urgency", "R39.15"),  # Urgency, urinary
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
