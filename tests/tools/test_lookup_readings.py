@@ -168,6 +168,15 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("painful oral lesions", "K13.79"),  # Lesion, mouth
         ("recurrent urinary infections", "N39.0"),  # Infection, urinary (tract)
         ("nocturia with urinary urgency", "R39.15"),  # Urgency, urinary
+        # Leukemia by cell type, never the unspecified-cell "acute" / "chronic" leukemia.
+        ("relapsed acute myeloid leukemia", "C92.00"),
+        ("known chronic myelogenous leukemia", "C92.10"),
+        ("untreated chronic lymphocytic leukemia", "C91.10"),
+        ("an episode compatible with transient ischemic attack", "G45.9"),
+        ("severe mitral regurgitation", "I34.0"),
+        ("moderate aortic insufficiency", "I35.1"),
+        ("thrombosis in the left renal vein", "I82.3"),
+        ("coagulopathy on admission labs", "D68.9"),
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
