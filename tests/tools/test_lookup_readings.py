@@ -177,6 +177,9 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("moderate aortic insufficiency", "I35.1"),
         ("thrombosis in the left renal vein", "I82.3"),
         ("coagulopathy on admission labs", "D68.9"),
+        ("intermittent incontinence at night", "R32"),  # Incontinence R32
+        ("incontinence of feces since the operation", "R15.9"),
+        ("longstanding secondary hyperparathyroidism", "N25.81"),  # secondary (renal)
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
