@@ -159,6 +159,27 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("lower respiratory tract infection", "J22"),
         ("upper respiratory tract infection", "J06.9"),
         ("marked leucocytosis", "D72.829"),  # British spelling of Leukocytosis
+        # Loss, vision: left / right (normal vision on the other side) / both eyes.
+        ("gradual loss of vision affecting the left eye", "H54.62"),
+        ("decreased visual acuity of his right eye", "H54.61"),
+        ("bilateral loss of vision since the surgery", "H54.3"),
+        ("a flat lesion at the bladder neck", "N32.9"),  # Lesion, bladder
+        ("ulcerated lesion of the penis", "N48.9"),  # Lesion, penis
+        ("painful oral lesions", "K13.79"),  # Lesion, mouth
+        ("recurrent urinary infections", "N39.0"),  # Infection, urinary (tract)
+        ("nocturia with urinary urgency", "R39.15"),  # Urgency, urinary
+        # Leukemia by cell type, never the unspecified-cell "acute" / "chronic" leukemia.
+        ("relapsed acute myeloid leukemia", "C92.00"),
+        ("known chronic myelogenous leukemia", "C92.10"),
+        ("untreated chronic lymphocytic leukemia", "C91.10"),
+        ("an episode compatible with transient ischemic attack", "G45.9"),
+        ("severe mitral regurgitation", "I34.0"),
+        ("moderate aortic insufficiency", "I35.1"),
+        ("thrombosis in the left renal vein", "I82.3"),
+        ("coagulopathy on admission labs", "D68.9"),
+        ("intermittent incontinence at night", "R32"),  # Incontinence R32
+        ("incontinence of feces since the operation", "R15.9"),
+        ("longstanding secondary hyperparathyroidism", "N25.81"),  # secondary (renal)
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
