@@ -29,11 +29,12 @@ _WITH = re.compile(r"\b(with|without)\s+([a-z]+(?:\s+[a-z]+)?)", re.IGNORECASE)
 
 
 def choose_by_words(work: Work) -> None:
-    """Each decision resting on mentions takes the sibling its clauses' words choose."""
+    """Each decision resting on mentions takes the sibling its clauses' words choose; a code
+    read from chart text alone (an add-code rule's) reads the clause of its own evidence."""
     for rule in work.in_force(ChooseByWords):
         codes = work.matcher(rule.codes)
         for d in list(work.decisions):
-            if not d.mention_ids or not codes.matches(d.code):
+            if not (d.mention_ids or d.spans) or not codes.matches(d.code):
                 continue
             target = _by_axis(work, rule, d) if rule.values else None
             if rule.with_without and target is None:
@@ -130,6 +131,9 @@ def _said(work: Work, rule: ChooseByWords, d: CodeDecision) -> set[str]:
     said: set[str] = set()
     for i in d.mention_ids:
         said |= _clause_values(work, i, rule)
+    if not d.mention_ids:
+        for text, start, end in _span_clauses(work, d):
+            said |= _values_in(text, start, end, rule)
     if not said and rule.said_by_fact is not None:
         value = getattr(work.facts, rule.said_by_fact, None)
         if value in {v.name for v in rule.values}:
@@ -153,6 +157,11 @@ def _clause_values(work: Work, mention_id: int, rule: ChooseByWords) -> set[str]
     """The axis values the mention's own words say, else the nearest after it in its clause,
     else the nearest before it."""
     text, start, end = _clause(work, mention_id)
+    return _values_in(text, start, end, rule)
+
+
+def _values_in(text: str, start: int, end: int, rule: ChooseByWords) -> set[str]:
+    """The axis values said in text[start:end], else the nearest after it, else before it."""
     patterns = [(v.name, re.compile(v.text)) for v in rule.values]
     inside = {name for name, p in patterns if p.search(text, start, end)}
     if inside:
@@ -166,6 +175,24 @@ def _clause_values(work: Work, mention_id: int, rule: ChooseByWords) -> set[str]
     if before:
         return {max(before)[1]}
     return set()
+
+
+def _span_clauses(work: Work, d: CodeDecision) -> list[tuple[str, int, int]]:
+    """The clause of each evidence span of a decision without mentions, with the span's
+    offsets in it ("Alzheimer's dementia" read by an add-code rule, then "moderate stage")."""
+    chart = work.request.chart
+    if chart is None:
+        return []
+    clauses = []
+    for span in d.spans:
+        doc = chart.document(span.doc_id).text
+        for _, s, e in work.sentences_of_span(span.doc_id, span.start, span.end):
+            cuts = [c.end() for c in _CLAUSE_END.finditer(doc, s, span.start)]
+            lo = max(cuts, default=s)
+            stop = _CLAUSE_END.search(doc, span.end, max(e, span.end))
+            hi = stop.start() if stop else max(e, span.end)
+            clauses.append((doc[lo:hi], span.start - lo, span.end - lo))
+    return clauses
 
 
 def _clause(work: Work, mention_id: int) -> tuple[str, int, int]:
