@@ -302,6 +302,11 @@ def _content(title: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(title.lower()) if w not in _SITE_FILLER)
 
 
+def _with_phrases(title: str) -> frozenset[tuple[str, str]]:
+    """The "with X" / "without X" phrases of a title, in their own order of words."""
+    return frozenset((m.group(1).lower(), m.group(2).lower()) for m in _WITH.finditer(title))
+
+
 def _by_site(work: Work, synonyms: dict[str, str], d: CodeDecision) -> str | None:
     """ "Cellulitis, unspecified" (L03.90) with "cellulitis of left lower leg" in its clause is
     L03.116 "Cellulitis of left lower limb": the code of the category whose title has every
@@ -310,20 +315,29 @@ def _by_site(work: Work, synonyms: dict[str, str], d: CodeDecision) -> str | Non
     title = work.description(d.code)
     if "unspecified" not in title.lower():
         return None
-    own = _content(title) - _NOT_A_SITE
+    # The title's own "with" / "without" stay in the candidate's title: S61.229 "laceration with
+    # foreign body of unspecified finger without damage to nail" is not S61.321 "... with damage".
+    full = _content(title)
+    phrases = _with_phrases(title)
     clauses = [_clause(work, i)[0] for i in d.mention_ids]
 
     def said(word: str) -> bool:
         pattern = synonyms.get(word) or rf"(?i)\b{re.escape(word)}\b"
         return any(re.search(pattern, c) for c in clauses)
 
+    leaves = _leaves(work.codes, d.code[:3])
+    if _encounter_seventh(work.codes, d.code):
+        # S61.229 (the encounter's letter still to come) is compared with S61.221, not S61.221A.
+        leaves = list(dict.fromkeys(without_seventh(c) for c in leaves))
     best: list[tuple[int, str]] = []
-    for c in _leaves(work.codes, d.code[:3]):
+    for c in leaves:
         words = _content(work.description(c))
-        extra = words - own
+        extra = words - full
         # "Other ..." is where nothing more specific fits, and "with / without" is an axis of
         # its own (R11.10 "vomiting, unspecified" is not R11.11 "without nausea").
-        if c == d.code or not own <= words or not extra or extra & _NOT_A_SITE:
+        if c == d.code or not full <= words or not extra or extra & _NOT_A_SITE:
+            continue
+        if _with_phrases(work.description(c)) != phrases:
             continue
         if all(said(w) for w in extra):
             best.append((len(extra), c))
