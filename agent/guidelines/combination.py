@@ -133,7 +133,7 @@ def _plain(title: str) -> str:
 
 
 def childbirth_specific(work: Work) -> None:
-    """"Whenever delivery occurs during the current admission, and there is an 'in childbirth'
+    """I.C.15.a.3: "Whenever delivery occurs during the current admission, and there is an 'in childbirth'
     option for the obstetric complication being coded, the 'in childbirth' code should be
     assigned" (I.C.15.a.3): O14.13 "Severe pre-eclampsia, third trimester" becomes O14.14
     "... complicating childbirth", O24.410 "Gestational diabetes mellitus in pregnancy, diet
