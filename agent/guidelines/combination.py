@@ -133,11 +133,12 @@ def _plain(title: str) -> str:
 
 
 def childbirth_specific(work: Work) -> None:
-    """I.C.15.a.3: "Whenever delivery occurs during the current admission, and there is an 'in childbirth'
-    option for the obstetric complication being coded, the 'in childbirth' code should be
-    assigned" (I.C.15.a.3): O14.13 "Severe pre-eclampsia, third trimester" becomes O14.14
-    "... complicating childbirth", O24.410 "Gestational diabetes mellitus in pregnancy, diet
-    controlled" O24.420 "... in childbirth, diet controlled". Runs after the words have chosen
+    """A delivery in this encounter takes the "in childbirth" code (I.C.15.a.3: "Whenever
+    delivery occurs during the current admission, and there is an 'in childbirth' option for
+    the obstetric complication being coded, the 'in childbirth' code should be assigned"):
+    O14.13 "Severe pre-eclampsia, third trimester" becomes O14.14 "... complicating
+    childbirth", O24.410 "Gestational diabetes mellitus in pregnancy, diet controlled" O24.420
+    "... in childbirth, diet controlled". Runs after the words have chosen
     among siblings: a delivery on the record outranks the words "in pregnancy" of a clause."""
     for rule in work.in_force(TrimesterSpecific):
         if not rule.childbirth_when_coded or not work.coded(rule.childbirth_when_coded):
