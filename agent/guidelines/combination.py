@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from agent.guidelines.work import Work
 from agent.state import CodeDecision
 from tools.rules.codes import render
@@ -119,6 +121,48 @@ def trimester_specific(work: Work) -> None:
             work.note(
                 d, rule, f"{old} -> {target}: {_ORDINAL[trimester]} trimester documented ({source})"
             )
+
+
+_TRIMESTER = re.compile(r" (?:first|second|third|unspecified) trimester\b")
+
+
+def _plain(title: str) -> str:
+    """A title in lower case without commas ("Mild to moderate pre-eclampsia, complicating
+    childbirth" and "Severe pre-eclampsia complicating childbirth" are written alike)."""
+    return " ".join(title.lower().replace(",", " ").split())
+
+
+def childbirth_specific(work: Work) -> None:
+    """A delivery in this encounter takes the "in childbirth" code (I.C.15.a.3: "Whenever
+    delivery occurs during the current admission, and there is an 'in childbirth' option for
+    the obstetric complication being coded, the 'in childbirth' code should be assigned"):
+    O14.13 "Severe pre-eclampsia, third trimester" becomes O14.14 "... complicating
+    childbirth", O24.410 "Gestational diabetes mellitus in pregnancy, diet controlled" O24.420
+    "... in childbirth, diet controlled". Runs after the words have chosen
+    among siblings: a delivery on the record outranks the words "in pregnancy" of a clause."""
+    for rule in work.in_force(TrimesterSpecific):
+        if not rule.childbirth_when_coded or not work.coded(rule.childbirth_when_coded):
+            continue
+        codes = work.matcher(rule.codes)
+        for d in list(work.decisions):
+            if not codes.matches(d.code):
+                continue
+            title = _plain(work.description(d.code))
+            if "childbirth" in title or "puerperium" in title:
+                continue
+            bare = _TRIMESTER.sub("", title)
+            wanted = {
+                bare.replace("in pregnancy", "in childbirth"),
+                bare.replace("complicating pregnancy", "complicating childbirth"),
+                bare.replace("pregnancy", "childbirth"),
+                f"{bare} complicating childbirth",
+            } - {bare}
+            leaves = work.codes.leaves_under(d.code[:3])
+            target = next((c for c in leaves if _plain(work.description(c)) in wanted), None)
+            if target is None:
+                continue
+            old, d.code = d.code, target
+            work.note(d, rule, f"{old} -> {target}: delivery in this encounter (in childbirth)")
 
 
 def _puerperium_specific(work: Work) -> None:

@@ -56,6 +56,7 @@ STEPS: list[Step] = [
     additional.require_codes,
     combination.combine,
     siblings.choose_by_words,
+    combination.childbirth_specific,
     # Combination codes can make a category chosen earlier ("E11") an ancestor: once more.
     specificity.most_specific,
     seventh.seventh_characters,

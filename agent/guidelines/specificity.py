@@ -4,6 +4,7 @@ one condition documented twice coded once, and default types (diabetes of unstat
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from agent.guidelines.siblings import without_seventh
@@ -65,7 +66,10 @@ def most_specific(work: Work) -> None:
             same = [
                 o
                 for o in work.decisions
-                if o is not d and o.code[:3] == d.code[:3] and not _unspecified(work, o.code)
+                if o is not d
+                and o.code[:3] == d.code[:3]
+                and not _unspecified(work, o.code)
+                and _shares_a_title_word(work, d.code, o.code)
             ]
             sides = _side_siblings(work, d.code)
             if sides:
@@ -115,6 +119,20 @@ def most_specific(work: Work) -> None:
 def _unspecified(work: Work, code: str) -> bool:
     """A code whose title calls it unspecified (N18.9, J45.909, C50.919, F17.200)."""
     return "unspecified" in work.description(code).lower()
+
+
+def _shares_a_title_word(work: Work, a: str, b: str) -> bool:
+    """An injury-chapter category gathers unrelated conditions (T78 holds anaphylaxis by food,
+    unspecified anaphylaxis and angioedema): there two codes are one condition only when their
+    titles share a word ("Anaphylactic shock, unspecified" and "Anaphylactic reaction due to
+    peanuts", not "Angioneurotic edema"). Elsewhere a category is one condition."""
+    if a[0] not in "ST":
+        return True
+    words = set(_TITLE_WORD.findall(work.description(a).lower())) - {"unspecified"}
+    return bool(words & set(_TITLE_WORD.findall(work.description(b).lower())))
+
+
+_TITLE_WORD = re.compile(r"[a-z]{4,}")
 
 
 def _residual(work: Work, code: str) -> bool:
@@ -215,7 +233,7 @@ def merge_into_statement(work: Work) -> None:
 def _same_condition(
     work: Work, rule: MergeIntoStatement, groups: list[CodeMatcher], a: str, b: str
 ) -> bool:
-    if rule.same_category and a[:3] == b[:3]:
+    if rule.same_category and a[:3] == b[:3] and _shares_a_title_word(work, a, b):
         return True
     if any(g.matches(a) and g.matches(b) for g in groups):
         return True

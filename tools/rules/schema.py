@@ -515,6 +515,11 @@ class TrimesterSpecific(RuleBase):
         description="in the code's sentence, the condition complicates the puerperium: the "
         "sibling titled for the puerperium instead of a trimester",
     )
+    childbirth_when_coded: list[Selector] = Field(
+        default_factory=list,
+        description="a delivery in this encounter (an outcome of delivery coded): the code "
+        "titled 'in childbirth' / 'complicating childbirth' instead of a trimester (I.C.15.a.3)",
+    )
 
 
 # --- sequencing -----------------------------------------------------------------------------
