@@ -210,7 +210,8 @@ class PackedStrings(Sequence[str]):
 
 class PackedKeys(Sequence[tuple[str, ...]]):
     """Terms' word keys packed as `PackedStrings`, each key's words joined by a character no
-    normalised word holds (~40 ms of unmarshalling as 315,000 tuples)."""
+    normalised word holds (~40 ms of unmarshalling as 315,000 tuples). A chart reads thousands
+    of keys: `TermIndex._anchored` keeps the ones read, by anchor word."""
 
     SEPARATOR = "\x1f"
 
@@ -264,6 +265,8 @@ class TermIndex:
                 anchor = min(key, key=lambda w: (df[w], w))
                 anchors.setdefault(anchor, []).append(tid)
         self._anchors: dict[str, list[int]] = anchors
+        # `_anchored`'s answers: each word's terms with their keys, unpacked once per process.
+        self._by_anchor: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -452,8 +455,7 @@ class TermIndex:
         # In word order, not the set's (string hashing differs between processes): the order
         # matches are found in decides ties further on.
         for token in where:
-            for tid in self._anchors.get(token, ()):
-                key = self.keys[tid]
+            for tid, key in self._anchored(token):
                 if not present.issuperset(key):
                     continue
                 window = _tightest(key, where)
@@ -482,6 +484,14 @@ class TermIndex:
             for m in kept:
                 _with_or_without(m, text[m.start : m.end])
         return kept
+
+    def _anchored(self, word: str) -> list[tuple[int, tuple[str, ...]]]:
+        """The terms whose rarest word is `word`, each with its key."""
+        found = self._by_anchor.get(word)
+        if found is None:
+            found = [(tid, self.keys[tid]) for tid in self._anchors.get(word, ())]
+            self._by_anchor[word] = found
+        return found
 
     def _concept(
         self,

@@ -105,3 +105,51 @@ def test_recorded_words_are_the_parsed_words(monkeypatch: pytest.MonkeyPatch, tm
     assert len(recorded) > 300
     for pattern, words in recorded.items():
         assert words == literals._parsed_required_words(pattern), pattern
+
+
+@pytest.fixture
+def fresh_words(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No words remembered or parsed yet, in a fresh data directory."""
+    monkeypatch.setenv("CODESENSE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(literals, "_REMEMBERED", {})
+    monkeypatch.setattr(literals, "_PARSED", {})
+    monkeypatch.setattr(patterns, "_recalled", False)
+    return tmp_path / "data" / "cache" / "patterns"
+
+
+def test_words_parsed_in_one_process_are_recalled_by_the_next(fresh_words: Path):
+    built = r"\b(?:sports? arena|stadium)(?:e?s)?\b"
+    words = frozenset({"sport arena", "sports arena", "stadium"})
+    assert literals.required_words(built) == words
+    patterns.keep_parsed_words()
+    (kept,) = fresh_words.glob("words-*.marshal")
+    # The next process: nothing in memory, the file recalled once.
+    literals._REMEMBERED.clear()
+    literals._PARSED.clear()
+    patterns.recall_parsed_words()
+    assert {built: words} == literals._REMEMBERED
+    assert literals.required_words(built) == words
+    assert literals.parsed_here() == {}
+    # Keeping adds to what is there.
+    literals.required_words(r"\bbleach\b")
+    patterns.keep_parsed_words()
+    literals._REMEMBERED.clear()
+    patterns._recalled = False
+    patterns.recall_parsed_words()
+    assert set(literals._REMEMBERED) == {built, r"\bbleach\b"}
+    assert kept.exists()
+
+
+def test_an_unreadable_words_file_is_ignored_and_replaced(fresh_words: Path):
+    fresh_words.mkdir(parents=True)
+    literals.required_words(r"\bpoolside\b")
+    patterns.keep_parsed_words()
+    (kept,) = fresh_words.glob("words-*.marshal")
+    kept.write_bytes(b"\x00not marshal")
+    literals._REMEMBERED.clear()
+    patterns.recall_parsed_words()
+    assert literals._REMEMBERED == {}
+    patterns.keep_parsed_words()
+    patterns._recalled = False
+    patterns.recall_parsed_words()
+    assert {r"\bpoolside\b": frozenset(["poolside"])} == literals._REMEMBERED

@@ -41,9 +41,20 @@ def lowered(text: str) -> str:
 _REMEMBERED: dict[str, frozenset[str] | None] = {}
 
 
+# Patterns parsed in this process that no earlier one had answered, with their answers.
+_PARSED: dict[str, frozenset[str] | None] = {}
+# The engine builds patterns from Index terms (places, vehicles): a few thousand at most.
+_MAX_KEPT = 20_000
+
+
 def remember(words: dict[str, frozenset[str] | None]) -> None:
     """Take `required_words` answers an earlier process computed for these patterns."""
     _REMEMBERED.update(words)
+
+
+def parsed_here() -> dict[str, frozenset[str] | None]:
+    """The answers this process parsed itself (for `tools/rules/patterns.py` to keep)."""
+    return dict(_PARSED)
 
 
 def required_words(pattern: str) -> frozenset[str] | None:
@@ -52,7 +63,10 @@ def required_words(pattern: str) -> frozenset[str] | None:
     "\\b(?:eliquis|xarelto)\\b" {"eliquis", "xarelto"}, "(?:a|b)?\\d" None)."""
     if pattern in _REMEMBERED:
         return _REMEMBERED[pattern]
-    return _parsed_required_words(pattern)
+    words = _parsed_required_words(pattern)
+    if len(_PARSED) < _MAX_KEPT:
+        _PARSED[pattern] = words
+    return words
 
 
 @lru_cache(maxsize=2048)

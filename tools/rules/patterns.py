@@ -11,6 +11,8 @@ same literals code) is not checked again: a marshal file per pack under
 `<data dir>/cache/patterns/` says its patterns compile and holds the words each needs. An
 edited pack is new text, checked again, and a bad pattern still fails its load every time (no
 file is written for a pack that fails). The engine then compiles only what a chart searches.
+The words of patterns the engine builds from Index terms are kept the same way, in one file
+`codesense code` adds to when it is done (`keep_parsed_words`).
 """
 
 from __future__ import annotations
@@ -68,6 +70,43 @@ class PackPatterns:
             tmp.replace(self.path)
         except OSError:
             log.warning("rule pattern check not recorded (the data directory is read-only)")
+
+
+def recall_parsed_words() -> None:
+    """Take the required words earlier processes parsed for patterns outside the packs (the
+    engine builds some from Index terms: a place's words, a vehicle's), once per process."""
+    global _recalled
+    if not _recalled:
+        _recalled = True
+        literals.remember(_read(_parsed_words_path()))
+
+
+def keep_parsed_words() -> None:
+    """Add the required words this process parsed to what the next process recalls. Two
+    processes keeping at once may each lose the other's additions: the next one parses those
+    again."""
+    new = literals.parsed_here()
+    if not new:
+        return
+    path = _parsed_words_path()
+    words = {**_read(path), **new}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps(words))
+        tmp.replace(path)
+    except OSError:
+        log.warning("parsed pattern words not kept (the data directory is read-only)")
+
+
+_recalled = False
+
+
+def _parsed_words_path() -> Path:
+    from tools.codeset import default_cache_dir
+
+    key = hashlib.sha256(_depends_on().encode()).hexdigest()[:32]
+    return default_cache_dir() / "patterns" / f"words-{key}.marshal"
 
 
 def _record_path(raw: bytes) -> Path:
