@@ -180,6 +180,15 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("intermittent incontinence at night", "R32"),  # Incontinence R32
         ("incontinence of feces since the operation", "R15.9"),
         ("longstanding secondary hyperparathyroidism", "N25.81"),  # secondary (renal)
+        # Hernia, incarcerated / strangulated: see Hernia, by site, with obstruction.
+        ("an incarcerated left inguinal hernia", "K40.30"),
+        ("a strangulated femoral hernia", "K41.30"),
+        ("bilateral undescended testes with cryptorchidism", "Q53.9"),
+        ("iatrogenic cushing syndrome", "E24.9"),
+        ("adrenal insufficiency after steroid withdrawal", "E27.40"),
+        ("herpetic encephalitis", "B00.4"),
+        ("septic arthritis of the hip", "M00.9"),  # Arthritis, septic - see pyogenic
+        ("recurrent pericarditis", "I31.9"),  # Pericarditis I31.9 (acute I30.9)
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
