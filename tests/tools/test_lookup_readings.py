@@ -189,6 +189,14 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("herpetic encephalitis", "B00.4"),
         ("septic arthritis of the hip", "M00.9"),  # Arthritis, septic - see pyogenic
         ("recurrent pericarditis", "I31.9"),  # Pericarditis I31.9 (acute I30.9)
+        ("calcified aortic stenosis", "I35.0"),
+        ("rheumatic mitral stenosis", "I05.0"),
+        ("type B aortic dissection", "I71.00"),
+        ("smoker's bronchitis", "J40"),  # Bronchitis J40 (acute J20.9, chronic J42)
+        ("chronic bronchitis for years", "J42"),
+        ("hemolytic anemia of unclear cause", "D59.9"),
+        ("marked hypernatremia", "E87.0"),
+        ("right palpebral ptosis", "H02.401"),  # the side chooses within H02.40-
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
