@@ -197,6 +197,14 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("hemolytic anemia of unclear cause", "D59.9"),
         ("marked hypernatremia", "E87.0"),
         ("right palpebral ptosis", "H02.401"),  # the side chooses within H02.40-
+        ("persistent hyperphosphatemia", "E83.39"),
+        ("severe hypertriglyceridemia", "E78.1"),
+        ("dark urine with choluria", "R82.2"),
+        ("intercostal neuralgia", "M79.2"),  # Neuralgia M79.2
+        ("postherpetic neuralgia of the flank", "B02.29"),
+        ("perianal condylomata", "A63.0"),
+        ("angiodysplasia of the cecum", "K55.20"),
+        ("gastric angiodysplasia seen at endoscopy", "K31.819"),
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
