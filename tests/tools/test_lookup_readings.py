@@ -180,6 +180,31 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("intermittent incontinence at night", "R32"),  # Incontinence R32
         ("incontinence of feces since the operation", "R15.9"),
         ("longstanding secondary hyperparathyroidism", "N25.81"),  # secondary (renal)
+        # Hernia, incarcerated / strangulated: see Hernia, by site, with obstruction.
+        ("an incarcerated left inguinal hernia", "K40.30"),
+        ("a strangulated femoral hernia", "K41.30"),
+        ("bilateral undescended testes with cryptorchidism", "Q53.9"),
+        ("iatrogenic cushing syndrome", "E24.9"),
+        ("adrenal insufficiency after steroid withdrawal", "E27.40"),
+        ("herpetic encephalitis", "B00.4"),
+        ("septic arthritis of the hip", "M00.9"),  # Arthritis, septic - see pyogenic
+        ("recurrent pericarditis", "I31.9"),  # Pericarditis I31.9 (acute I30.9)
+        ("calcified aortic stenosis", "I35.0"),
+        ("rheumatic mitral stenosis", "I05.0"),
+        ("type B aortic dissection", "I71.00"),
+        ("smoker's bronchitis", "J40"),  # Bronchitis J40 (acute J20.9, chronic J42)
+        ("chronic bronchitis for years", "J42"),
+        ("hemolytic anemia of unclear cause", "D59.9"),
+        ("marked hypernatremia", "E87.0"),
+        ("right palpebral ptosis", "H02.401"),  # the side chooses within H02.40-
+        ("persistent hyperphosphatemia", "E83.39"),
+        ("severe hypertriglyceridemia", "E78.1"),
+        ("dark urine with choluria", "R82.2"),
+        ("intercostal neuralgia", "M79.2"),  # Neuralgia M79.2
+        ("postherpetic neuralgia of the flank", "B02.29"),
+        ("perianal condylomata", "A63.0"),
+        ("angiodysplasia of the cecum", "K55.20"),
+        ("gastric angiodysplasia seen at endoscopy", "K31.819"),
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
