@@ -9,7 +9,7 @@ from tools.rules.schema import (
     Combine,
     TrimesterSpecific,
 )
-from tools.rules.text import compiled
+from tools.rules.text import compiled, find_text
 
 MAX_PASSES = 4
 _ORDINAL = {1: "first", 2: "second", 3: "third"}
@@ -93,6 +93,7 @@ def trimester_specific(work: Work) -> None:
     """Pregnancy codes take the documented trimester (I.C.15.a.3), or the puerperium when
     their own statement says the condition came after delivery."""
     _puerperium_specific(work)
+    _childbirth_specific(work)
     trimester = work.facts.trimester
     if trimester is None:
         return
@@ -143,3 +144,29 @@ def _puerperium_specific(work: Work) -> None:
                 continue
             old, d.code = d.code, found[0]
             work.note(d, rule, f"{old} -> {found[0]}: complicating the puerperium")
+
+
+def _childbirth_specific(work: Work) -> None:
+    """Whenever delivery occurs during the current admission and the complication has an "in
+    childbirth" code, that code is assigned (I.C.15.a.3): severe pre-eclampsia, delivered at 35
+    weeks, is O14.14, not the third trimester's O14.13 nor the unspecified O14.10."""
+    chart = work.request.chart
+    if chart is None:
+        return
+    for rule in work.in_force(TrimesterSpecific):
+        if rule.childbirth_text is None or not find_text(chart, rule.childbirth_text):
+            continue
+        codes = work.matcher(rule.codes)
+        for d in list(work.decisions):
+            if not codes.matches(d.code):
+                continue
+            title = work.description(d.code).lower()
+            if "trimester" not in title:
+                continue
+            parent = work.codes.get(d.code).parent
+            siblings = work.codes.get(parent).children if parent else []
+            found = [c for c in siblings if "childbirth" in work.description(c).lower()]
+            if len(found) != 1:
+                continue
+            old, d.code = d.code, found[0]
+            work.note(d, rule, f"{old} -> {found[0]}: delivery during this admission")

@@ -508,6 +508,11 @@ class TrimesterSpecific(RuleBase):
         description="in the code's sentence, the condition complicates the puerperium: the "
         "sibling titled for the puerperium instead of a trimester",
     )
+    childbirth_text: Pattern | None = Field(
+        default=None,
+        description="anywhere in the chart, delivery occurred during this admission: the "
+        "sibling titled 'in childbirth' / 'complicating childbirth' instead of a trimester",
+    )
 
 
 # --- sequencing -----------------------------------------------------------------------------
