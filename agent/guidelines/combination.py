@@ -11,7 +11,7 @@ from tools.rules.schema import (
     Combine,
     TrimesterSpecific,
 )
-from tools.rules.text import compiled
+from tools.rules.text import compiled, find_text
 
 MAX_PASSES = 4
 _ORDINAL = {1: "first", 2: "second", 3: "third"}
@@ -141,7 +141,7 @@ def childbirth_specific(work: Work) -> None:
     "... in childbirth, diet controlled". Runs after the words have chosen
     among siblings: a delivery on the record outranks the words "in pregnancy" of a clause."""
     for rule in work.in_force(TrimesterSpecific):
-        if not rule.childbirth_when_coded or not work.coded(rule.childbirth_when_coded):
+        if not _delivered(work, rule):
             continue
         codes = work.matcher(rule.codes)
         for d in list(work.decisions):
@@ -163,6 +163,17 @@ def childbirth_specific(work: Work) -> None:
                 continue
             old, d.code = d.code, target
             work.note(d, rule, f"{old} -> {target}: delivery in this encounter (in childbirth)")
+
+
+def _delivered(work: Work, rule: TrimesterSpecific) -> bool:
+    """Delivery in this encounter, as the rule reads it: an outcome of delivery coded, or the
+    chart's words ("delivered by cesarean section", "SVD")."""
+    if rule.childbirth_when_coded and work.coded(rule.childbirth_when_coded):
+        return True
+    chart = work.request.chart
+    return bool(
+        rule.childbirth_text and chart is not None and find_text(chart, rule.childbirth_text)
+    )
 
 
 def _puerperium_specific(work: Work) -> None:

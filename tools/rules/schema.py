@@ -520,6 +520,11 @@ class TrimesterSpecific(RuleBase):
         description="a delivery in this encounter (an outcome of delivery coded): the code "
         "titled 'in childbirth' / 'complicating childbirth' instead of a trimester (I.C.15.a.3)",
     )
+    childbirth_text: Pattern | None = Field(
+        default=None,
+        description="anywhere in the chart, delivery occurred during this admission: the "
+        "sibling titled 'in childbirth' / 'complicating childbirth' instead of a trimester",
+    )
 
 
 # --- sequencing -----------------------------------------------------------------------------
