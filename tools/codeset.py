@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from core.codes import dot, undot
 from core.codes import normalize as normalize_code
 from core.errors import CodeSenseError, UnknownCode
-from tools.codeset_snapshot import library_type
+from tools.codeset_snapshot import library_type, range_codes
 
 _WORD = re.compile(r"[a-z]+")
 
@@ -221,10 +221,10 @@ class CodeSet:
         self._note_undotted: dict[str, tuple[str, ...]] = {}
         self._note_condition: dict[str, frozenset[str]] = {}
         self._info_lock = threading.Lock()
-        # Sorted undotted codes (categories and below) for range and prefix look-ups.
-        self._sorted: list[str] = sorted(
-            undot(c) for c in self._items if not c.isdigit() and "-" not in c
-        )
+        # Sorted undotted codes (categories and below) for range and prefix look-ups; the
+        # snapshot stores them.
+        stored = getattr(library, "range_codes", None)
+        self._sorted: list[str] = stored() if stored is not None else range_codes(self._items)
 
     @classmethod
     def load(cls, cache_dir: Path | None = None) -> CodeSet:

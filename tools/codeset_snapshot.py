@@ -3,7 +3,8 @@
 `import simple_icd_10_cm` parses the whole April 2026 tabular XML (98,505 items) in every process:
 about 3 s before the first code. The snapshot answers the same questions `CodeSet` asks the
 library (description, kind, children, notes, ...) from an SQLite file in the data directory's
-cache: opening it reads the ordered code list only (~0.05 s); a code's record is read on first use.
+cache: opening it reads the ordered code list only (one marshal value); a code's record is read
+on first use.
 
 The file is derived data: its name carries the code-set version and a hash of this module, so a
 new version builds a new file; it is written to a temporary name and renamed into place, so two
@@ -21,8 +22,12 @@ import sqlite3
 import threading
 import uuid
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+import core.codes as codes_module
+from core.codes import undot
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +54,14 @@ _INDEX = {name: i for i, name in enumerate(_FIELDS)}
 def snapshot_path(cache_dir: Path, version: str) -> Path:
     h = hashlib.sha256(version.encode())
     h.update(Path(__file__).read_bytes())
+    h.update(Path(codes_module.__file__).read_bytes())  # `undot`, for the range codes
     return cache_dir / f"codeset-{h.hexdigest()[:16]}.sqlite"
+
+
+def range_codes(codes: Iterable[str]) -> list[str]:
+    """Categories and the codes beneath them, undotted and sorted: what a tabular range
+    ("E08-E13") or a code prefix is looked up in (`CodeSet._expand`)."""
+    return sorted(undot(c) for c in codes if not c.isdigit() and "-" not in c)
 
 
 def library_type(lib: Any, code: str) -> str:
@@ -103,6 +115,13 @@ def build_snapshot(path: Path) -> None:
             )
             rows.append((i, code, marshal.dumps(record)))
         con.executemany("INSERT INTO items VALUES (?, ?, ?)", rows)
+        # The whole-code-set lists every process reads at start, one marshal read each rather
+        # than 98,000 rows and a sort.
+        con.execute("CREATE TABLE lists (name TEXT PRIMARY KEY, data BLOB)")
+        con.executemany(
+            "INSERT INTO lists VALUES (?, ?)",
+            [("codes", marshal.dumps(codes)), ("range_codes", marshal.dumps(range_codes(codes)))],
+        )
         con.commit()
     finally:
         con.close()
@@ -121,9 +140,26 @@ class SnapshotLibrary:
             f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
         )
         self._lock = threading.Lock()
-        self._codes = [row[0] for row in self._con.execute("SELECT code FROM items ORDER BY ord")]
+        self._codes: list[str] = self._list("codes")
+        self._range_codes: list[str] = self._list("range_codes")
         self._records: dict[str, tuple[Any, ...]] = {}
         self._descendants: dict[str, list[str]] = {}
+
+    def _list(self, name: str) -> list[str]:
+        row = self._con.execute("SELECT data FROM lists WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise sqlite3.DatabaseError(f"snapshot has no list {name!r}")
+        try:
+            value = marshal.loads(row[0])
+        except (EOFError, ValueError, TypeError):
+            value = None
+        if not isinstance(value, list):
+            raise sqlite3.DatabaseError(f"snapshot list {name!r} is unreadable")
+        return value
+
+    def range_codes(self) -> list[str]:
+        """`range_codes` of every code, as stored when the snapshot was built."""
+        return self._range_codes
 
     def _record(self, code: str) -> tuple[Any, ...]:
         rec = self._records.get(code)

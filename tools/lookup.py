@@ -15,11 +15,13 @@ import logging
 import marshal
 import os
 import re
+from array import array
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, overload
 
 from pydantic import BaseModel
 
@@ -166,15 +168,84 @@ def _drop_unspecified_tail(text: str) -> str:
     return f"{head} {tail}"
 
 
+class PackedStrings(Sequence[str]):
+    """Many strings kept as one block of UTF-8 and decoded one by one on use. The index's
+    315,000 term texts unmarshal as one `bytes` and its offsets in a few milliseconds (as
+    separate strings ~35 ms, as one string with accents ~50 ms: marshal decodes it whole),
+    while a chart reads a few hundred of them."""
+
+    def __init__(self, joined: bytes, offsets: bytes) -> None:
+        self._joined = joined
+        # Where each string's bytes start, then where the last one's end.
+        self._offsets = array("q")
+        self._offsets.frombytes(offsets)
+        if len(self._offsets) < 1 or self._offsets[-1] != len(joined):
+            raise ValueError("packed strings: offsets do not fit the text")
+
+    @staticmethod
+    def pack(strings: Sequence[str]) -> tuple[bytes, bytes]:
+        """What `PackedStrings(*packed)` reads back as `strings`."""
+        encoded = [s.encode("utf-8") for s in strings]
+        offsets = array("q", [0])
+        for b in encoded:
+            offsets.append(offsets[-1] + len(b))
+        return b"".join(encoded), offsets.tobytes()
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._joined[self._offsets[i] : self._offsets[i + 1]].decode("utf-8")
+
+
+class PackedKeys(Sequence[tuple[str, ...]]):
+    """Terms' word keys packed as `PackedStrings`, each key's words joined by a character no
+    normalised word holds (~40 ms of unmarshalling as 315,000 tuples). A chart reads thousands
+    of keys: `TermIndex._anchored` keeps the ones read, by anchor word."""
+
+    SEPARATOR = "\x1f"
+
+    def __init__(self, joined: bytes, offsets: bytes) -> None:
+        self._keys = PackedStrings(joined, offsets)
+
+    @classmethod
+    def pack(cls, keys: Sequence[tuple[str, ...]]) -> tuple[bytes, bytes]:
+        if any(not key or any(not w or cls.SEPARATOR in w for w in key) for key in keys):
+            raise ValueError("a key word is empty or holds the separator")
+        return PackedStrings.pack([cls.SEPARATOR.join(key) for key in keys])
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[str, ...]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[str, ...]]: ...
+    def __getitem__(self, i: int | slice) -> tuple[str, ...] | list[tuple[str, ...]]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return tuple(self._keys[i].split(self.SEPARATOR))
+
+
 class TermIndex:
     """Terms (code, words, origin) and an inverted index on each term's rarest word."""
 
     def __init__(
         self,
         codes: list[str],
-        texts: list[str],
+        texts: Sequence[str],
         origins: list[str],
-        keys: list[tuple[str, ...]],
+        keys: Sequence[tuple[str, ...]],
         residual: list[bool],
         billable: dict[str, bool],
         normalizer: Normalizer,
@@ -194,6 +265,8 @@ class TermIndex:
                 anchor = min(key, key=lambda w: (df[w], w))
                 anchors.setdefault(anchor, []).append(tid)
         self._anchors: dict[str, list[int]] = anchors
+        # `_anchored`'s answers: each word's terms with their keys, unpacked once per process.
+        self._by_anchor: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -303,7 +376,8 @@ class TermIndex:
 
         The cache is one `marshal` file (lists, tuples and strings, the inverted index
         included), which loads in about a tenth of a second where JSON plus rebuilding the
-        inverted index took seconds. Its name carries a hash of everything it is derived from;
+        inverted index took seconds; the terms' texts and word keys are stored packed
+        (`PackedStrings`, `PackedKeys`) and cut out when a chart asks for one. Its name carries a hash of everything it is derived from;
         it is written under a temporary name and renamed, so concurrent first runs each build
         and no reader sees half a file.
         """
@@ -315,22 +389,37 @@ class TermIndex:
             try:
                 parts = marshal.loads(path.read_bytes())
                 codes, texts, origins, keys, residual, billable, anchors = parts
-                return cls(codes, texts, origins, keys, residual, billable, normalizer, anchors)
+                return cls(
+                    codes,
+                    PackedStrings(*texts),
+                    origins,
+                    PackedKeys(*keys),
+                    residual,
+                    billable,
+                    normalizer,
+                    anchors,
+                )
             except (EOFError, ValueError, TypeError):
                 log.warning("term index cache unreadable; rebuilding")
         index = cls.build(normalizer)
         cache_dir.mkdir(parents=True, exist_ok=True)
-        # Share one string object per distinct code, origin and word: marshal writes each once.
+        # Share one string object per distinct code, origin and anchor word: marshal writes each
+        # once.
         pool: dict[str, str] = {}
 
         def share(s: str) -> str:
             return pool.setdefault(s, s)
 
+        try:
+            keys = PackedKeys.pack(index.keys)
+        except ValueError:
+            log.warning("term index not cached: a term's key cannot be packed")
+            return index
         parts = (
             [share(c) for c in index.codes],
-            index.texts,
+            PackedStrings.pack(index.texts),
             [share(o) for o in index.origins],
-            [tuple(share(w) for w in k) for k in index.keys],
+            keys,
             index.residual,
             index.billable,
             {share(w): tids for w, tids in index._anchors.items()},
@@ -366,8 +455,7 @@ class TermIndex:
         # In word order, not the set's (string hashing differs between processes): the order
         # matches are found in decides ties further on.
         for token in where:
-            for tid in self._anchors.get(token, ()):
-                key = self.keys[tid]
+            for tid, key in self._anchored(token):
                 if not present.issuperset(key):
                     continue
                 window = _tightest(key, where)
@@ -396,6 +484,14 @@ class TermIndex:
             for m in kept:
                 _with_or_without(m, text[m.start : m.end])
         return kept
+
+    def _anchored(self, word: str) -> list[tuple[int, tuple[str, ...]]]:
+        """The terms whose rarest word is `word`, each with its key."""
+        found = self._by_anchor.get(word)
+        if found is None:
+            found = [(tid, self.keys[tid]) for tid in self._anchors.get(word, ())]
+            self._by_anchor[word] = found
+        return found
 
     def _concept(
         self,

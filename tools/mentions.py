@@ -87,7 +87,10 @@ def _cue_of_term(span: Any, modifier: Any, term: str) -> bool:
 class ContextRuleSpec(BaseModel):
     literal: str = Field(min_length=1)
     category: ContextCategory
-    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE"] = "BIDIRECTIONAL"
+    # PSEUDO: a phrase that holds a cue's words but modifies nothing ("not in exacerbation").
+    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"] = (
+        "BIDIRECTIONAL"
+    )
     # How many tokens the cue reaches ("resolved" closes the phrase before it, not the line).
     max_scope: int | None = Field(default=None, ge=1)
 

@@ -126,8 +126,9 @@ def _node_line(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None
     return line
 
 
-def load_yaml_model(path: Path, model: type[M]) -> M:
-    """Parse `path` and validate it as `model`; raise RulesError naming file and line."""
+def load_yaml_model(path: Path, model: type[M], context: dict[str, Any] | None = None) -> M:
+    """Parse `path` and validate it as `model` (with `context` for its validators); raise
+    RulesError naming file and line."""
     name = _display_name(path)
     try:
         raw = path.read_text(encoding="utf-8")
@@ -143,7 +144,7 @@ def load_yaml_model(path: Path, model: type[M]) -> M:
         problem = getattr(err, "problem", None) or "invalid YAML"
         raise RulesError(f"{name}{where}: {problem}") from None
     try:
-        return model.model_validate(data if data is not None else {})
+        return model.model_validate(data if data is not None else {}, context=context)
     except ValidationError as err:
         first = err.errors()[0]
         line = _node_line(compose(raw), tuple(first["loc"]))

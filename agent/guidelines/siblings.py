@@ -29,11 +29,12 @@ _WITH = re.compile(r"\b(with|without)\s+([a-z]+(?:\s+[a-z]+)?)", re.IGNORECASE)
 
 
 def choose_by_words(work: Work) -> None:
-    """Each decision resting on mentions takes the sibling its clauses' words choose."""
+    """Each decision resting on mentions takes the sibling its clauses' words choose; a code
+    read from chart text alone (an add-code rule's) reads the clause of its own evidence."""
     for rule in work.in_force(ChooseByWords):
         codes = work.matcher(rule.codes)
         for d in list(work.decisions):
-            if not d.mention_ids or not codes.matches(d.code):
+            if not (d.mention_ids or d.spans) or not codes.matches(d.code):
                 continue
             target = _by_axis(work, rule, d) if rule.values else None
             if rule.with_without and target is None:
@@ -130,6 +131,9 @@ def _said(work: Work, rule: ChooseByWords, d: CodeDecision) -> set[str]:
     said: set[str] = set()
     for i in d.mention_ids:
         said |= _clause_values(work, i, rule)
+    if not d.mention_ids:
+        for text, start, end in _span_clauses(work, d):
+            said |= _values_in(text, start, end, rule)
     if not said and rule.said_by_fact is not None:
         value = getattr(work.facts, rule.said_by_fact, None)
         if value in {v.name for v in rule.values}:
@@ -153,6 +157,11 @@ def _clause_values(work: Work, mention_id: int, rule: ChooseByWords) -> set[str]
     """The axis values the mention's own words say, else the nearest after it in its clause,
     else the nearest before it."""
     text, start, end = _clause(work, mention_id)
+    return _values_in(text, start, end, rule)
+
+
+def _values_in(text: str, start: int, end: int, rule: ChooseByWords) -> set[str]:
+    """The axis values said in text[start:end], else the nearest after it, else before it."""
     patterns = [(v.name, re.compile(v.text)) for v in rule.values]
     inside = {name for name, p in patterns if p.search(text, start, end)}
     if inside:
@@ -166,6 +175,24 @@ def _clause_values(work: Work, mention_id: int, rule: ChooseByWords) -> set[str]
     if before:
         return {max(before)[1]}
     return set()
+
+
+def _span_clauses(work: Work, d: CodeDecision) -> list[tuple[str, int, int]]:
+    """The clause of each evidence span of a decision without mentions, with the span's
+    offsets in it ("Alzheimer's dementia" read by an add-code rule, then "moderate stage")."""
+    chart = work.request.chart
+    if chart is None:
+        return []
+    clauses = []
+    for span in d.spans:
+        doc = chart.document(span.doc_id).text
+        for _, s, e in work.sentences_of_span(span.doc_id, span.start, span.end):
+            cuts = [c.end() for c in _CLAUSE_END.finditer(doc, s, span.start)]
+            lo = max(cuts, default=s)
+            stop = _CLAUSE_END.search(doc, span.end, max(e, span.end))
+            hi = stop.start() if stop else max(e, span.end)
+            clauses.append((doc[lo:hi], span.start - lo, span.end - lo))
+    return clauses
 
 
 def _clause(work: Work, mention_id: int) -> tuple[str, int, int]:
@@ -207,7 +234,18 @@ def _sibling_codes(codes: CodeSet, code: str, axis: str) -> tuple[str, ...]:
     if _encounter_seventh(codes, code):
         # S92.353 (the encounter's letter still to come) is a sibling of S92.355, not S92.355A.
         leaves = list(dict.fromkeys(without_seventh(c) for c in leaves))
-    return tuple(c for c in leaves if c != code and _key(codes.title(c), axis) == key)
+    # A sibling's lowered title holds every word of the key (the axis is cut out with a space,
+    # so no word forms across it): most of a category's leaves fail that look before the regex.
+    words = sorted(set(key), key=len, reverse=True)
+    return tuple(
+        c
+        for c in leaves
+        if c != code and _holds(codes.title(c).lower(), words) and _key(codes.title(c), axis) == key
+    )
+
+
+def _holds(text: str, words: list[str]) -> bool:
+    return all(w in text for w in words)
 
 
 def _leaves(codes: CodeSet, category: str) -> list[str]:
@@ -275,6 +313,11 @@ def _content(title: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(title.lower()) if w not in _SITE_FILLER)
 
 
+def _with_phrases(title: str) -> frozenset[tuple[str, str]]:
+    """The "with X" / "without X" phrases of a title, in their own order of words."""
+    return frozenset((m.group(1).lower(), m.group(2).lower()) for m in _WITH.finditer(title))
+
+
 def _by_site(work: Work, synonyms: dict[str, str], d: CodeDecision) -> str | None:
     """ "Cellulitis, unspecified" (L03.90) with "cellulitis of left lower leg" in its clause is
     L03.116 "Cellulitis of left lower limb": the code of the category whose title has every
@@ -283,20 +326,29 @@ def _by_site(work: Work, synonyms: dict[str, str], d: CodeDecision) -> str | Non
     title = work.description(d.code)
     if "unspecified" not in title.lower():
         return None
-    own = _content(title) - _NOT_A_SITE
+    # The title's own "with" / "without" stay in the candidate's title: S61.229 "laceration with
+    # foreign body of unspecified finger without damage to nail" is not S61.321 "... with damage".
+    full = _content(title)
+    phrases = _with_phrases(title)
     clauses = [_clause(work, i)[0] for i in d.mention_ids]
 
     def said(word: str) -> bool:
         pattern = synonyms.get(word) or rf"(?i)\b{re.escape(word)}\b"
         return any(re.search(pattern, c) for c in clauses)
 
+    leaves = _leaves(work.codes, d.code[:3])
+    if _encounter_seventh(work.codes, d.code):
+        # S61.229 (the encounter's letter still to come) is compared with S61.221, not S61.221A.
+        leaves = list(dict.fromkeys(without_seventh(c) for c in leaves))
     best: list[tuple[int, str]] = []
-    for c in _leaves(work.codes, d.code[:3]):
+    for c in leaves:
         words = _content(work.description(c))
-        extra = words - own
+        extra = words - full
         # "Other ..." is where nothing more specific fits, and "with / without" is an axis of
         # its own (R11.10 "vomiting, unspecified" is not R11.11 "without nausea").
-        if c == d.code or not own <= words or not extra or extra & _NOT_A_SITE:
+        if c == d.code or not full <= words or not extra or extra & _NOT_A_SITE:
+            continue
+        if _with_phrases(work.description(c)) != phrases:
             continue
         if all(said(w) for w in extra):
             best.append((len(extra), c))

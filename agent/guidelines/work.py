@@ -218,6 +218,11 @@ class Work:
             ]
         return sentence_ranges(chart, spans)
 
+    def sentences_of_span(self, doc_id: str, start: int, end: int) -> list[tuple[str, int, int]]:
+        """The sentence (doc_id, start, end) holding one span of chart text."""
+        chart = self.request.chart
+        return sentence_ranges(chart, [(doc_id, start, end)]) if chart is not None else []
+
     def sentence_text(self, decisions: Iterable[CodeDecision]) -> str:
         chart = self.request.chart
         if chart is None:

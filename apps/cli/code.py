@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from apps.cli.session import open_service
     from tools.lookup import TermIndex
+    from tools.rules.patterns import keep_parsed_words
 
     if not TermIndex.cache_path(settings.cache_dir).is_file():
         print(
@@ -96,11 +97,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         service, actor = open_service(settings)
         try:
-            return _code_groups(args, service, actor, readable, failures, collection, workers)
+            status = _code_groups(args, service, actor, readable, failures, collection, workers)
         finally:
             service.close()
     finally:
         collection.resume()
+    # What the rules' patterns need, parsed here once, for the next process's first chart.
+    keep_parsed_words()
+    return status
 
 
 def _code_groups(

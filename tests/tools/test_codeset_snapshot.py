@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,21 @@ def test_snapshot_is_built_once_and_reused(tmp_path: Path):
     assert first.get_description("E11.9") == second.get_description("E11.9")
     # Nothing half written is left beside it.
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_stored_range_codes_are_the_library_s(pair: tuple[CodeSet, CodeSet]):
+    lib, snap = pair
+    assert snap._sorted == lib._sorted
+    assert snap._items == lib._items
+
+
+def test_a_snapshot_with_an_unreadable_list_is_rebuilt(tmp_path: Path):
+    open_snapshot(tmp_path, CODE_SET_VERSION)
+    path = snapshot_path(tmp_path, CODE_SET_VERSION)
+    con = sqlite3.connect(path)
+    con.execute("UPDATE lists SET data = ? WHERE name = 'range_codes'", (b"\x00junk",))
+    con.commit()
+    con.close()
+    snap = open_snapshot(tmp_path, CODE_SET_VERSION)
+    assert snap.range_codes()[:3] == ["A00", "A000", "A001"]
+    assert snap.get_all_codes()[0] == "1"

@@ -159,6 +159,52 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("lower respiratory tract infection", "J22"),
         ("upper respiratory tract infection", "J06.9"),
         ("marked leucocytosis", "D72.829"),  # British spelling of Leukocytosis
+        # Loss, vision: left / right (normal vision on the other side) / both eyes.
+        ("gradual loss of vision affecting the left eye", "H54.62"),
+        ("decreased visual acuity of his right eye", "H54.61"),
+        ("bilateral loss of vision since the surgery", "H54.3"),
+        ("a flat lesion at the bladder neck", "N32.9"),  # Lesion, bladder
+        ("ulcerated lesion of the penis", "N48.9"),  # Lesion, penis
+        ("painful oral lesions", "K13.79"),  # Lesion, mouth
+        ("recurrent urinary infections", "N39.0"),  # Infection, urinary (tract)
+        ("nocturia with urinary urgency", "R39.15"),  # Urgency, urinary
+        # Leukemia by cell type, never the unspecified-cell "acute" / "chronic" leukemia.
+        ("relapsed acute myeloid leukemia", "C92.00"),
+        ("known chronic myelogenous leukemia", "C92.10"),
+        ("untreated chronic lymphocytic leukemia", "C91.10"),
+        ("an episode compatible with transient ischemic attack", "G45.9"),
+        ("severe mitral regurgitation", "I34.0"),
+        ("moderate aortic insufficiency", "I35.1"),
+        ("thrombosis in the left renal vein", "I82.3"),
+        ("coagulopathy on admission labs", "D68.9"),
+        ("intermittent incontinence at night", "R32"),  # Incontinence R32
+        ("incontinence of feces since the operation", "R15.9"),
+        ("longstanding secondary hyperparathyroidism", "N25.81"),  # secondary (renal)
+        # Hernia, incarcerated / strangulated: see Hernia, by site, with obstruction.
+        ("an incarcerated left inguinal hernia", "K40.30"),
+        ("a strangulated femoral hernia", "K41.30"),
+        ("bilateral undescended testes with cryptorchidism", "Q53.9"),
+        ("iatrogenic cushing syndrome", "E24.9"),
+        ("adrenal insufficiency after steroid withdrawal", "E27.40"),
+        ("herpetic encephalitis", "B00.4"),
+        ("septic arthritis of the hip", "M00.9"),  # Arthritis, septic - see pyogenic
+        ("recurrent pericarditis", "I31.9"),  # Pericarditis I31.9 (acute I30.9)
+        ("calcified aortic stenosis", "I35.0"),
+        ("rheumatic mitral stenosis", "I05.0"),
+        ("type B aortic dissection", "I71.00"),
+        ("smoker's bronchitis", "J40"),  # Bronchitis J40 (acute J20.9, chronic J42)
+        ("chronic bronchitis for years", "J42"),
+        ("hemolytic anemia of unclear cause", "D59.9"),
+        ("marked hypernatremia", "E87.0"),
+        ("right palpebral ptosis", "H02.401"),  # the side chooses within H02.40-
+        ("persistent hyperphosphatemia", "E83.39"),
+        ("severe hypertriglyceridemia", "E78.1"),
+        ("dark urine with choluria", "R82.2"),
+        ("intercostal neuralgia", "M79.2"),  # Neuralgia M79.2
+        ("postherpetic neuralgia of the flank", "B02.29"),
+        ("perianal condylomata", "A63.0"),
+        ("angiodysplasia of the cecum", "K55.20"),
+        ("gastric angiodysplasia seen at endoscopy", "K31.819"),
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):

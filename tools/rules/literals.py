@@ -37,11 +37,40 @@ def lowered(text: str) -> str:
     return text.translate(_ASCII_FOLD).lower()
 
 
-@lru_cache(maxsize=2048)
+# Required words found by an earlier process (`tools/rules/patterns.py` keeps them per pack).
+_REMEMBERED: dict[str, frozenset[str] | None] = {}
+
+
+# Patterns parsed in this process that no earlier one had answered, with their answers.
+_PARSED: dict[str, frozenset[str] | None] = {}
+# The engine builds patterns from Index terms (places, vehicles): a few thousand at most.
+_MAX_KEPT = 20_000
+
+
+def remember(words: dict[str, frozenset[str] | None]) -> None:
+    """Take `required_words` answers an earlier process computed for these patterns."""
+    _REMEMBERED.update(words)
+
+
+def parsed_here() -> dict[str, frozenset[str] | None]:
+    """The answers this process parsed itself (for `tools/rules/patterns.py` to keep)."""
+    return dict(_PARSED)
+
+
 def required_words(pattern: str) -> frozenset[str] | None:
     """Lower-case ASCII strings of which every match of `pattern` (read case-insensitively)
     contains at least one, or None when no such set is known ("\\d+ weeks" gives {" weeks"},
     "\\b(?:eliquis|xarelto)\\b" {"eliquis", "xarelto"}, "(?:a|b)?\\d" None)."""
+    if pattern in _REMEMBERED:
+        return _REMEMBERED[pattern]
+    words = _parsed_required_words(pattern)
+    if len(_PARSED) < _MAX_KEPT:
+        _PARSED[pattern] = words
+    return words
+
+
+@lru_cache(maxsize=2048)
+def _parsed_required_words(pattern: str) -> frozenset[str] | None:
     try:
         tree = _parser.parse(pattern, re.IGNORECASE)
     except re.error:

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict
 
 from core.errors import RulesError
 from tools.rulefiles import RULES_DIR, compose, file_digest, load_yaml_model, parsed
-from tools.rules.schema import Pack, Rule, RuleBase
+from tools.rules.patterns import PackPatterns, recall_parsed_words
+from tools.rules.schema import PATTERNS, Pack, Rule, RuleBase
 
 R = TypeVar("R", bound=RuleBase)
 
@@ -97,11 +98,14 @@ def _lines_of_rules(raw: str) -> list[int]:
 def load_rule_set(root: Path = RULES_DIR) -> RuleSet:
     """Load and check every pack under `root`; raise RulesError naming file and line."""
     files = pack_files(root)
+    recall_parsed_words()
     packs: list[tuple[Pack, str, list[int]]] = []
     seen: dict[str, str] = {}
     names: dict[str, str] = {}
     for path in files:
-        pack = load_yaml_model(path, Pack)
+        patterns = PackPatterns(path)
+        pack = load_yaml_model(path, Pack, context={PATTERNS: patterns})
+        patterns.passed()
         lines = _rule_lines(path)
         shown = _shown(path, root)
         if pack.pack in names:

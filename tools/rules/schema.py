@@ -13,11 +13,11 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from core.contract import Assertion, MeatElement, Setting
 from tools.rules.codes import Code, CodeTemplate, Selector, template_fields
-from tools.rules.patterns import compiled
+from tools.rules.patterns import PackPatterns, compiled
 
 RuleSetting = Literal["outpatient", "inpatient", "all"]
 Severity = Literal["error", "warning", "info"]
@@ -30,14 +30,21 @@ PAYMENT_WORDS = re.compile(
     r"dollars?|billing|bill|financial|case mix|CMI)\b|\$",
     re.IGNORECASE,
 )
+# The validation context key of a pack's `PackPatterns` (`tools/rules/load.py`).
+PATTERNS = "patterns"
 _OTHER = re.compile(r"\bother\b", re.IGNORECASE)
 _UNDETERMINED = re.compile(r"\b(?:clinically undetermined|unable to determine)\b", re.IGNORECASE)
 
 
-def _check_regex(value: str) -> str:
-    # Compiled as the engine will search with it (the same cache): parsed once per process.
+def _check_regex(value: str, info: ValidationInfo) -> str:
+    # Compiled as the engine will search with it (the same cache): parsed once per process;
+    # not at all when the pack's text passed this check in an earlier process.
+    patterns = (info.context or {}).get(PATTERNS)
     try:
-        compiled(value)
+        if isinstance(patterns, PackPatterns):
+            patterns.check(value)
+        else:
+            compiled(value)
     except re.error as err:
         raise ValueError(f"invalid regular expression: {err}") from None
     return value

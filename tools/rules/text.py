@@ -124,9 +124,6 @@ def find_text(
     """Every visible match of `pattern` (case-insensitive) in the allowed sections, without a
     cancelling cue before it in its sentence (nor `after` it, when given). `within` limits the
     search to (doc_id, start, end) ranges, such as the sentences of a diagnosis."""
-    regex = compiled(pattern)
-    cue = compiled(guard) if guard else None
-    cue_after = compiled(after) if after else None
     found: list[TextMatch] = []
     for doc in chart.documents:
         ranges = [(s, e) for d, s, e in within if d == doc.doc_id] if within is not None else None
@@ -134,7 +131,10 @@ def find_text(
             continue
         if not may_match(pattern, _lowered(doc.text)):
             continue
-        for m in regex.finditer(doc.text):
+        # Compiled only for a chart that may hold a match: most patterns never are.
+        cue = compiled(guard) if guard else None
+        cue_after = compiled(after) if after else None
+        for m in compiled(pattern).finditer(doc.text):
             start, end = m.span()
             if start == end:
                 continue
