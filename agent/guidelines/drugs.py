@@ -96,6 +96,18 @@ def _column(rule: DrugEffect, sentence: str) -> str | None:
     return None
 
 
+def _cause(rule: DrugEffect, text: str, start: int) -> str | None:
+    """A drug named as the cause ("gastric ulcer with hemorrhage due to ibuprofen") of the
+    condition, with no word of poisoning or underdosing, is an adverse effect of a drug
+    properly taken (I.C.19.e.5.a), read in the rule's `cause_column`."""
+    if rule.cause_before is None or rule.cause_column is None:
+        return None
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start]
+    # The cause's words end where the name begins.
+    return rule.cause_column if compiled(f"(?i:{rule.cause_before})$").search(before) else None
+
+
 def drug_effects(work: Work) -> None:
     chart = work.request.chart
     if chart is None:
@@ -111,6 +123,8 @@ def drug_effects(work: Work) -> None:
         for doc in chart.documents:
             low = lowered(doc.text)
             cues = [compiled(c) for c in rule.columns.values() if may_match(c, low)]
+            if rule.cause_before is not None and may_match(rule.cause_before, low):
+                cues.append(compiled(rule.cause_before))
             if cues:
                 cue_lines.extend(
                     line for line in doc.text.splitlines() if any(c.search(line) for c in cues)
@@ -130,7 +144,7 @@ def drug_effects(work: Work) -> None:
         for match in find_text(chart, rf"\b(?:{pattern})(?:s)?\b", rule.sections):
             text = chart.document(match.doc_id).text
             sentence = _statement(text, match.start, match.end)
-            column = _column(rule, sentence)
+            column = _column(rule, sentence) or _cause(rule, text, match.start)
             if column is None:
                 continue
             said = text[match.start : match.end].lower()

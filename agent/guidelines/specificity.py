@@ -135,6 +135,10 @@ def _shares_a_title_word(work: Work, a: str, b: str) -> bool:
 _TITLE_WORD = re.compile(r"[a-z]{4,}")
 
 
+def _title_words(work: Work, code: str) -> set[str]:
+    return set(_TITLE_WORD.findall(work.description(code).lower()))
+
+
 def _residual(work: Work, code: str) -> bool:
     """A code for what its category names nowhere else ("Other fracture of lower leg")."""
     return work.description(code).lower().startswith("other ")
@@ -193,18 +197,20 @@ def merge_into_statement(work: Work) -> None:
         for d in list(work.decisions):
             if not d.mention_ids or work.stated_in(d, rule.statement_sections):
                 continue
-            target = next(
-                (
-                    o
-                    for o in work.decisions
-                    if o is not d
-                    and _same_condition(work, rule, groups, o.code, d.code)
-                    and work.stated_in(o, rule.statement_sections)
-                ),
-                None,
-            )
-            if target is None:
+            candidates = [
+                o
+                for o in work.decisions
+                if o is not d
+                and _same_condition(work, rule, groups, o.code, d.code)
+                and work.stated_in(o, rule.statement_sections)
+            ]
+            if not candidates:
                 continue
+            # Of the statement's codes for the condition, the one whose title reads most like
+            # this one's: the history's "mild NPDR OS without macular edema" joins the left
+            # eye's mild retinopathy, not the right eye's moderate one with edema.
+            words = _title_words(work, d.code)
+            target = max(candidates, key=lambda o: len(words & _title_words(work, o.code)))
             kept = target.code
             if (
                 target.code[:3] == d.code[:3]

@@ -492,6 +492,13 @@ class DrugEffect(RuleBase):
     columns: dict[str, Pattern] = Field(min_length=1)
     words: dict[str, list[str]] = Field(default_factory=dict)
     never: list[str] = Field(default_factory=list)
+    cause_before: Pattern | None = Field(
+        default=None,
+        description="words ending just before the drug's name that make it the cause of the "
+        "statement's condition ('due to', 'secondary to'): read in the `cause_column` when the "
+        "statement has no cue for any column",
+    )
+    cause_column: str | None = None
 
 
 class RequireCode(RuleBase):
