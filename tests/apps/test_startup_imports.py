@@ -51,6 +51,10 @@ HEAVY = (
     "typer",
     "jinja2",
     "weasel",
+    # httpx's command-line client and OpenTelemetry's SDK, imported under LangGraph by langsmith
+    # (apps/lean_imports.py).
+    "httpx._main",
+    "opentelemetry.sdk.trace",
 )
 
 
@@ -171,3 +175,27 @@ def test_code_collects_again_after_the_first_chart_and_closes_the_store(tmp_path
     assert report["collecting"] is True
     assert isinstance(report["frozen"], int) and report["frozen"] > 100_000
     assert sorted(p.name for p in data.glob("*.db*")) == ["checkpoints.db", "codesense.db"]
+
+
+def test_the_parts_kept_out_under_langgraph_still_import_when_asked_for(tmp_path: Path) -> None:
+    """httpx's command-line client and OpenTelemetry's SDK are refused only while httpx and
+    langsmith's client import (apps/lean_imports.py); asked for afterwards, they are real."""
+    report = _run(
+        """
+        import importlib.util, json, os, sys
+        import apps.service
+        kept_out = "httpx._main" not in sys.modules
+        import httpx
+        import httpx._main
+        cli = httpx._main.main is not None and callable(httpx.main)
+        otel = None
+        if importlib.util.find_spec("opentelemetry") is not None:
+            from opentelemetry.sdk.trace import TracerProvider
+            otel = callable(TracerProvider)
+        json.dump({"kept_out": kept_out, "cli": cli, "otel": otel}, open(os.environ["REPORT"], "w"))
+        """,
+        tmp_path,
+    )
+    assert report["kept_out"] is True
+    assert report["cli"] is True
+    assert report["otel"] in (True, None)
