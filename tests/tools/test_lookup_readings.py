@@ -205,6 +205,16 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("perianal condylomata", "A63.0"),
         ("angiodysplasia of the cecum", "K55.20"),
         ("gastric angiodysplasia seen at endoscopy", "K31.819"),
+        ("painful odynophagia", "R13.10"),
+        ("postprandial pyrosis", "R12"),
+        ("rectal tenesmus", "R19.8"),
+        ("fresh hematochezia", "K92.1"),  # Hematochezia - see also Melena
+        ("burning dysesthesia of both feet", "R20.8"),
+        ("metallic dysgeusia", "R43.2"),
+        ("generalized anasarca", "R60.1"),
+        ("progressive hypoacusis", "H91.90"),
+        ("hypoaesthesia of the chin", "R20.1"),  # British spelling of Hypoesthesia
+        ("scalp folliculitis", "L73.9"),
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
