@@ -215,6 +215,14 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("progressive hypoacusis", "H91.90"),
         ("hypoaesthesia of the chin", "R20.1"),  # British spelling of Hypoesthesia
         ("scalp folliculitis", "L73.9"),
+        ("a left perinephric abscess", "N15.1"),  # Abscess, kidney / perirenal
+        ("bilateral psoas abscess", "K68.12"),
+        ("right hydroureteronephrosis", "N13.30"),
+        ("ureteral stricture with hydronephrosis", "N13.1"),
+        ("a high-output enterocutaneous fistula", "K63.2"),
+        ("long-segment barrett esophagus", "K22.70"),
+        ("lymphangitis after a cat scratch", "L03.91"),  # Lymphangitis (acute); chronic I89.1
+        ("concentric left ventricular hypertrophy", "I51.7"),
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
