@@ -223,6 +223,11 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("long-segment barrett esophagus", "K22.70"),
         ("lymphangitis after a cat scratch", "L03.91"),  # Lymphangitis (acute); chronic I89.1
         ("concentric left ventricular hypertrophy", "I51.7"),
+        ("granulomatous iritis", "H20.9"),  # Iritis H20.9
+        ("a full-thickness macular hole", "H35.349"),
+        ("an epiretinal membrane on OCT", "H35.379"),
+        ("dense corneal opacity", "H17.9"),  # Opacity, cornea H17.9
+        ("orbital cellulitis after sinusitis", "H05.019"),
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
