@@ -228,6 +228,11 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("an epiretinal membrane on OCT", "H35.379"),
         ("dense corneal opacity", "H17.9"),  # Opacity, cornea H17.9
         ("orbital cellulitis after sinusitis", "H05.019"),
+        ("bilateral obstructive uropathy", "N13.9"),  # Uropathy, obstructive N13.9
+        ("a mild diffuse gastropathy", "K31.9"),
+        ("portal hypertensive gastropathy", "K31.89"),
+        ("plantar hyperkeratosis", "L85.9"),
+        ("conjunctival chemosis", "H11.429"),  # Chemosis - see Edema, conjunctiva
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
