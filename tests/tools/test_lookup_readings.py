@@ -205,6 +205,34 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("perianal condylomata", "A63.0"),
         ("angiodysplasia of the cecum", "K55.20"),
         ("gastric angiodysplasia seen at endoscopy", "K31.819"),
+        ("painful odynophagia", "R13.10"),
+        ("postprandial pyrosis", "R12"),
+        ("rectal tenesmus", "R19.8"),
+        ("fresh hematochezia", "K92.1"),  # Hematochezia - see also Melena
+        ("burning dysesthesia of both feet", "R20.8"),
+        ("metallic dysgeusia", "R43.2"),
+        ("generalized anasarca", "R60.1"),
+        ("progressive hypoacusis", "H91.90"),
+        ("hypoaesthesia of the chin", "R20.1"),  # British spelling of Hypoesthesia
+        ("scalp folliculitis", "L73.9"),
+        ("a left perinephric abscess", "N15.1"),  # Abscess, kidney / perirenal
+        ("bilateral psoas abscess", "K68.12"),
+        ("right hydroureteronephrosis", "N13.30"),
+        ("ureteral stricture with hydronephrosis", "N13.1"),
+        ("a high-output enterocutaneous fistula", "K63.2"),
+        ("long-segment barrett esophagus", "K22.70"),
+        ("lymphangitis after a cat scratch", "L03.91"),  # Lymphangitis (acute); chronic I89.1
+        ("concentric left ventricular hypertrophy", "I51.7"),
+        ("granulomatous iritis", "H20.9"),  # Iritis H20.9
+        ("a full-thickness macular hole", "H35.349"),
+        ("an epiretinal membrane on OCT", "H35.379"),
+        ("dense corneal opacity", "H17.9"),  # Opacity, cornea H17.9
+        ("orbital cellulitis after sinusitis", "H05.019"),
+        ("bilateral obstructive uropathy", "N13.9"),  # Uropathy, obstructive N13.9
+        ("a mild diffuse gastropathy", "K31.9"),
+        ("portal hypertensive gastropathy", "K31.89"),
+        ("plantar hyperkeratosis", "L85.9"),
+        ("conjunctival chemosis", "H11.429"),  # Chemosis - see Edema, conjunctiva
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
