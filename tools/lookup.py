@@ -70,6 +70,10 @@ _UNSPECIFIED_TAIL = re.compile(
 _OPEN_TAILS = frozenset(
     "organism severity stage type degree time cause level site trimester depth".split()
 )
+# "Surgical procedure, unspecified as the cause of abnormal reaction of the patient ..." (Y83.9):
+# the tail is the code's meaning, a procedure as the cause of a complication; without it the
+# title reads any mention of a surgical procedure.
+_CAUSE_TAIL = re.compile(r"\s+as the cause of\b", re.IGNORECASE)
 _ENCOUNTER_TAIL = re.compile(r",\s*(?:initial|subsequent) encounter|,\s*sequela\b", re.IGNORECASE)
 _PARENS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 # The Tabular says "lower end of radius" where charts say "distal radius" (the Alphabetic Index:
@@ -155,7 +159,7 @@ def _drop_unspecified_tail(text: str) -> str:
     -> 'Fracture of humerus'; but 'Fistula, unspecified joint' keeps its site ('Fistula joint'):
     a one-word head needs the tail's body part, or every fistula would be a joint fistula."""
     m = _UNSPECIFIED_TAIL.search(text)
-    if m is None:
+    if m is None or _CAUSE_TAIL.match(m["tail"]):
         return text
     head = text[: m.start()]
     tail = m["tail"].split(",")[0].strip()

@@ -46,6 +46,16 @@ def test_unspecified_tail_keeps_a_body_site_the_head_needs():
     ]
 
 
+def test_a_procedure_as_the_cause_of_a_complication_keeps_its_cause(term_index: TermIndex):
+    # Y83.9/Y84.9 name a procedure as the cause of an abnormal reaction: the tail is the meaning.
+    title = (
+        "Surgical procedure, unspecified as the cause of abnormal reaction of the patient, or of "
+        "later complication, without mention of misadventure at the time of the procedure"
+    )
+    assert "Surgical procedure" not in term_variants(title)
+    assert not [c for c in term_index.lookup("a second surgical procedure") if c.code == "Y83.9"]
+
+
 def test_without_foreign_body_keeps_the_injury_site():
     # The site follows the qualifier; dropping "without ..." to the end left only "Laceration",
     # so any laceration read as the first site in code order (the eyelid, S01.11).
