@@ -128,8 +128,7 @@ def _shares_a_title_word(work: Work, a: str, b: str) -> bool:
     peanuts", not "Angioneurotic edema"). Elsewhere a category is one condition."""
     if a[0] not in "ST":
         return True
-    words = set(_TITLE_WORD.findall(work.description(a).lower())) - {"unspecified"}
-    return bool(words & set(_TITLE_WORD.findall(work.description(b).lower())))
+    return bool((_title_words(work, a) - {"unspecified"}) & _title_words(work, b))
 
 
 _TITLE_WORD = re.compile(r"[a-z]{4,}")
