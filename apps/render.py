@@ -42,7 +42,14 @@ def render_table(result: ChartResult, label: str, console: Console | None = None
         )
     if result.suggestions:
         console.print(table)
-    skipped = [m for m in result.mentions if m.assertion != "present"]
+    # A mention a code cites was coded, whatever its assertion (an inpatient "probable" is coded
+    # as if established, Section II.H); the rest that are not present are listed with why.
+    cited = {(e.doc_id, e.start, e.end) for s in result.suggestions for e in s.evidence}
+    skipped = [
+        m
+        for m in result.mentions
+        if m.assertion != "present" and (m.doc_id, m.start, m.end) not in cited
+    ]
     if skipped:
         console.print("  Not coded:")
         for m in skipped:

@@ -73,6 +73,18 @@ def test_table_output_is_readable():
     assert "E11.21" in proc.stdout and "Not coded" in proc.stdout
 
 
+def test_table_lists_as_not_coded_only_mentions_no_code_cites():
+    # Inpatient, "Probable community acquired pneumonia" is coded as if established (Section
+    # II.H): the table must not also list it under "Not coded"; the brother's COPD stays there.
+    proc = _run("code", "--setting", "inpatient", str(EXAMPLES / "discharge_summary.txt"))
+    assert proc.returncode == 0, proc.stderr
+    assert "J18.9" in proc.stdout
+    not_coded = proc.stdout.split("Not coded:", 1)[1].split("MS-DRG", 1)[0]
+    assert '"COPD" - family' in not_coded
+    assert "community acquired pneumonia" not in not_coded
+    assert '"Former smoker"' not in not_coded  # cited by Z87.891
+
+
 def _bad_inputs(tmp: Path) -> dict[str, Path]:
     empty = tmp / "empty.txt"
     empty.write_bytes(b"")
