@@ -33,6 +33,7 @@ PARTS = {
     "B": "ED and urgent care",
     "C": "inpatient",
     "D": "radiology and specialty",
+    "R": "radiology reports",
 }
 US_DATASET = "us-dev"
 
@@ -52,8 +53,12 @@ class USNote(BaseModel):
         return LabelledChart(id=self.id, text=self.text, codes=self.gold)
 
 
-def load_us_notes(folder: Path = US_NOTES_DIR, parts: str = "ABCD") -> list[USNote]:
-    """Every note of the named parts, in file order."""
+def load_us_notes(folder: Path = US_NOTES_DIR, parts: str | None = None) -> list[USNote]:
+    """Every note of the named parts (by default every part the folder holds), in file order."""
+    if parts is None:
+        parts = "".join(p for p in PARTS if (folder / f"part-{p}.jsonl.gz").is_file())
+        if not parts:
+            raise ChartInputError(f"{folder.name}: no US notes files (part-A.jsonl.gz ...)")
     notes: list[USNote] = []
     for part in parts:
         path = folder / f"part-{part}.jsonl.gz"

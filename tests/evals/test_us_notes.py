@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from core.errors import ChartInputError
 from evals.datasets import US_NOTE_SETS
 from evals.runner import ChartRecord, SuggestionRecord
 from evals.us_notes import USNote, load_us_notes, render_us_markdown, summarise_us
@@ -108,3 +111,21 @@ def test_the_fifth_blind_set_is_a_named_set_apart_from_the_others():
     ]
     assert not {n.id for n in blind} & {n.id for n in others}
     assert summarise_us(blind, {}, "us-blind5").dataset == "us-blind5"
+
+
+def test_the_radiology_set_is_its_own_part_and_apart_from_the_others():
+    rad = load_us_notes(US_NOTE_SETS["us-rad"])
+    assert len(rad) == 30 and {n.part for n in rad} == {"R"}
+    assert all(n.setting == "outpatient" and n.note_type == "radiology report" for n in rad)
+    others = [
+        note
+        for name in ("us-dev", "us-fresh", "us-blind2", "us-blind3", "us-blind4", "us-blind5")
+        for note in load_us_notes(US_NOTE_SETS[name])
+    ]
+    assert not {n.id for n in rad} & {n.id for n in others}
+    assert set(summarise_us(rad, {}, "us-rad").parts) == {"R"}
+
+
+def test_a_folder_without_note_files_is_a_clear_error(tmp_path):
+    with pytest.raises(ChartInputError, match="no US notes files"):
+        load_us_notes(tmp_path)
