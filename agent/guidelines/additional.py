@@ -35,7 +35,8 @@ def add_codes(work: Work) -> None:
             code = work.known(code) if code else None
             if code is None:
                 continue
-            if work.blocked(match.doc_id, match.start, match.end):
+            blocked = work.blocked(match.doc_id, match.start, match.end)
+            if blocked and not work.may_rest_on(blocked, code):
                 continue
             span = TextSpan(doc_id=match.doc_id, start=match.start, end=match.end)
             replaced = [

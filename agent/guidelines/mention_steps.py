@@ -225,7 +225,12 @@ def guard_assertions(work: Work) -> None:
                 and work.matcher(allow[work.mentions[i].assertion]).matches(decision.code)
             )
         ]
-        spans = [s for s in decision.spans if work.blocked(s.doc_id, s.start, s.end)]
+        spans = [
+            s
+            for s in decision.spans
+            if (a := work.blocked(s.doc_id, s.start, s.end))
+            and not work.may_rest_on(a, decision.code)
+        ]
         if not bad and not spans:
             continue
         decision.mention_ids = [i for i in decision.mention_ids if i not in bad]

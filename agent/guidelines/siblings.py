@@ -17,6 +17,7 @@ from functools import lru_cache
 from agent.guidelines.work import Work
 from agent.state import CodeDecision
 from tools.codeset import CodeSet
+from tools.normalize import stem
 from tools.rules.schema import ChooseByWords
 from tools.rules.text import compiled
 
@@ -213,8 +214,10 @@ def _clause(work: Work, mention_id: int) -> tuple[str, int, int]:
 
 @lru_cache(maxsize=4096)
 def _key(title: str, axis: str) -> tuple[str, ...]:
+    # Singular forms: a bilateral title writes the plural ("Occlusion and stenosis of bilateral
+    # carotid arteries" is the sibling of "... of left carotid artery").
     rest = compiled(axis).sub(" ", title.lower())
-    return tuple(sorted(w for w in _WORD.findall(rest) if w not in _FILLER))
+    return tuple(sorted(stem(w) for w in _WORD.findall(rest) if w not in _FILLER))
 
 
 def _siblings(codes: CodeSet, code: str, axis: str) -> list[str]:
@@ -236,7 +239,9 @@ def _sibling_codes(codes: CodeSet, code: str, axis: str) -> tuple[str, ...]:
         leaves = list(dict.fromkeys(without_seventh(c) for c in leaves))
     # A sibling's lowered title holds every word of the key (the axis is cut out with a space,
     # so no word forms across it): most of a category's leaves fail that look before the regex.
-    words = sorted(set(key), key=len, reverse=True)
+    # A key word is a singular form: its title may write the plural, which holds all of the
+    # singular but its last letter ("artery" in "arteries").
+    words = sorted({w[:-1] if len(w) > 3 else w for w in key}, key=len, reverse=True)
     return tuple(
         c
         for c in leaves

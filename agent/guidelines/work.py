@@ -22,7 +22,7 @@ from tools.mentions import Mention
 from tools.rulefiles import RULES_DIR, load_yaml_model
 from tools.rules.codes import CodeMatcher
 from tools.rules.load import RuleSet
-from tools.rules.schema import RuleBase
+from tools.rules.schema import AssertionGuard, RuleBase
 from tools.rules.text import sentence_ranges
 
 if TYPE_CHECKING:
@@ -181,6 +181,12 @@ class Work:
             if overlaps and self.forbidden(m.assertion, m.section):
                 return m.assertion
         return None
+
+    def may_rest_on(self, assertion: str, code: str) -> bool:
+        """An assertion-guard rule lets this code rest on a mention of this assertion (family
+        history -> Z80-Z84; the condition a screening looks for -> the screening code)."""
+        selectors = [s for g in self.in_force(AssertionGuard) for s in g.allow.get(assertion, [])]
+        return bool(selectors) and self.matcher(selectors).matches(code)
 
     def stated_in(self, decision: CodeDecision, sections: Sequence[str]) -> bool:
         return any(self.mentions[i].section in sections for i in decision.mention_ids)

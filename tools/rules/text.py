@@ -84,6 +84,9 @@ class ChartFacts(BaseModel):
     sex: str | None = None
     # left, right or ambidextrous, wherever the chart says it (Section I.C.6.a dominance).
     handedness: str | None = None
+    # left, right or bilateral: the side a diagnostic report's exam title names ("MRI LEFT
+    # KNEE"), the side of what it finds when a finding's own clause names none.
+    exam_side: str | None = None
     sources: dict[str, str] = {}
 
     def values(self) -> dict[str, str]:
@@ -189,6 +192,7 @@ def chart_facts(chart: Chart | None, rules: RuleSet, setting: str, on: date) -> 
     facts.encounter = values.get("encounter")
     facts.sex = values.get("sex")
     facts.handedness = values.get("handedness")
+    facts.exam_side = values.get("exam_side")
     if values.get("age", "").isdigit():
         facts.age = int(values["age"])
     if values.get("gestation_weeks", "").isdigit():
