@@ -44,11 +44,11 @@ def render_table(result: ChartResult, label: str, console: Console | None = None
         console.print(table)
     # A mention a code cites was coded, whatever its assertion (an inpatient "probable" is coded
     # as if established, Section II.H); the rest that are not present are listed with why.
-    cited = {(e.doc_id, e.start, e.end) for s in result.suggestions for e in s.evidence}
+    coded = {(e.doc_id, e.start, e.end) for s in result.suggestions for e in s.evidence}
     skipped = [
         m
         for m in result.mentions
-        if m.assertion != "present" and (m.doc_id, m.start, m.end) not in cited
+        if m.assertion != "present" and (m.doc_id, m.start, m.end) not in coded
     ]
     if skipped:
         console.print("  Not coded:")

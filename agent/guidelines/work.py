@@ -185,7 +185,13 @@ class Work:
     def may_rest_on(self, assertion: str, code: str) -> bool:
         """An assertion-guard rule lets this code rest on a mention of this assertion (family
         history -> Z80-Z84; the condition a screening looks for -> the screening code)."""
-        selectors = [s for g in self.in_force(AssertionGuard) for s in g.allow.get(assertion, [])]
+        selectors = [
+            s
+            for g in self.in_force(AssertionGuard)
+            for a, listed in g.allow.items()
+            if a == assertion
+            for s in listed
+        ]
         return bool(selectors) and self.matcher(selectors).matches(code)
 
     def stated_in(self, decision: CodeDecision, sections: Sequence[str]) -> bool:
