@@ -257,6 +257,10 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         # Eye hemorrhages: Hemorrhage, retina H35.6-; vitreous H43.1-; not R58.
         ("scattered preretinal hemorrhage", "H35.60"),
         ("a dense intravitreal hemorrhage", "H43.10"),
+        # Odontogenic tumours of the jaw: lower jaw D16.5 unless the upper is named.
+        ("a unicystic ameloblastoma", "D16.5"),
+        ("a compound odontoma", "D16.5"),
+        ("a maxillary odontoma", "D16.4"),
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
