@@ -34,7 +34,8 @@ from tools.chart import Chart
 from tools.extract.sections import section_weight
 from tools.lookup import Candidate
 from tools.mentions import Mention
-from tools.normalize import STOPWORDS, default_normalizer
+from tools.normalize import STOPWORDS, default_normalizer, load_lexicon
+from tools.rules.codes import CodeMatcher
 
 RERANKER_FILE = Path(__file__).resolve().parent.parent / "data" / "reranker.json"
 # Turn the reranker off without deleting the file (tests of the term index's own ranking).
@@ -493,7 +494,9 @@ def other_readings(
     second reading. A mention whose first reading is unlikely may still name something else
     likely ("lesions" read as L98.9, unlikely, where its M89.9 "bone lesion" candidate is
     likely). These are the mention's codes for a reader of the chart ("all mentions"); the
-    reasoner still decides from the readings alone, so nothing listed here is billed."""
+    reasoner still decides from the readings alone, so nothing listed here is billed. A
+    neoplasm's other site in the reading's behaviour column (rules/lexicon.yaml
+    `neoplasm_columns`) is a rival too: "adenoma of the rectum" is D12.8, not also D36.7."""
     read = {undot(codes[first])[:3] for codes, _, first in mentions if codes and first is not None}
     seen: set[str] = set()
     out: list[list[int]] = []
@@ -503,12 +506,25 @@ def other_readings(
             key = undot(codes[i])
             if i == first or float(p[i]) < threshold or key[:3] in read or key in seen:
                 continue
+            if first is not None and _same_neoplasm_column(codes[first], codes[i]):
+                continue
             seen.add(key)
             extra.append(i)
             if first is None:
                 break
         out.append(extra)
     return out
+
+
+@lru_cache(maxsize=1)
+def _neoplasm_columns() -> tuple[CodeMatcher, ...]:
+    return tuple(CodeMatcher(column) for column in load_lexicon().neoplasm_columns)
+
+
+def _same_neoplasm_column(reading: str, other: str) -> bool:
+    """Whether two codes sit in one behaviour column of the Neoplasm Table (rival sites of one
+    neoplasm: "benign neoplasm of rectum" D12.8 and "of other specified sites" D36.7)."""
+    return any(c.matches(reading) and c.matches(other) for c in _neoplasm_columns())
 
 
 def choose(

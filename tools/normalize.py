@@ -53,6 +53,7 @@ class Lexicon(BaseModel):
     generic: list[str] = Field(min_length=1)
     not_plural: list[str] = Field(default_factory=list)
     vague_neoplasms: list[VagueNeoplasm] = Field(default_factory=list)
+    neoplasm_columns: list[list[Selector]] = Field(default_factory=list)
     sequela_cues: list[str] = Field(default_factory=list)
 
 

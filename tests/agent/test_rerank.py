@@ -158,6 +158,11 @@ def test_other_readings_are_listed_beside_the_reading_never_instead_of_it():
     lists = [(["R52", "R07.9", "N23"], [0.1, 0.5, 0.7], 0), (["N20.0", "N23"], [0.9, 0.8], 0)]
     assert other_readings(lists, 0.4) == [[2, 1], []]
     assert other_readings(lists, 0.6) == [[2], []]
+    # A neoplasm's other site in the reading's behaviour column is a rival, not a second
+    # neoplasm: the adenoma of the sigmoid colon is D12.5, not also D36.7 or D36.9. Another
+    # column (its metastasis, C78.6) may still be listed.
+    lists = [(["D12.5", "D36.7", "D36.9", "C78.6"], [0.9, 0.6, 0.5, 0.7], 0)]
+    assert other_readings(lists, 0.4) == [[3]]
 
 
 def test_a_left_out_mention_keeps_another_likely_reading_as_its_only_code():

@@ -243,6 +243,24 @@ def test_numbers_between_a_terms_words_count_its_parts_not_other_items(term_inde
         ("portal hypertensive gastropathy", "K31.89"),
         ("plantar hyperkeratosis", "L85.9"),
         ("conjunctival chemosis", "H11.429"),  # Chemosis - see Edema, conjunctiva
+        # Tumour types read through the Neoplasm Table by site and behaviour.
+        ("a seminoma in the right testicle", "C62.91"),  # Seminoma, specified site
+        ("leiomyosarcoma of the prostate", "C61"),  # Sarcoma - see Neoplasm, malignant
+        ("an osteosarcoma of the femur", "C40.2"),  # Osteosarcoma - see Neoplasm, bone
+        ("a glioblastoma of the brain", "C71"),  # the reranker refines to C71.9
+        ("a follicular adenoma of the thyroid", "D34"),  # Adenoma - see Neoplasm, benign
+        ("a serous cystadenoma of the ovary", "D27"),
+        # Trauma with its site: "Trauma - see Injury" by site, not Injury NOS.
+        ("blunt facial trauma", "S09.93XA"),
+        ("minor head trauma", "S09.90XA"),
+        ("a penetrating ocular trauma", "S05.90XA"),
+        # Eye hemorrhages: Hemorrhage, retina H35.6-; vitreous H43.1-; not R58.
+        ("scattered preretinal hemorrhage", "H35.60"),
+        ("a dense intravitreal hemorrhage", "H43.10"),
+        # Odontogenic tumours of the jaw: lower jaw D16.5 unless the upper is named.
+        ("a unicystic ameloblastoma", "D16.5"),
+        ("a compound odontoma", "D16.5"),
+        ("a maxillary odontoma", "D16.4"),
     ],
 )
 def test_case_report_words_the_index_reads(term_index: TermIndex, phrase: str, code: str):
