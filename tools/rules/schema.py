@@ -499,6 +499,12 @@ class DrugEffect(RuleBase):
         "statement has no cue for any column",
     )
     cause_column: str | None = None
+    narrative_sections: list[str] = Field(
+        default_factory=list,
+        description="sections outside the diagnostic statement ('hospital course') whose "
+        "sentences are read only in `narrative_columns`, by a column's own cue",
+    )
+    narrative_columns: list[str] = Field(default_factory=list)
 
 
 class RequireCode(RuleBase):
