@@ -81,7 +81,18 @@ def _cue_of_term(span: Any, modifier: Any, term: str) -> bool:
     if not (span.start <= start and end <= span.end):
         return False
     cue = span.doc[start:end].text.lower()
-    return re.search(rf"(?<!\w){re.escape(cue)}(?!\w)", term.lower()) is not None
+    if re.search(rf"(?<!\w){re.escape(cue)}(?!\w)", term.lower()) is not None:
+        return True
+    # "Cholelithiasis without evidence of acute cholecystitis" read as "Cholelithiasis (without
+    # cholecystitis)": a forward cue after the mention's first word whose negating word is the
+    # term's own reaches only the words after it, which the term itself says are absent.
+    first = cue.split()[0]
+    return (
+        start > span.start
+        and modifier.direction.upper() == "FORWARD"
+        and first in {"without", "w/o"}
+        and re.search(rf"(?<!\w){re.escape(first)}(?!\w)", term.lower()) is not None
+    )
 
 
 class ContextRuleSpec(BaseModel):
@@ -308,9 +319,15 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
             and ((h := header_at(w.start)) is None or w.start >= h[1])
             and not any(b0 < w.end and w.start < b1 for b0, b1 in reordered)
         ]
-        for match in index.match_words(words, text=text):
-            if match.candidates:
-                found.append((match.start, match.end, match, sent))
+        matched = [m for m in index.match_words(words, text=text) if m.candidates]
+        found.extend((m.start, m.end, m, sent) for m in matched)
+        for clause in _clauses(words, text):
+            # The index reads a term once per word list: the second clause's own naming of it
+            # ("... with ulcer of the ankle; chronic ulcer left ankle with fat exposed") is read
+            # in its clause, where it is not already a reading.
+            for m in index.match_words(clause, text=text):
+                if m.candidates and not any(o.start < m.end and m.start < o.end for o in matched):
+                    found.append((m.start, m.end, m, sent))
         for match in _sequela_readings(index, words, text, sent.start, sent.end):
             found.append((match.start, match.end, match, sent))
     if not found:
@@ -343,6 +360,18 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
     return MentionsOutput(
         mentions=[_with_neighbours(m) for m in _resolve_vague_neoplasms(mentions)]
     )
+
+
+def _clauses(words: list[Any], text: str) -> list[list[Any]]:
+    """A sentence's words split at its semicolons, when it has any: each clause names its own
+    conditions ("Stage 3 pressure ulcer, sacrum; stage 2 pressure ulcer, left heel")."""
+    if len(words) < 2:
+        return []
+    breaks = [i for i in range(1, len(words)) if ";" in text[words[i - 1].end : words[i].start]]
+    if not breaks:
+        return []
+    edges = [0, *breaks, len(words)]
+    return [words[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a]
 
 
 def _own_cues(sp: Any, match: ConceptMatch) -> list[Any]:

@@ -141,10 +141,18 @@ def drug_effects(work: Work) -> None:
             continue
         pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
         added: list[str] = []
-        for match in find_text(chart, rf"\b(?:{pattern})(?:s)?\b", rule.sections):
+        sections = [*rule.sections, *rule.narrative_sections]
+        for match in find_text(chart, rf"\b(?:{pattern})(?:s)?\b", sections):
             text = chart.document(match.doc_id).text
             sentence = _statement(text, match.start, match.end)
-            column = _column(rule, sentence) or _cause(rule, text, match.start)
+            if match.section not in rule.sections:
+                # "admitted after running out of furosemide": the narrative says an
+                # underdosing the diagnosis list may leave out; nothing else is read there.
+                column = _column(rule, sentence)
+                if column not in rule.narrative_columns:
+                    continue
+            else:
+                column = _column(rule, sentence) or _cause(rule, text, match.start)
             if column is None:
                 continue
             said = text[match.start : match.end].lower()

@@ -130,7 +130,14 @@ def _banned(work: Work, rule: NeverFirst, decision: CodeDecision) -> bool:
     """The rule's codes; with `text`, only when a sentence of the code says it."""
     if not work.matcher(rule.codes).matches(decision.code):
         return False
+    if rule.chart_text is not None and not _chart_says(work, rule.chart_text):
+        return False
     return rule.text is None or bool(compiled(rule.text).search(work.sentence_text([decision])))
+
+
+def _chart_says(work: Work, pattern: str) -> bool:
+    chart = work.request.chart
+    return chart is not None and any(compiled(pattern).search(doc.text) for doc in chart.documents)
 
 
 def _never_first(work: Work, decisions: list[CodeDecision], rule: NeverFirst) -> None:

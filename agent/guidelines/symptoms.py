@@ -25,7 +25,7 @@ def symptoms(work: Work) -> None:
             and work.stated_in(d, rule.statement_sections)
             and not (unrelated and unrelated.search(work.sentence_text([d])))
         ]
-        if not definitive:
+        if not definitive or _statement_says(work, rule.unexplained_text, rule.statement_sections):
             continue
         for d in list(work.decisions):
             if symptom.matches(d.code) and not work.stated_in(d, rule.statement_sections):
@@ -61,8 +61,11 @@ def symptoms(work: Work) -> None:
             ]
         if not causes:
             continue
+        unexplained = compiled(integral.unexplained_text) if integral.unexplained_text else None
         for d in list(work.decisions):
             if not symptom.matches(d.code):
+                continue
+            if unexplained is not None and unexplained.search(work.sentence_text([d])):
                 continue
             cause = next(
                 (c for c in causes if not integral.excludes1 or _excluded(work, d.code, c.code)),
@@ -79,6 +82,20 @@ def symptoms(work: Work) -> None:
             )
             for i in d.mention_ids:
                 work.reject(i, f"integral to {cause.code} ({integral.citation})", integral.id)
+
+
+def _statement_says(work: Work, pattern: str | None, sections: list[str]) -> bool:
+    """Some text of the diagnostic statement's sections matches `pattern`."""
+    chart = work.request.chart
+    if pattern is None or chart is None:
+        return False
+    found = compiled(pattern)
+    return any(
+        found.search(doc.text, s.start, s.end)
+        for doc in chart.documents
+        for s in doc.sections
+        if s.name in sections
+    )
 
 
 def _excluded(work: Work, symptom: str, diagnosis: str) -> bool:

@@ -23,6 +23,8 @@ TERMS = [
     ("I21.9", "Myocardial infarction (acute) NOS"),
     ("R50.9", "Fever, unspecified"),
     ("G47.33", "Obstructive sleep apnea (adult) (pediatric)"),
+    ("K80.20", "Cholelithiasis (without cholecystitis)"),
+    ("K81.0", "Acute cholecystitis"),
 ]
 
 
@@ -92,6 +94,27 @@ def test_combination_wording_wins_over_its_parts(index):
     assert [m.codes[0] for m in ms] == ["E11.21"]
     assert "E11.9" in [c.code for c in ms[0].candidates]  # the code it beat stays visible
     assert ms[0].text == "Type 2 diabetes with diabetic nephropathy"
+
+
+def test_without_evidence_of_inside_a_reading_negates_only_what_follows(index):
+    ms = _mentions("IMPRESSION: Cholelithiasis without evidence of acute cholecystitis.", index)
+    assert _status(ms, "K80.20") == ["present"]
+    assert _status(ms, "K81.0") == ["negated"]
+    assert _status(_mentions("IMPRESSION: No evidence of cholelithiasis.", index), "K80.20") == [
+        "negated"
+    ]
+
+
+def test_each_clause_after_a_semicolon_is_read(index):
+    # The index reads a term once per word list; the second clause names it again.
+    text = "ASSESSMENT: Fever at night, now settled; fever again since Tuesday, pneumonia."
+    ms = _mentions(text, index)
+    fevers = [m.text for m in ms if m.codes[0] == "R50.9"]
+    assert len(fevers) == 2
+    assert _status(ms, "J18.9") == ["present"]
+    # Without the semicolon one reading stands, as before.
+    one = _mentions("ASSESSMENT: Fever at night, now settled, fever again since Tuesday.", index)
+    assert len([m for m in one if m.codes[0] == "R50.9"]) == 1
 
 
 def test_word_order_and_abbreviations(index):

@@ -152,3 +152,22 @@ def test_a_letterhead_or_header_block_is_the_preamble_not_narrative():
     # A note that opens with narrative, or with a bare condition, has no preamble.
     assert segment("Pt fell at home.\nA: Hip contusion.\n")[0][0].name == "unknown"
     assert segment("Hypothyroidism\nPLAN: Recheck TSH.\n")[0][0].name == "unknown"
+
+
+def test_a_dx_line_heads_its_own_line_only():
+    text = (
+        "RHEUMATOLOGY INFUSION VISIT\n"
+        "Dx: rheumatoid arthritis of both hands, seropositive.\n"
+        "Here for infliximab dose 6.\n"
+        "Some morning stiffness.\n"
+        "Assessment: RA, infusion today.\n"
+    )
+    assert _section_of(text, "rheumatoid") == "assessment_plan"
+    assert _section_of(text, "Some morning") == "unknown"
+    assert _section_of(text, "RA, infusion") == "assessment_plan"
+    # Under a plan header the lines after the label stay in the plan.
+    inside = "A/P:\nDx: gout of the left knee.\n- colchicine, recheck urate.\n"
+    assert _section_of(inside, "colchicine") == "assessment_plan"
+    # A label on a line of its own heads the list under it.
+    alone = "Dx:\n1. Otitis media, left.\n"
+    assert _section_of(alone, "Otitis") == "assessment_plan"

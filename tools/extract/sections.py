@@ -76,6 +76,9 @@ class SectionSpec(BaseModel):
     # Headers that count only with their colon and not before a number: SOAP's "A:" (a bare
     # "A" opens many sentences) and "P:" (also a pulse, "P: 72", in a vitals block).
     colon_headers: list[str] = Field(default_factory=list)
+    # Headers that label one line when the line holds their statement ("Dx: ... stage IVB."):
+    # the unheaded lines after it go back to the section the label sat in (or none).
+    line_headers: list[str] = Field(default_factory=list)
     assertion: Assertion | None = None
     coding_weight: float = Field(default=0.5, ge=0.0, le=1.0)
 
@@ -415,6 +418,7 @@ def _sections(text: str, hidden: list[tuple[int, int]]) -> list[Section]:
         )
     for current, following in zip(found, found[1:], strict=False):
         current.end = following.header_start
+    found = _end_line_headers(text, found)
     if not found or found[0].header_start > 0:
         first_end = found[0].header_start if found else text_len
         opening = _preamble_end(text, first_end)
@@ -429,6 +433,43 @@ def _sections(text: str, hidden: list[tuple[int, int]]) -> list[Section]:
                 0, Section(name=preamble.name, header_start=0, header_end=0, start=0, end=opening)
             )
     return found
+
+
+@lru_cache(maxsize=1)
+def _line_header_titles() -> frozenset[str]:
+    return frozenset(
+        " ".join(h.lower().split())
+        for spec in load_section_rules().sections.values()
+        for h in spec.line_headers
+    )
+
+
+def _end_line_headers(text: str, found: list[Section]) -> list[Section]:
+    """A line header with its statement on its line ("Dx: adenocarcinoma of the RUL ...")
+    heads that line only: the unheaded lines after it ("Tolerating well; mild fatigue.") are
+    no diagnostic statement. They return to the section the line sat in ("A/P:\nDx: ...\n-
+    continue nitrofurantoin") or, at the top of a note, to none."""
+    titles = _line_header_titles()
+    if not titles:
+        return found
+    out: list[Section] = []
+    for i, current in enumerate(found):
+        out.append(current)
+        if " ".join(current.title.lower().rstrip(":").split()) not in titles:
+            continue
+        line_end = text.find("\n", current.header_end, current.end)
+        if line_end < 0 or not text[current.header_end : line_end].strip():
+            continue
+        if not text[line_end : current.end].strip():
+            continue
+        enclosing = out[-2].name if len(out) > 1 and i > 0 else "unknown"
+        out.append(
+            Section(
+                name=enclosing, header_start=0, header_end=0, start=line_end + 1, end=current.end
+            )
+        )
+        current.end = line_end + 1
+    return out
 
 
 @lru_cache(maxsize=1)

@@ -42,7 +42,7 @@ def check_code_list(
         )
 
     for never in rules.of_kind(NeverFirst, setting, day):
-        if never.text is not None:
+        if never.text is not None or never.chart_text is not None:
             continue  # decided on the chart's words (an incidental finding), not the codes
         if matcher(never.codes).matches(codes[0]) and len(codes) > 1:
             report(0, never, f"{codes[0]} may not be sequenced first: {never.title}")

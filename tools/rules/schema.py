@@ -341,6 +341,11 @@ class SymptomsOutsideStatement(RuleBase):
         description="a diagnosis whose every sentence says this (an incidental finding) does not "
         "account for the symptoms",
     )
+    unexplained_text: Pattern | None = Field(
+        default=None,
+        description="a diagnostic statement saying this ('no acute process to explain the "
+        "pain') accounts for no symptom with the diagnoses it names: the symptoms stay",
+    )
 
 
 class SymptomIntegral(RuleBase):
@@ -354,6 +359,11 @@ class SymptomIntegral(RuleBase):
         description="only a diagnosis the symptom's Tabular Excludes1 note names (R56 "
         "'epileptic convulsions (G40.-)', R25 'specific movement disorders (G20-G26)'): the "
         "note says the symptom is part of that disease, never coded beside it",
+    )
+    unexplained_text: Pattern | None = Field(
+        default=None,
+        description="a sentence of the symptom saying nothing found explains it ('no acute "
+        "process to explain right lower quadrant pain'): the symptom stays",
     )
 
 
@@ -499,6 +509,12 @@ class DrugEffect(RuleBase):
         "statement has no cue for any column",
     )
     cause_column: str | None = None
+    narrative_sections: list[str] = Field(
+        default_factory=list,
+        description="sections outside the diagnostic statement ('hospital course') whose "
+        "sentences are read only in `narrative_columns`, by a column's own cue",
+    )
+    narrative_columns: list[str] = Field(default_factory=list)
 
 
 class RequireCode(RuleBase):
@@ -550,6 +566,11 @@ class NeverFirst(RuleBase):
     text: Pattern | None = Field(
         default=None,
         description="only codes whose every supporting sentence says this (an incidental finding)",
+    )
+    chart_text: Pattern | None = Field(
+        default=None,
+        description="only in a chart that says this anywhere (a report saying its findings do "
+        "not explain the reason for the exam)",
     )
 
 
