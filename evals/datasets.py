@@ -34,7 +34,8 @@ US_NOTES_DIR = EVAL_DATA / "us-notes-dev"
 # The US note sets scored like a coder (evals/us_notes.py): the development set and check sets
 # written later, each blind until its first score (data/evals/us-notes-fresh/README.md,
 # data/evals/us-notes-blind2/README.md, data/evals/us-notes-blind3/README.md,
-# data/evals/us-notes-blind4/README.md, data/evals/us-notes-blind5/README.md).
+# data/evals/us-notes-blind4/README.md, data/evals/us-notes-blind5/README.md,
+# data/evals/us-notes-blind6/README.md).
 US_NOTE_SETS = {
     "us-dev": US_NOTES_DIR,
     "us-fresh": EVAL_DATA / "us-notes-fresh",
@@ -42,6 +43,7 @@ US_NOTE_SETS = {
     "us-blind3": EVAL_DATA / "us-notes-blind3",
     "us-blind4": EVAL_DATA / "us-notes-blind4",
     "us-blind5": EVAL_DATA / "us-notes-blind5",
+    "us-blind6": EVAL_DATA / "us-notes-blind6",
 }
 
 

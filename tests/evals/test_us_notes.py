@@ -108,3 +108,16 @@ def test_the_fifth_blind_set_is_a_named_set_apart_from_the_others():
     ]
     assert not {n.id for n in blind} & {n.id for n in others}
     assert summarise_us(blind, {}, "us-blind5").dataset == "us-blind5"
+
+
+def test_the_sixth_blind_set_is_a_named_set_apart_from_the_others():
+    blind = load_us_notes(US_NOTE_SETS["us-blind6"])
+    assert len(blind) == 30 and {n.part for n in blind} == set("ABCD")
+    assert all(n.setting == "inpatient" for n in blind if n.part == "C")
+    others = [
+        note
+        for name in ("us-dev", "us-fresh", "us-blind2", "us-blind3", "us-blind4", "us-blind5")
+        for note in load_us_notes(US_NOTE_SETS[name])
+    ]
+    assert not {n.id for n in blind} & {n.id for n in others}
+    assert summarise_us(blind, {}, "us-blind6").dataset == "us-blind6"
