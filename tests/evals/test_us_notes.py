@@ -119,7 +119,15 @@ def test_the_radiology_set_is_its_own_part_and_apart_from_the_others():
     assert all(n.setting == "outpatient" and n.note_type == "radiology report" for n in rad)
     others = [
         note
-        for name in ("us-dev", "us-fresh", "us-blind2", "us-blind3", "us-blind4", "us-blind5")
+        for name in (
+            "us-dev",
+            "us-fresh",
+            "us-blind2",
+            "us-blind3",
+            "us-blind4",
+            "us-blind5",
+            "us-blind6",
+        )
         for note in load_us_notes(US_NOTE_SETS[name])
     ]
     assert not {n.id for n in rad} & {n.id for n in others}
@@ -129,3 +137,24 @@ def test_the_radiology_set_is_its_own_part_and_apart_from_the_others():
 def test_a_folder_without_note_files_is_a_clear_error(tmp_path):
     with pytest.raises(ChartInputError, match="no US notes files"):
         load_us_notes(tmp_path)
+
+
+def test_the_sixth_blind_set_is_a_named_set_apart_from_the_others():
+    blind = load_us_notes(US_NOTE_SETS["us-blind6"])
+    assert len(blind) == 30 and {n.part for n in blind} == set("ABCD")
+    assert all(n.setting == "inpatient" for n in blind if n.part == "C")
+    others = [
+        note
+        for name in (
+            "us-dev",
+            "us-fresh",
+            "us-blind2",
+            "us-blind3",
+            "us-blind4",
+            "us-blind5",
+            "us-rad",
+        )
+        for note in load_us_notes(US_NOTE_SETS[name])
+    ]
+    assert not {n.id for n in blind} & {n.id for n in others}
+    assert summarise_us(blind, {}, "us-blind6").dataset == "us-blind6"
