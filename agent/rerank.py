@@ -306,7 +306,7 @@ def reranker_enabled() -> bool:
 
 @lru_cache(maxsize=65536)
 def _content(text: str) -> frozenset[str]:
-    return frozenset(w.norm for w in default_normalizer().words(text) if w.norm not in STOPWORDS)
+    return frozenset(w for w in default_normalizer().norms(text) if w not in STOPWORDS)
 
 
 @lru_cache(maxsize=65536)

@@ -18,7 +18,7 @@ from core.contract import Evidence, Setting
 from tools.chart import Chart
 from tools.codeset import APRIL_UPDATE_START
 from tools.evidence import EvidenceError, cite
-from tools.rules.codes import CodeMatcher
+from tools.rules.codes import shared_matcher
 from tools.rules.load import RuleSet
 from tools.rules.schema import CdiQuery
 from tools.rules.text import DEFAULT_GUARD, compiled, find_text, sentence_ranges
@@ -65,7 +65,7 @@ def _query(inp: CdiInput, rule: CdiQuery) -> CdiQueryOut | None:
     trigger_spans: list[tuple[str, int, int]] = []
     codes: list[str] = []
     if rule.when_coded:
-        matcher = CodeMatcher(rule.when_coded)
+        matcher = shared_matcher(tuple(rule.when_coded))
         for condition in inp.coded:
             if not matcher.matches(condition.code) or not condition.spans:
                 continue

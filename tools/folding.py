@@ -76,6 +76,10 @@ def fold(text: str) -> Folded:
     lookalikes = latin_lookalikes() if needs_table else None
     # Decided once per distinct character: a chart repeats few of them.
     table = {ch: _fold_char(ch, lookalikes) for ch in set(text)}
+    if all(len(out) == 1 for out in table.values()):
+        # Each character reads as one ("°" as itself, "ｄ" as "d"): offsets stay where they are.
+        by_ordinal = {ord(ch): out for ch, out in table.items()}
+        return Folded(text.translate(by_ordinal), range(len(text)), len(text))
     pieces: list[str] = []
     origin = array("q")
     for i, ch in enumerate(text):

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import compress
 from pathlib import Path
 from typing import Literal, overload
 
@@ -270,7 +271,8 @@ class TermIndex:
                 anchors.setdefault(anchor, []).append(tid)
         self._anchors: dict[str, list[int]] = anchors
         # `_anchored`'s answers: each word's terms with their keys, unpacked once per process.
-        self._by_anchor: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        self._by_anchor: dict[str, tuple[list[tuple[int, tuple[str, ...]]], list[tuple[str, ...]]]]
+        self._by_anchor = {}
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -458,10 +460,11 @@ class TermIndex:
         found: dict[tuple[int, ...], list[tuple[int, float]]] = {}
         # In word order, not the set's (string hashing differs between processes): the order
         # matches are found in decides ties further on.
+        has_all = present.issuperset
         for token in where:
-            for tid, key in self._anchored(token):
-                if not present.issuperset(key):
-                    continue
+            pairs, keys = self._anchored(token)
+            # Most terms miss a word of the sentence: all are checked in one pass of C calls.
+            for tid, key in compress(pairs, map(has_all, keys)):
                 window = _tightest(key, where)
                 if window is None:
                     continue
@@ -489,11 +492,14 @@ class TermIndex:
                 _with_or_without(m, text[m.start : m.end])
         return kept
 
-    def _anchored(self, word: str) -> list[tuple[int, tuple[str, ...]]]:
-        """The terms whose rarest word is `word`, each with its key."""
+    def _anchored(
+        self, word: str
+    ) -> tuple[list[tuple[int, tuple[str, ...]]], list[tuple[str, ...]]]:
+        """The terms whose rarest word is `word`, each with its key; and their keys alone."""
         found = self._by_anchor.get(word)
         if found is None:
-            found = [(tid, self.keys[tid]) for tid in self._anchors.get(word, ())]
+            pairs = [(tid, self.keys[tid]) for tid in self._anchors.get(word, ())]
+            found = (pairs, [key for _, key in pairs])
             self._by_anchor[word] = found
         return found
 

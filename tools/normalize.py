@@ -104,6 +104,8 @@ class Normalizer:
     """Applies the lexicon's abbreviations and synonyms, then stems each word."""
 
     def __init__(self, lexicon: Lexicon):
+        # The normalised words of texts read lately, by text (`norms`).
+        self._recent: dict[str, tuple[str, ...]] = {}
         # Keys are tuples of lower-cased raw words; values are replacement words (stemmed).
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._case_sensitive: dict[tuple[str, ...], str] = {}
@@ -196,7 +198,18 @@ class Normalizer:
                 low, start, end, _, _ = raw[i]
                 out.append(Word(_stem_cached(low), start, end))
                 i += 1
-        return _bind_grades(out)
+        bound = _bind_grades(out)
+        if len(self._recent) >= _RECENT_TEXTS:
+            self._recent.clear()
+        self._recent[text] = tuple(w.norm for w in bound)
+        return bound
+
+    def norms(self, text: str) -> tuple[str, ...]:
+        """The normalised words of `text` (`words` without their places). A text `words` read
+        lately is not read again: the reranker asks for each mention's sentence, which
+        `find_mentions` has just read."""
+        found = self._recent.get(text)
+        return found if found is not None else tuple(w.norm for w in self.words(text))
 
     def key_words(self, text: str) -> tuple[str, ...]:
         """Ordered, de-duplicated content words of a term: what a match must find."""
@@ -206,6 +219,9 @@ class Normalizer:
                 seen.setdefault(w.norm, None)
         return tuple(seen)
 
+
+# How many texts' words `norms` remembers (a chart's sentences, and then some).
+_RECENT_TEXTS = 4096
 
 _GRADE = re.compile(r"^(?:\d{1,2}[a-z]?|[a-e])$")
 _GRADED = frozenset({"type", "stage", "grade", "class", "degree", "hepatitis", "vitamin"})

@@ -21,6 +21,7 @@ from tools.codeset import APRIL_UPDATE_START, CodeSet
 from tools.mentions import Mention
 from tools.rulefiles import RULES_DIR, load_yaml_model
 from tools.rules.codes import CodeMatcher
+from tools.rules.codes import shared_matcher as shared_code_matcher
 from tools.rules.load import RuleSet
 from tools.rules.schema import AssertionGuard, RuleBase
 from tools.rules.text import sentence_ranges
@@ -45,9 +46,9 @@ NOT_A_DIAGNOSIS = CodeMatcher(["V00-Y99", "Z00-Z99"])
 
 @lru_cache(maxsize=4096)
 def shared_matcher(selectors: tuple[str, ...], codes: CodeSet) -> CodeMatcher:
-    """One matcher per selector list and code set, shared by every chart: what it learnt about a
-    code (its answer is a fact of the code set) serves the next chart too."""
-    return CodeMatcher(selectors, codes.is_manifestation)
+    """The matcher of a selector list against this code set, shared by every chart (and with
+    the rule checks); cached here too, by the code set, as every step asks for it."""
+    return shared_code_matcher(selectors, codes.is_manifestation)
 
 
 class Work:

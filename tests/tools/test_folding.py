@@ -86,3 +86,38 @@ def test_reversed_text_is_not_coded_and_the_chart_escalates(coder) -> None:
     assert result.route == "escalate"
     [bidi] = [e for e in result.escalations if e.reason == "bidi_controls"]
     assert "not coded" in bidi.detail and "diabetes" not in bidi.detail
+
+
+def _fold_one_by_one(text: str) -> tuple[str, list[int]]:
+    """The folded text and origins, character by character (what `fold` must equal)."""
+    from tools.folding import _fold_char
+    from tools.untrusted import latin_lookalikes
+
+    pieces: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        out = _fold_char(ch, latin_lookalikes())
+        pieces.append(out)
+        origin.extend([i] * len(out))
+    return "".join(pieces), origin
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Temp 38.5 °C, SpO2 94 %, weight 70 kg",  # each character stays one character
+        "Dolor torácico: “dolor” – 3 días; µg/kg",
+        "Full-width ｄｉａｂｅｔｅｓ and Cyrillic diаbetes, one character each",
+        "soft hy\u00adphen and a zero-width\u200bspace removed",
+        "ligature ﬁbrosis and ½ tablet grow to more characters",
+        "a tab\tand a bell\x07 in one line at 5 °C",
+    ],
+)
+def test_fold_equals_reading_character_by_character(text: str) -> None:
+    # When every character folds to exactly one, offsets are not remapped at all.
+    folded = fold(text)
+    expected_text, expected_origin = _fold_one_by_one(text)
+
+    assert folded.text == expected_text
+    assert list(folded.origin) == expected_origin
+    assert folded.original_length == len(text)

@@ -1,6 +1,8 @@
 """Normalisation: abbreviations, synonyms and plurals, with chart offsets kept."""
 
-from tools.normalize import default_normalizer, stem
+import pytest
+
+from tools.normalize import default_normalizer, load_lexicon, stem
 
 
 def _norms(text: str) -> list[str]:
@@ -36,3 +38,23 @@ def test_stem_is_predictable():
     assert stem("diabetes") == "diabetes"
     assert stem("abscess") == "abscess"
     assert stem("diagnosis") == "diagnosis"
+
+
+def test_norms_are_the_words_of_a_text_read_once(monkeypatch):
+    from tools.normalize import Normalizer
+
+    n = Normalizer(load_lexicon())
+    sentence = "Pt w/ HTN and type 2 DM, s/p CABG; denies CP."
+    words = n.words(sentence, offset=412)
+    # The reranker's question about the same sentence is answered from that reading.
+    monkeypatch.setattr(n, "words", lambda *_a, **_k: pytest.fail("read the sentence again"))
+    assert n.norms(sentence) == tuple(w.norm for w in words)
+    assert "type 2" in n.norms(sentence)
+
+
+def test_norms_of_a_new_text_read_it():
+    from tools.normalize import Normalizer
+
+    n = Normalizer(load_lexicon())
+    text = "Chronic kidney disease, stage 3a, with anaemia"
+    assert n.norms(text) == tuple(w.norm for w in Normalizer(load_lexicon()).words(text))

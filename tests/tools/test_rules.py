@@ -12,7 +12,7 @@ from core.errors import RulesError
 from tools.rulefiles import RULES_DIR, file_digest
 from tools.rules import CodeMatcher, load_rule_set, rule_set
 from tools.rules.checks import check_code_list
-from tools.rules.codes import render, template_fields
+from tools.rules.codes import render, shared_matcher, template_fields
 from tools.rules.schema import KINDS, Combine
 from tools.rules.verify import verify_rule_set
 
@@ -219,6 +219,20 @@ def test_manifestation_selector_uses_the_tabular():
 
     m = CodeMatcher(["tabular:manifestation"], CodeSet.load().is_manifestation)
     assert m.matches("F02.80") and m.matches("G63") and not m.matches("G30.9")
+
+
+def test_shared_matcher_is_one_per_selectors_and_predicate():
+    from tools.codeset import CodeSet
+
+    cs = CodeSet.load()
+    # The rule checks of every chart ask the same selector lists: one matcher serves them all.
+    first = shared_matcher(("E08-E13", "tabular:manifestation"), cs.is_manifestation)
+    assert shared_matcher(("E08-E13", "tabular:manifestation"), cs.is_manifestation) is first
+    # Without the tabular predicate it is another matcher, which never reads a manifestation.
+    bare = shared_matcher(("E08-E13", "tabular:manifestation"))
+    assert bare is not first
+    assert first.matches("G63") and not bare.matches("G63")
+    assert first.matches("E11.9") and bare.matches("E11.9") and not first.matches("I10")
 
 
 def test_templates():

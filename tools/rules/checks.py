@@ -10,7 +10,7 @@ from datetime import date
 
 from core.contract import CheckResult, RuleCheck
 from tools.codeset import APRIL_UPDATE_START, CodeSet
-from tools.rules.codes import CodeMatcher, render
+from tools.rules.codes import CodeMatcher, render, shared_matcher
 from tools.rules.load import RuleSet
 from tools.rules.schema import Combine, NeverFirst, RequireCode, RuleBase, SequenceBefore
 
@@ -32,7 +32,7 @@ def check_code_list(
     cs = codeset or CodeSet.load()
 
     def matcher(selectors: list[str]) -> CodeMatcher:
-        return CodeMatcher(selectors, cs.is_manifestation)
+        return shared_matcher(tuple(selectors), cs.is_manifestation)
 
     def report(i: int, rule: RuleBase, message: str) -> None:
         out[i].append(
@@ -97,14 +97,14 @@ def missed_combinations(
             continue
         used: list[int] = []
         for group in combo.when:
-            m = CodeMatcher(group, cs.is_manifestation)
+            m = shared_matcher(tuple(group), cs.is_manifestation)
             hit = next((i for i, c in enumerate(codes) if m.matches(c) and i not in used), None)
             if hit is None:
                 break
             used.append(hit)
         else:
             if combo.unless_coded:
-                unless = CodeMatcher(combo.unless_coded, cs.is_manifestation)
+                unless = shared_matcher(tuple(combo.unless_coded), cs.is_manifestation)
                 if any(unless.matches(c) for c in codes):
                     continue
             values = {str(n): codes[i][:3] for n, i in enumerate(used, start=1)}

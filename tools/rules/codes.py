@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -157,6 +158,16 @@ class CodeMatcher:
         if self._manifestation and self._is_manifestation is not None:
             return self._is_manifestation(code)
         return False
+
+
+@lru_cache(maxsize=4096)
+def shared_matcher(
+    selectors: tuple[str, ...], is_manifestation: Callable[[str], bool] | None = None
+) -> CodeMatcher:
+    """One matcher per selector list and manifestation predicate (a code set's), shared by every
+    chart: what it learnt about a code (its answer is a fact of the code set) serves the next
+    chart too. Rule checks ask ~100 selector lists of every chart's codes."""
+    return CodeMatcher(selectors, is_manifestation)
 
 
 def selector_codes(selectors: Iterable[str]) -> list[str]:
