@@ -19,7 +19,6 @@ from tools.rules.text import compiled, find_text
 # The floor under the rule packs: even with every pack deleted, these mentions are never coded
 # as the condition they name (and an uncertain one never outpatient).
 FLOOR_FORBID = ("negated", "family", "hypothetical")
-FLOOR_FAMILY_ALLOWED = ("Z80-Z84",)
 FLOOR_RULE_ID = "guard.assertion"
 
 
@@ -208,11 +207,8 @@ def guard_assertions(work: Work) -> None:
     the history codes a guard rule allows (family history -> Z80-Z84)."""
     guards: list[AssertionGuard] = work.in_force(AssertionGuard)
     forbid = set(FLOOR_FORBID)
-    allow: dict[str, list[str]] = {"family": list(FLOOR_FAMILY_ALLOWED)}
     for g in guards:
         forbid.update(g.forbid)
-        for assertion, selectors in g.allow.items():
-            allow.setdefault(assertion, []).extend(selectors)
     if work.setting == "outpatient":
         forbid.add("possible")
     for decision in list(work.decisions):
@@ -220,10 +216,7 @@ def guard_assertions(work: Work) -> None:
             i
             for i in decision.mention_ids
             if work.mentions[i].assertion in forbid
-            and not (
-                allow.get(work.mentions[i].assertion)
-                and work.matcher(allow[work.mentions[i].assertion]).matches(decision.code)
-            )
+            and not work.may_rest_on(work.mentions[i].assertion, decision.code)
         ]
         spans = [
             s

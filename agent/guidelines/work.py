@@ -41,6 +41,8 @@ STATEMENT_SECTIONS = tuple(
     load_yaml_model(RULES_DIR / "sections.yaml", _Statements).statement_sections
 )
 # Chapters whose codes never stand for a definitive diagnosis: external causes and factors.
+# Family history may support family history codes even when no guard rule is in force.
+FLOOR_FAMILY_ALLOWED = ("Z80-Z84",)
 NOT_A_DIAGNOSIS = CodeMatcher(["V00-Y99", "Z00-Z99"])
 
 
@@ -184,15 +186,12 @@ class Work:
         return None
 
     def may_rest_on(self, assertion: str, code: str) -> bool:
-        """An assertion-guard rule lets this code rest on a mention of this assertion (family
-        history -> Z80-Z84; the condition a screening looks for -> the screening code)."""
-        selectors = [
-            s
-            for g in self.in_force(AssertionGuard)
-            for a, listed in g.allow.items()
-            if a == assertion
-            for s in listed
-        ]
+        """The floor or an assertion-guard rule lets this code rest on a mention of this
+        assertion (family history -> Z80-Z84; the condition a screening looks for -> the
+        screening code)."""
+        selectors = list(FLOOR_FAMILY_ALLOWED) if assertion == "family" else []
+        for g in self.in_force(AssertionGuard):
+            selectors += [s for a, listed in g.allow.items() if a == assertion for s in listed]
         return bool(selectors) and self.matcher(selectors).matches(code)
 
     def stated_in(self, decision: CodeDecision, sections: Sequence[str]) -> bool:

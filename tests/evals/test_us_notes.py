@@ -56,12 +56,21 @@ def test_the_shipped_notes_load_with_their_settings():
     assert any(n.optional for n in notes)
 
 
+def _ids_elsewhere(name: str) -> set[str]:
+    """The note ids of every named US set but this one: a check set shares no note."""
+    return {
+        note.id
+        for other, folder in US_NOTE_SETS.items()
+        if other != name
+        for note in load_us_notes(folder)
+    }
+
+
 def test_the_fresh_check_set_is_a_named_set_apart_from_the_dev_notes():
     fresh = load_us_notes(US_NOTE_SETS["us-fresh"])
     assert len(fresh) == 24 and {n.part for n in fresh} == set("ABCD")
     assert all(n.setting == "inpatient" for n in fresh if n.part == "C")
-    dev = load_us_notes(US_NOTE_SETS["us-dev"])
-    assert not {n.id for n in fresh} & {n.id for n in dev}
+    assert not {n.id for n in fresh} & _ids_elsewhere("us-fresh")
     assert summarise_us(fresh, {}, "us-fresh").dataset == "us-fresh"
 
 
@@ -69,8 +78,7 @@ def test_the_second_blind_set_is_a_named_set_apart_from_the_others():
     blind = load_us_notes(US_NOTE_SETS["us-blind2"])
     assert len(blind) == 30 and {n.part for n in blind} == set("ABCD")
     assert all(n.setting == "inpatient" for n in blind if n.part == "C")
-    others = load_us_notes(US_NOTE_SETS["us-dev"]) + load_us_notes(US_NOTE_SETS["us-fresh"])
-    assert not {n.id for n in blind} & {n.id for n in others}
+    assert not {n.id for n in blind} & _ids_elsewhere("us-blind2")
     assert summarise_us(blind, {}, "us-blind2").dataset == "us-blind2"
 
 
@@ -78,12 +86,7 @@ def test_the_third_blind_set_is_a_named_set_apart_from_the_others():
     blind = load_us_notes(US_NOTE_SETS["us-blind3"])
     assert len(blind) == 30 and {n.part for n in blind} == set("ABCD")
     assert all(n.setting == "inpatient" for n in blind if n.part == "C")
-    others = [
-        note
-        for name in ("us-dev", "us-fresh", "us-blind2")
-        for note in load_us_notes(US_NOTE_SETS[name])
-    ]
-    assert not {n.id for n in blind} & {n.id for n in others}
+    assert not {n.id for n in blind} & _ids_elsewhere("us-blind3")
     assert summarise_us(blind, {}, "us-blind3").dataset == "us-blind3"
 
 
@@ -91,12 +94,7 @@ def test_the_fourth_blind_set_is_a_named_set_apart_from_the_others():
     blind = load_us_notes(US_NOTE_SETS["us-blind4"])
     assert len(blind) == 30 and {n.part for n in blind} == set("ABCD")
     assert all(n.setting == "inpatient" for n in blind if n.part == "C")
-    others = [
-        note
-        for name in ("us-dev", "us-fresh", "us-blind2", "us-blind3")
-        for note in load_us_notes(US_NOTE_SETS[name])
-    ]
-    assert not {n.id for n in blind} & {n.id for n in others}
+    assert not {n.id for n in blind} & _ids_elsewhere("us-blind4")
     assert summarise_us(blind, {}, "us-blind4").dataset == "us-blind4"
 
 
@@ -104,57 +102,26 @@ def test_the_fifth_blind_set_is_a_named_set_apart_from_the_others():
     blind = load_us_notes(US_NOTE_SETS["us-blind5"])
     assert len(blind) == 30 and {n.part for n in blind} == set("ABCD")
     assert all(n.setting == "inpatient" for n in blind if n.part == "C")
-    others = [
-        note
-        for name in ("us-dev", "us-fresh", "us-blind2", "us-blind3", "us-blind4")
-        for note in load_us_notes(US_NOTE_SETS[name])
-    ]
-    assert not {n.id for n in blind} & {n.id for n in others}
+    assert not {n.id for n in blind} & _ids_elsewhere("us-blind5")
     assert summarise_us(blind, {}, "us-blind5").dataset == "us-blind5"
-
-
-def test_the_radiology_set_is_its_own_part_and_apart_from_the_others():
-    rad = load_us_notes(US_NOTE_SETS["us-rad"])
-    assert len(rad) == 30 and {n.part for n in rad} == {"R"}
-    assert all(n.setting == "outpatient" and n.note_type == "radiology report" for n in rad)
-    others = [
-        note
-        for name in (
-            "us-dev",
-            "us-fresh",
-            "us-blind2",
-            "us-blind3",
-            "us-blind4",
-            "us-blind5",
-            "us-blind6",
-        )
-        for note in load_us_notes(US_NOTE_SETS[name])
-    ]
-    assert not {n.id for n in rad} & {n.id for n in others}
-    assert set(summarise_us(rad, {}, "us-rad").parts) == {"R"}
-
-
-def test_a_folder_without_note_files_is_a_clear_error(tmp_path):
-    with pytest.raises(ChartInputError, match="no US notes files"):
-        load_us_notes(tmp_path)
 
 
 def test_the_sixth_blind_set_is_a_named_set_apart_from_the_others():
     blind = load_us_notes(US_NOTE_SETS["us-blind6"])
     assert len(blind) == 30 and {n.part for n in blind} == set("ABCD")
     assert all(n.setting == "inpatient" for n in blind if n.part == "C")
-    others = [
-        note
-        for name in (
-            "us-dev",
-            "us-fresh",
-            "us-blind2",
-            "us-blind3",
-            "us-blind4",
-            "us-blind5",
-            "us-rad",
-        )
-        for note in load_us_notes(US_NOTE_SETS[name])
-    ]
-    assert not {n.id for n in blind} & {n.id for n in others}
+    assert not {n.id for n in blind} & _ids_elsewhere("us-blind6")
     assert summarise_us(blind, {}, "us-blind6").dataset == "us-blind6"
+
+
+def test_the_radiology_set_is_its_own_part_and_apart_from_the_others():
+    rad = load_us_notes(US_NOTE_SETS["us-rad"])
+    assert len(rad) == 30 and {n.part for n in rad} == {"R"}
+    assert all(n.setting == "outpatient" and n.note_type == "radiology report" for n in rad)
+    assert not {n.id for n in rad} & _ids_elsewhere("us-rad")
+    assert set(summarise_us(rad, {}, "us-rad").parts) == {"R"}
+
+
+def test_a_folder_without_note_files_is_a_clear_error(tmp_path):
+    with pytest.raises(ChartInputError, match="no US notes files"):
+        load_us_notes(tmp_path)
