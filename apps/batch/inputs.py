@@ -28,7 +28,12 @@ class BatchItem(BaseModel):
 
 
 def read_inputs(source: Path) -> list[BatchItem]:
-    """The charts `source` names, in a stable order; a bad manifest is one clear error."""
+    """The charts `source` names, in a stable order; a bad manifest is one clear error.
+
+    Every path is made absolute here: a worker on another machine (or started in another folder)
+    opens the chart at the path the batch names, so a relative one would name nothing there.
+    """
+    source = source.absolute()
     if source.is_dir():
         files = sorted(
             p

@@ -7,8 +7,10 @@ import gc
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -231,6 +233,96 @@ def test_parallel_batch_on_postgresql_keeps_one_verified_chain(
         assert ok and events >= 8
         assert ended == runs
     finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"dask scheduler exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError("dask scheduler never listened")
+
+
+def test_a_batch_joins_a_running_cluster_whose_worker_runs_elsewhere(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The README's two-machine setup on loopback: `dask scheduler`, a `dask worker` started in
+    another folder with a data directory of its own (another machine's), one PostgreSQL store and
+    one key file; the batch names its charts by a relative folder, as a person at A types it."""
+    base, why = _pg_url()
+    if base is None:
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432/test: {why}")
+    import psycopg
+
+    schema = "cs_cluster_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{base}?options={quote(f'-csearch_path={schema}')}"
+    key = tmp_path / "secret.key"
+    key.write_text(uuid.uuid4().hex + uuid.uuid4().hex)
+    key.chmod(0o600)
+    machine_b = tmp_path / "machine-b"
+    (machine_b / "data").mkdir(parents=True)
+    (machine_b / "data" / "cache").symlink_to((data_dir / "cache").resolve())
+    env = {
+        **os.environ,
+        "CODESENSE_DATABASE_URL": url,
+        "CODESENSE_SECRET_KEY_FILE": str(key),
+        "CODESENSE_DATA_DIR": str(machine_b / "data"),
+        "PYTHONPATH": str(ROOT),
+    }
+    bin_dir = Path(sys.executable).parent
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard"],
+        cwd=machine_b, env=env, **quiet,
+    )  # fmt: skip
+    worker = None
+    try:
+        _wait_for_port(port, scheduler)
+        worker = subprocess.Popen(
+            [str(bin_dir / "dask"), "worker", address, "--nworkers", "2", "--nthreads", "1",
+             "--host", "127.0.0.1", "--no-dashboard"],
+            cwd=machine_b, env=env, **quiet,
+        )  # fmt: skip
+        monkeypatch.setenv("CODESENSE_DATABASE_URL", url)
+        monkeypatch.setenv("CODESENSE_SECRET_KEY_FILE", str(key))
+        monkeypatch.chdir(tmp_path)
+        charts = tmp_path / "charts"
+        charts.mkdir()
+        for i in range(4):
+            (charts / f"n{i}.txt").write_text((EXAMPLES / NOTES[i % 3]).read_text())
+        args = ["batch", "charts", "--out", "out.jsonl", "--engine", "dask", "--scheduler"]
+        assert main([*args, address]) == 0
+        lines = _lines(tmp_path / "out.jsonl")
+        assert sorted(r["input"] for r in lines) == [f"n{i}.txt" for i in range(4)]
+        runs = {r["run_id"] for r in lines}
+        ok, events, ended = _verify(data_dir, runs, url)
+        assert ok and events > 0
+        assert ended == runs
+    finally:
+        for proc in (worker, scheduler):
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
