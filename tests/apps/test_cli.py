@@ -82,6 +82,8 @@ def test_table_lists_as_not_coded_only_mentions_no_code_cites():
     not_coded = proc.stdout.split("Not coded:", 1)[1].split("MS-DRG", 1)[0]
     assert '"COPD" - family' in not_coded
     assert "community acquired pneumonia" not in not_coded
+    # "for probable pneumonia" in the hospital course reads J18.9, coded on the diagnosis line.
+    assert '"pneumonia" - possible' not in not_coded
     assert '"Former smoker"' not in not_coded  # cited by Z87.891
 
 
