@@ -19,8 +19,9 @@ def register(sub: Any) -> None:
     ev.add_argument(
         "dataset",
         metavar="DATASET",
-        help="a JSONL file ({id, text, codes}), codiesp-dev / codiesp-train, or us-dev / us-fresh / "
-        "us-blind2 (the US development notes / the check sets, each coded in its own setting)",
+        help="a JSONL file ({id, text, codes}), codiesp-dev / codiesp-train, or a US notes set: "
+        "us-dev (the development notes) or a check set (us-fresh, us-blind2 ... us-blindN, "
+        "us-rad ...: data/evals/README.md), each note coded in its own setting",
     )
     ev.add_argument(
         "--mode",
