@@ -46,13 +46,13 @@ def render_table(result: ChartResult, label: str, console: Console | None = None
     # as if established, Section II.H), and so was an uncertain one whose reading is coded on
     # other words ("for probable pneumonia" beside a coded J18.9); the rest that are not present
     # are listed with why (a negated mention of a coded condition stays: the chart disagrees).
-    cited = {(e.doc_id, e.start, e.end) for s in result.suggestions for e in s.evidence}
+    spans = {(e.doc_id, e.start, e.end) for s in result.suggestions for e in s.evidence}
     codes = {s.code for s in result.suggestions}
     skipped = [
         m
         for m in result.mentions
         if m.assertion != "present"
-        and (m.doc_id, m.start, m.end) not in cited
+        and (m.doc_id, m.start, m.end) not in spans
         and not (m.assertion == "possible" and codes.intersection(m.codes))
     ]
     if skipped:

@@ -85,27 +85,35 @@ def _jsonl(path: Path) -> list[BatchItem]:
 
 
 def _csv(path: Path) -> list[BatchItem]:
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            return _csv_rows(path, csv.DictReader(f))
+    except UnicodeDecodeError:
+        raise ChartInputError(f"{path.name}: not UTF-8 text") from None
+    except csv.Error as err:
+        raise ChartInputError(f"{path.name}: not a CSV manifest ({err})") from None
+
+
+def _csv_rows(path: Path, reader: csv.DictReader[str]) -> list[BatchItem]:
+    if reader.fieldnames is None or "path" not in reader.fieldnames:
+        raise ChartInputError(f"{path.name}: a manifest needs a 'path' column (and 'id')")
     items: list[BatchItem] = []
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames is None or "path" not in reader.fieldnames:
-            raise ChartInputError(f"{path.name}: a manifest needs a 'path' column (and 'id')")
-        seen: set[str] = set()
-        for n, row in enumerate(reader, start=2):
-            file = (row.get("path") or "").strip()
-            if not file:
-                raise ChartInputError(f"{path.name} line {n}: empty path")
-            key = (row.get("id") or "").strip() or file
-            if key in seen:
-                raise ChartInputError(f"{path.name} line {n}: id {key!r} appears twice")
-            seen.add(key)
-            items.append(
-                BatchItem(
-                    key=key,
-                    path=str(_relative(path, file)),
-                    setting=_setting((row.get("setting") or "").strip() or None, path, n),
-                )
+    seen: set[str] = set()
+    for n, row in enumerate(reader, start=2):
+        file = (row.get("path") or "").strip()
+        if not file:
+            raise ChartInputError(f"{path.name} line {n}: empty path")
+        key = (row.get("id") or "").strip() or file
+        if key in seen:
+            raise ChartInputError(f"{path.name} line {n}: id {key!r} appears twice")
+        seen.add(key)
+        items.append(
+            BatchItem(
+                key=key,
+                path=str(_relative(path, file)),
+                setting=_setting((row.get("setting") or "").strip() or None, path, n),
             )
+        )
     return items
 
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from apps.batch.engines import Engine, run_tasks
 from apps.batch.inputs import BatchItem, read_inputs
 from core.contract import Setting
-from core.errors import CodeSenseError
+from core.errors import ChartInputError, CodeSenseError
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,8 @@ def run_batch(
     """Code every input not yet in `out`; `progress(done, failed, total)` after each chunk."""
     import time
 
+    if out.is_dir():
+        raise ChartInputError(f"{out}: is a folder; --out names the results file (JSON Lines)")
     items = read_inputs(source)
     if setting is not None:
         items = [i if i.setting else i.model_copy(update={"setting": setting}) for i in items]

@@ -56,12 +56,16 @@ def run(args: argparse.Namespace) -> int:
         "[red]{task.fields[failed]} failed",
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("coding", total=None, failed=0)
+    # The bar is drawn from the first report on: a bad INPUT or --out is one line, no empty bar.
+    bar = Progress(*columns, console=console)
+    task = bar.add_task("coding", total=None, failed=0)
 
-        def progress(done: int, failed: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, failed=failed)
+    def progress(done: int, failed: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total, failed=failed)
 
+    try:
         summary = run_batch(
             args.input,
             args.out,
@@ -72,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
             setting=args.setting,
             progress=progress,
         )
+    finally:
+        if bar.live.is_started:
+            bar.stop()
     console.print(
         f"{summary.coded} coded, {summary.failed} failed, {summary.skipped} already done "
         f"of {summary.inputs} in {summary.wall_s:.1f} s -> {args.out}"

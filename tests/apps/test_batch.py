@@ -127,6 +127,18 @@ def test_bad_batch_input_is_one_line(tmp_path: Path, data_dir: Path, capsys):
     err = capsys.readouterr().err
     assert "line 1: needs a 'text' or a 'path'" in err and "Traceback" not in err
     assert main(["batch", str(tmp_path), "--out", "o.jsonl", "--scheduler", "tcp://x:1"]) == 2
+    capsys.readouterr()
+    latin = tmp_path / "manifest.csv"
+    latin.write_bytes("id,path\ncaf\xe9,a.txt\n".encode("latin-1"))
+    assert main(["batch", str(latin), "--out", str(tmp_path / "o.jsonl")]) == 2
+    folder = tmp_path / "results"
+    folder.mkdir()
+    assert main(["batch", str(bad), "--out", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "manifest.csv: not UTF-8 text" in err
+    assert "results: is a folder; --out names the results file" in err
+    # One line each: no traceback, and no progress bar drawn before the error.
+    assert "Traceback" not in err and "coding" not in err
 
 
 def test_a_chart_over_a_million_characters_is_coded_and_so_is_the_next(
