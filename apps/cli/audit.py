@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from apps.cli.options import at_least_one
+
 
 def register(sub: Any) -> None:
     audit = sub.add_parser("audit", help="verify the audit log or list its events")
@@ -19,7 +21,7 @@ def register(sub: Any) -> None:
     events = commands.add_parser("events", help="print audit events as JSON Lines")
     events.add_argument("--run", dest="run_id", default=None, metavar="RUN_ID")
     events.add_argument("--from", dest="first", type=int, default=1, metavar="N")
-    events.add_argument("--limit", type=int, default=100)
+    events.add_argument("--limit", type=at_least_one, default=100)
     events.set_defaults(handler=run_events)
 
 

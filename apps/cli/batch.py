@@ -13,6 +13,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from apps.cli.options import at_least_one
+
 
 def register(sub: Any) -> None:
     b = sub.add_parser(
@@ -23,7 +25,9 @@ def register(sub: Any) -> None:
     b.add_argument("input", type=Path, metavar="INPUT", help="folder of charts, .jsonl or .csv")
     b.add_argument("--out", type=Path, required=True, help="results file (JSON Lines), resumable")
     b.add_argument("--engine", choices=["local", "dask"], default="local")
-    b.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    b.add_argument(
+        "--workers", type=at_least_one, default=None, help="worker processes (default: cores)"
+    )
     b.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address")
     b.add_argument("--setting", choices=["outpatient", "inpatient"], default=None)
     b.set_defaults(handler=run)
@@ -40,8 +44,6 @@ def run(args: argparse.Namespace) -> int:
     from core.settings import Settings
 
     settings = Settings()
-    if args.workers is not None and args.workers < 1:
-        raise CodeSenseError("--workers must be at least 1")
     if args.scheduler and args.engine != "dask":
         raise CodeSenseError("--scheduler needs --engine dask")
     workers = args.workers or (os.cpu_count() or 1)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from apps.cli.options import at_least_one
+
 
 def register(sub: Any) -> None:
     ev = sub.add_parser(
@@ -29,7 +31,9 @@ def register(sub: Any) -> None:
         default="all-mentions",
         help="headline scoring: every mention's code (CodiEsp's annotation) or billed codes only",
     )
-    ev.add_argument("--limit", type=int, default=None, metavar="N", help="first N charts only")
+    ev.add_argument(
+        "--limit", type=at_least_one, default=None, metavar="N", help="first N charts only"
+    )
     ev.add_argument(
         "--out", type=Path, default=None, metavar="DIR", help="predictions and report folder"
     )
@@ -40,7 +44,9 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="write report.md, summary.json and the plots here instead of --out",
     )
-    ev.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    ev.add_argument(
+        "--workers", type=at_least_one, default=None, help="processes (default: all cores)"
+    )
     ev.add_argument("--fresh", action="store_true", help="ignore earlier results in --out")
     ev.add_argument(
         "--engine", choices=["local", "dask"], default="local", help="as for codesense batch"

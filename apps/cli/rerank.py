@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from apps.cli.options import at_least_one
+
 
 def register(sub: Any) -> None:
     rr = sub.add_parser(
@@ -19,8 +21,12 @@ def register(sub: Any) -> None:
     dump = steps.add_parser("dump", help="candidate lists with features and gold labels (.npz)")
     dump.add_argument("dataset", metavar="DATASET", help="codiesp-train, codiesp-dev or a JSONL")
     dump.add_argument("--out", type=Path, required=True, metavar="FILE", help="the .npz to write")
-    dump.add_argument("--limit", type=int, default=None, metavar="N", help="first N charts only")
-    dump.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    dump.add_argument(
+        "--limit", type=at_least_one, default=None, metavar="N", help="first N charts only"
+    )
+    dump.add_argument(
+        "--workers", type=at_least_one, default=None, help="processes (default: all cores)"
+    )
     dump.add_argument(
         "--semantic",
         action="store_true",

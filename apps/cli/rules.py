@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from apps.cli.options import at_least_one
+
 
 def register(sub: Any) -> None:
     rules = sub.add_parser("rules", help="browse, validate and search the rule packs in rules/")
@@ -38,7 +40,7 @@ def register(sub: Any) -> None:
     find = cmds.add_parser("find", help="rules that apply to a code or a situation")
     find.add_argument("query", nargs="+", help="words, a code, or both")
     find.add_argument("--setting", choices=["outpatient", "inpatient"])
-    find.add_argument("--limit", type=int, default=10)
+    find.add_argument("--limit", type=at_least_one, default=10)
     find.set_defaults(handler=run_find)
 
 

@@ -6,12 +6,14 @@ import argparse
 import sys
 from typing import Any
 
+from apps.cli.options import at_least_one
+
 
 def register(sub: Any) -> None:
     from store.runs import RUN_STATUSES
 
     runs = sub.add_parser("runs", help="list recent runs")
-    runs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    runs.add_argument("--limit", type=at_least_one, default=20, help="how many (default 20)")
     runs.add_argument(
         "--status", choices=RUN_STATUSES, default=None, help="only runs in this state"
     )

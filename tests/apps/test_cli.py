@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from apps.cli import main
 from tests.conftest import EXAMPLES, ROOT
 
 
@@ -286,3 +287,21 @@ def test_many_files_coded_in_worker_processes_as_in_one(term_index, tmp_path):
     assert len(one_errors) == len(two_errors) == 1 and "chart-40-corrupt.pdf" in two_errors[0]
     assert _run("audit", "verify").returncode == 0
     assert _run("code", "--workers", "0", str(EXAMPLES / "ed_note.txt")).returncode != 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["eval", "codiesp-dev", "--limit", "0"],
+        ["batch", "charts", "--out", "o.jsonl", "--workers", "0"],
+        ["runs", "--limit", "many"],
+    ],
+)
+def test_a_count_below_one_is_a_usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]):
+    # `eval --limit 0` was a traceback (no chart to average over).
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith(f"codesense {argv[0]}: error: argument --")
+    assert "Traceback" not in err
