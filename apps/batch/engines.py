@@ -145,7 +145,9 @@ def _run_dask(
                 processes=True,
                 dashboard_address="127.0.0.1:0",
                 host="127.0.0.1",
-                silence_logs=logging.WARNING,
+                # A task that fails reaches the caller as its one-line error (`_worker_failed`);
+                # the workers' own ERROR record of it would print a traceback beside it.
+                silence_logs=logging.CRITICAL,
             )
             client = Client(cluster)
         else:

@@ -120,6 +120,25 @@ def test_dask_batch_on_a_jsonl_and_a_csv_manifest(tmp_path: Path, data_dir: Path
     assert "error" in by_id["b"] and "suggestions" in by_id["a"]
 
 
+def test_a_store_the_dask_workers_cannot_open_is_one_line(
+    tmp_path: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+):
+    monkeypatch.setenv(
+        "CODESENSE_DATABASE_URL", "postgresql://127.0.0.1:5432/codesense_no_such_database"
+    )
+    jsonl = tmp_path / "charts.jsonl"
+    jsonl.write_bytes(orjson.dumps({"id": "a", "text": "Assessment: hypertension."}) + b"\n")
+    out = tmp_path / "o.jsonl"
+    assert main(["batch", str(jsonl), "--out", str(out), "--engine", "dask", "--workers", "1"]) == 2
+    err = capfd.readouterr().err
+    assert "codesense: cannot connect to PostgreSQL" in err
+    # The workers' own record of the failed task (a traceback) stays out of the terminal.
+    assert "Traceback" not in err and "Compute Failed" not in err
+
+
 def test_bad_batch_input_is_one_line(tmp_path: Path, data_dir: Path, capsys):
     bad = tmp_path / "charts.jsonl"
     bad.write_text('{"id": "a"}\n')
