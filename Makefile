@@ -15,7 +15,7 @@ export TOKENIZERS_PARALLELISM := false
 # Up to date it takes a fraction of a second; `demo` and `bench` run it before timing anything.
 PACKAGES := agent apps core store tools evals
 
-.PHONY: demo pyc test lint browser bench bench-audit bench-api bench-metrics bench-sentinel bench-slack serve eval index calibrate install clean fuzz kill
+.PHONY: demo pyc test lint browser ocr bench bench-audit bench-api bench-metrics bench-sentinel bench-slack serve eval index calibrate install clean fuzz kill
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -46,7 +46,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint browser
+test: lint browser ocr
 	$(VENV)/bin/pytest
 
 # The long robustness runs (issue 12), left out of `make test` by the `fuzz` marker: 5,000
@@ -64,6 +64,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
 		&& echo "installed chromium for the page tests"; } || true
+
+# The scanned-page test reads a page with Debian's Tesseract; installed the same way, else that
+# test says it skipped.
+ocr:
+	@command -v tesseract >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq && apt-get install -y -qq tesseract-ocr) >/dev/null 2>&1 \
+		&& echo "installed tesseract for the scanned-page test"; } || true
 
 bench: $(STAMP) pyc
 	$(PY) bench/bench_coding.py
