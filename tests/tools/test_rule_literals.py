@@ -26,11 +26,13 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
         (r"[a-z]+itis", {"itis"}),
         (r"\bpacemaker\b(?!\s+placement)", {"pacemaker"}),
         (r"(?:insulin|metformin)+ (?:use)", {"insulin", "metformin"}),
+        (r"\b(?:ER|PR)\s*\+", {"er", "pr"}),
+        (r"\bno\b", {"no"}),
+        (r"\d+\s*(?:w|wks?|weeks?)\s+(?:GA|gestation)", {"ga", "gestation"}),
         # Nothing every match must hold: always scanned.
-        (r"\b(?:ER|PR)\s*\+", None),
+        (r"\b(?:E|R)\s*\+", None),
         (r"(?:diabetes)?\d+", None),
         (r"[a-z]+", None),
-        (r"\bno\b", None),
         (r"unbalanced (", None),
     ],
 )

@@ -23,8 +23,9 @@ import ahocorasick
 _C: Any = _parser
 # Past this many alternative strings a part is not worth spelling out.
 _MAX_STRINGS = 64
-# Shorter required words filter too little to be worth a look.
-_MIN_WORD = 3
+# Single characters filter too little to be worth a look. Two-letter words do since all are
+# found in one pass (`_WordSearch`): "wk" or "ga" keep a weeks-of-gestation pattern off most charts.
+_MIN_WORD = 2
 _REPEATS = (_C.MAX_REPEAT, _C.MIN_REPEAT, getattr(_C, "POSSESSIVE_REPEAT", _C.MAX_REPEAT))
 _GROUPS = (_C.SUBPATTERN, getattr(_C, "ATOMIC_GROUP", _C.SUBPATTERN))
 _ZERO_WIDTH = (_C.AT, _C.ASSERT, _C.ASSERT_NOT)
