@@ -547,13 +547,22 @@ def _read_context(
             windows[-1] = (w0, sent.end, [*members, i])
         else:
             windows.append((sent.start, sent.end, [i]))
+    import numpy as np
+    from spacy.attrs import IDX, SENT_START
+
     readings: list[Any] = [None] * len(found)
     for w0, w1, members in windows:
         # ConText reads the folded text too: a look-alike "nо" must still negate what follows.
         folded = fold(text[w0:w1])
         sdoc = nlp.make_doc(folded.text)
-        for token in sdoc:
-            token.is_sent_start = token.i == 0 or folded.origin[token.idx] + w0 in every_start
+        # Each token starts a sentence (1) or not (-1, as `is_sent_start = False` sets it), set
+        # in one call: token by token it cost half as much as tokenising.
+        origin = folded.origin
+        starts = [
+            n == 0 or origin[at] + w0 in every_start
+            for n, at in enumerate(sdoc.to_array(IDX).tolist())
+        ]
+        sdoc.from_array([SENT_START], np.where(starts, 1, -1).astype(np.uint64))
         spans: dict[int, Any] = {}
         for i in members:
             start = folded.position(found[i][0] - w0)
