@@ -312,13 +312,19 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
         h = header_at(sent.start)
         if h is not None and sent.end <= h[1]:
             continue
-        words = [
-            w
-            for w in index.normalizer.words(text[sent.start : sent.end], offset=sent.start)
-            if (not hidden or doc_model.is_visible(w.start, w.end))
-            and ((h := header_at(w.start)) is None or w.start >= h[1])
-            and not any(b0 < w.end and w.start < b1 for b0, b1 in reordered)
-        ]
+        words = index.normalizer.words(text[sent.start : sent.end], offset=sent.start)
+        # Most sentences hold no header, hidden or reordered text: every word is kept.
+        after_header = h is None or h[1] <= sent.start
+        later = bisect.bisect_right(header_starts, sent.start)
+        header_inside = later < len(header_starts) and header_starts[later] < sent.end
+        if hidden or reordered or header_inside or not after_header:
+            words = [
+                w
+                for w in words
+                if (not hidden or doc_model.is_visible(w.start, w.end))
+                and ((h := header_at(w.start)) is None or w.start >= h[1])
+                and not any(b0 < w.end and w.start < b1 for b0, b1 in reordered)
+            ]
         matched = [m for m in index.match_words(words, text=text) if m.candidates]
         found.extend((m.start, m.end, m, sent) for m in matched)
         for clause in _clauses(words, text):

@@ -247,3 +247,26 @@ def test_context_windows_start_sentences_where_the_chart_does():
     assert [t.is_sent_start for t in doc] == expected
     assert sum(expected) == 3
     assert [s.start_char for s in doc.sents] == [folded.position(b - w0) for b in bounds[1:-1]]
+
+
+def test_words_after_a_header_are_read_and_the_header_is_not(index):
+    text = (
+        "CHIEF COMPLAINT: chest pain\nASSESSMENT: hypertension and fever.\n"
+        "Plan: recheck. Heart failure NOS: stable."
+    )
+    doc = structure(
+        Document(
+            doc_id="d1",
+            source_name="t.txt",
+            kind="text",
+            text=text,
+            sha256="0" * 64,
+            runs=[TextRun(start=0, end=len(text))],
+        )
+    )
+    headers = [(s.header_start, s.header_end) for s in doc.sections if s.header_end]
+    assert len(headers) >= 2
+    mentions = find_mentions(MentionsInput(document=doc), index).mentions
+    assert {"R07.9", "I10", "R50.9", "I50.9"} <= {m.codes[0] for m in mentions}
+    for m in mentions:
+        assert not any(h0 < m.end and m.start < h1 for h0, h1 in headers), m.text
