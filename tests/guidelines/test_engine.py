@@ -181,3 +181,22 @@ def test_combination_rules_passed_over_are_only_those_that_cannot_fire():
         assert works[0] == works[1], codes
         combined += any(i.startswith("combo.") for _, ids in works[0] for i in ids)
     assert combined >= 3
+
+
+def test_a_steps_matcher_is_its_selector_lists_even_for_lists_made_on_the_spot():
+    """`Work.matcher` finds a rule's matcher by its list; lists made for one call and dropped
+    (their identity free again) still get the matcher of what they say."""
+    from agent.guidelines.work import Work
+    from tools.codeset import CodeSet
+    from tools.rules import rule_set
+
+    request = DecisionRequest(setting="outpatient", mentions=[], candidates=[])
+    work = Work(request, rule_set(), CodeSet.load())
+    kept = ["E08-E13"]
+    assert work.matcher(kept) is work.matcher(kept)
+    assert work.matcher(kept).matches("E11.9") and not work.matcher(kept).matches("I10")
+    examples = {"E11": "E11.9", "I10": "I10", "J18": "J18.9", "N18": "N18.4"}
+    for n in range(400):
+        said = list(examples)[n % len(examples)]
+        for selector, code in examples.items():
+            assert work.matcher([said]).matches(code) is (selector == said)
