@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -346,9 +346,8 @@ def candidate_features(mentions: Sequence[Mention], texts: dict[str, str]) -> li
     out: list[np.ndarray] = []
     for m, term_cands in zip(mentions, terms, strict=True):
         cands = m.candidates
-        rows = np.zeros((len(cands), len(STATIC_FEATURES)))
         if not cands:
-            out.append(rows)
+            out.append(np.zeros((0, len(STATIC_FEATURES))))
             continue
         sem_cands = [c for c in cands if is_semantic(c)]
         text = texts.get(m.doc_id, "")
@@ -358,12 +357,21 @@ def candidate_features(mentions: Sequence[Mention], texts: dict[str, str]) -> li
         best_sem = max((c.score for c in sem_cands), default=0.0) or 1.0
         own_top = undot(term_cands[0].code) if term_cands else ""
         term_cats = {undot(c.code)[:3] for c in term_cands}
-        n_term = sum(1 for c in term_cands if c.origin != "hierarchy")
-        section = section_weight(m.section)
-        n_words = float(min(len(words), 8))
+        # The mention's own columns, the same on each of its rows.
+        of_mention = {
+            "n_candidates": float(len(term_cands)),
+            "n_term_candidates": float(sum(1 for c in term_cands if c.origin != "hierarchy")),
+            "mention_words": float(min(len(words), 8)),
+            "section": section_weight(m.section),
+            **_ASSERTION_COLUMNS[m.assertion],
+            "repeats": math.log1p(max(repeats[m.text.lower()] - 1, 0)),
+            "position": m.start / len(text) if text else 0.0,
+            "chart_mentions": math.log1p(len(termed)),
+        }
         cat_seen: Counter[str] = Counter()
         ranks = {False: 0, True: 0}
-        for row, c in enumerate(cands):
+        rows: list[list[float]] = []
+        for c in cands:
             sem = is_semantic(c)
             r = ranks[sem]
             ranks[sem] += 1
@@ -379,7 +387,7 @@ def candidate_features(mentions: Sequence[Mention], texts: dict[str, str]) -> li
                 "score": c.score,
                 "score_ratio": c.score / best,
                 "score_gap": best - c.score,
-                **{f"origin_{o}": float(c.origin == o) for o in _ORIGINS},
+                **_ORIGIN_COLUMNS[c.origin],
                 "residual_term": float(c.term.lower().startswith(("other", "unspecified"))),
                 "billable": float(billable),
                 "depth": float(len(key)),
@@ -400,14 +408,7 @@ def candidate_features(mentions: Sequence[Mention], texts: dict[str, str]) -> li
                 "top_category": float(bool(own_top) and key[:3] == own_top[:3]),
                 "under_top": float(bool(own_top) and key != own_top and key.startswith(own_top)),
                 "above_top": float(bool(own_top) and key != own_top and own_top.startswith(key)),
-                "n_candidates": float(len(term_cands)),
-                "n_term_candidates": float(n_term),
-                "mention_words": n_words,
-                "section": section,
-                **{f"assert_{a}": float(m.assertion == a) for a in _ASSERTIONS},
-                "repeats": math.log1p(max(repeats[m.text.lower()] - 1, 0)),
-                "position": m.start / len(text) if text else 0.0,
-                "chart_mentions": math.log1p(len(termed)),
+                **of_mention,
                 "other_mentions_code": math.log1p(max(in_lists[key] - (not sem), 0)),
                 "other_tops_code": math.log1p(top_codes[key] - top_here),
                 "other_tops_category": math.log1p(top_cats[key[:3]] - top_here),
@@ -421,9 +422,21 @@ def candidate_features(mentions: Sequence[Mention], texts: dict[str, str]) -> li
             }
             if not sem:
                 cat_seen[key[:3]] += 1
-            rows[row] = [values[f] for f in STATIC_FEATURES]
-        out.append(rows)
+            rows.append([values[f] for f in STATIC_FEATURES])
+        # One conversion a mention: filling a row of an array from a list cost as much again.
+        out.append(np.array(rows, dtype=float))
     return out
+
+
+# The one-hot columns of each origin and assertion, built once ("origin_semantic" is its own).
+_ORIGIN_COLUMNS: defaultdict[str, dict[str, float]] = defaultdict(
+    lambda: {f"origin_{o}": 0.0 for o in _ORIGINS},
+    {origin: {f"origin_{o}": float(origin == o) for o in _ORIGINS} for origin in _ORIGINS},
+)
+_ASSERTION_COLUMNS: defaultdict[str, dict[str, float]] = defaultdict(
+    lambda: {f"assert_{a}": 0.0 for a in _ASSERTIONS},
+    {a: {f"assert_{b}": float(a == b) for b in _ASSERTIONS} for a in _ASSERTIONS},
+)
 
 
 def with_priors(

@@ -214,6 +214,7 @@ class CodeSet:
         self._items: dict[str, None] = dict.fromkeys(library.get_all_codes(with_dots=True))
         self._info: dict[str, CodeInfo] = {}
         self._titles: dict[str, str] = {}
+        self._leaves: dict[str, tuple[str, ...]] = {}
         self._excludes1_pairs: dict[tuple[str, str], TabularNote | None] = {}
         self._own_notes: dict[str, list[TabularNote]] = {}
         self._ref_prefixes: dict[CodeRef, list[str]] = {}
@@ -328,11 +329,22 @@ class CodeSet:
 
     def leaves_under(self, code: str) -> list[str]:
         """The billable codes at or below `code`."""
-        info = self.get(code)
-        if info.billable:
-            return [info.code]
-        # Twelve blocks (C00-C96, ...) are childless headings: leaves to the library, not codes.
-        return [c for c in self.descendants(info.code) if "-" not in c and self._lib.is_leaf(c)]
+        # Remembered: sibling choice and side look-ups each ask it of a chart's categories, and
+        # S72 has 1,900 leaves to read.
+        leaves = self._leaves.get(code)
+        if leaves is None:
+            info = self.get(code)
+            if info.billable:
+                leaves = (info.code,)
+            else:
+                # Twelve blocks (C00-C96, ...) are childless headings: leaves to the library,
+                # not codes.
+                leaves = tuple(
+                    c for c in self.descendants(info.code) if "-" not in c and self._lib.is_leaf(c)
+                )
+            with self._info_lock:
+                self._leaves[code] = leaves
+        return list(leaves)
 
     def all_codes(self, include_headings: bool = False) -> list[str]:
         """Every code in tabular order; chapters and blocks only with `include_headings`."""

@@ -17,7 +17,7 @@ import os
 import re
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import compress
@@ -212,6 +212,12 @@ class PackedStrings(Sequence[str]):
             raise IndexError(i)
         return self._joined[self._offsets[i] : self._offsets[i + 1]].decode("utf-8")
 
+    def select(self, ids: Iterable[int]) -> list[str]:
+        """The strings at `ids` (indexes from 0), in one pass: `self[i]` one by one was most
+        of reading a chart's new anchor words."""
+        joined, offsets = self._joined, self._offsets
+        return [joined[offsets[i] : offsets[i + 1]].decode("utf-8") for i in ids]
+
 
 class PackedKeys(Sequence[tuple[str, ...]]):
     """Terms' word keys packed as `PackedStrings`, each key's words joined by a character no
@@ -240,6 +246,11 @@ class PackedKeys(Sequence[tuple[str, ...]]):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         return tuple(self._keys[i].split(self.SEPARATOR))
+
+    def select(self, ids: Iterable[int]) -> list[tuple[str, ...]]:
+        """The keys at `ids` (indexes from 0), in one pass."""
+        sep = self.SEPARATOR
+        return [tuple(joined.split(sep)) for joined in self._keys.select(ids)]
 
 
 class TermIndex:
@@ -498,8 +509,10 @@ class TermIndex:
         """The terms whose rarest word is `word`, each with its key; and their keys alone."""
         found = self._by_anchor.get(word)
         if found is None:
-            pairs = [(tid, self.keys[tid]) for tid in self._anchors.get(word, ())]
-            found = (pairs, [key for _, key in pairs])
+            tids = self._anchors.get(word, ())
+            keys = self.keys
+            read = keys.select(tids) if isinstance(keys, PackedKeys) else [keys[t] for t in tids]
+            found = (list(zip(tids, read, strict=True)), read)
             self._by_anchor[word] = found
         return found
 

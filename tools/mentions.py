@@ -312,13 +312,19 @@ def find_mentions(inp: MentionsInput, index: TermIndex) -> MentionsOutput:
         h = header_at(sent.start)
         if h is not None and sent.end <= h[1]:
             continue
-        words = [
-            w
-            for w in index.normalizer.words(text[sent.start : sent.end], offset=sent.start)
-            if (not hidden or doc_model.is_visible(w.start, w.end))
-            and ((h := header_at(w.start)) is None or w.start >= h[1])
-            and not any(b0 < w.end and w.start < b1 for b0, b1 in reordered)
-        ]
+        words = index.normalizer.words(text[sent.start : sent.end], offset=sent.start)
+        # Most sentences hold no header, hidden or reordered text: every word is kept.
+        after_header = h is None or h[1] <= sent.start
+        later = bisect.bisect_right(header_starts, sent.start)
+        header_inside = later < len(header_starts) and header_starts[later] < sent.end
+        if hidden or reordered or header_inside or not after_header:
+            words = [
+                w
+                for w in words
+                if (not hidden or doc_model.is_visible(w.start, w.end))
+                and ((h := header_at(w.start)) is None or w.start >= h[1])
+                and not any(b0 < w.end and w.start < b1 for b0, b1 in reordered)
+            ]
         matched = [m for m in index.match_words(words, text=text) if m.candidates]
         found.extend((m.start, m.end, m, sent) for m in matched)
         for clause in _clauses(words, text):
@@ -547,13 +553,22 @@ def _read_context(
             windows[-1] = (w0, sent.end, [*members, i])
         else:
             windows.append((sent.start, sent.end, [i]))
+    import numpy as np
+    from spacy.attrs import IDX, SENT_START
+
     readings: list[Any] = [None] * len(found)
     for w0, w1, members in windows:
         # ConText reads the folded text too: a look-alike "nо" must still negate what follows.
         folded = fold(text[w0:w1])
         sdoc = nlp.make_doc(folded.text)
-        for token in sdoc:
-            token.is_sent_start = token.i == 0 or folded.origin[token.idx] + w0 in every_start
+        # Each token starts a sentence (1) or not (-1, as `is_sent_start = False` sets it), set
+        # in one call: token by token it cost half as much as tokenising.
+        origin = folded.origin
+        starts = [
+            n == 0 or origin[at] + w0 in every_start
+            for n, at in enumerate(sdoc.to_array(IDX).tolist())
+        ]
+        sdoc.from_array([SENT_START], np.where(starts, 1, -1).astype(np.uint64))
         spans: dict[int, Any] = {}
         for i in members:
             start = folded.position(found[i][0] - w0)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, model_validator
 from core.errors import RulesError
 from tools.chart import Document, Section, TextRun
 from tools.rulefiles import RULES_DIR, load_yaml_model
+from tools.rules.literals import lowered, may_match
 
 INJECTION_FILE = RULES_DIR / "injection.yaml"
 
@@ -144,7 +145,10 @@ def injection_patterns(path: Path = INJECTION_FILE) -> list[tuple[str, re.Patter
 def instruction_like(text: str) -> list[str]:
     """The ids of the patterns `text` matches ("address.coder", ...), none for clinical text."""
     sk = skeleton(text)
-    return [pid for pid, rx in injection_patterns() if rx.search(sk)]
+    # A pattern whose words (`literals.required_words`: "ignore", "disregard" ...) the text
+    # lacks is not run: half the scanning of a chart.
+    low = lowered(sk)
+    return [pid for pid, rx in injection_patterns() if may_match(rx.pattern, low) and rx.search(sk)]
 
 
 class TaintedRange(BaseModel):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from agent.guidelines.work import Work
+from agent.guidelines.work import Work, shared_matcher
 from agent.state import CodeDecision
+from tools.codeset import CodeSet
 from tools.rules.codes import render
+from tools.rules.load import RuleSet
 from tools.rules.schema import (
     Combine,
     TrimesterSpecific,
@@ -21,13 +24,45 @@ def combine(work: Work) -> None:
     """Combination codes: when every group of a rule is coded, its combination code replaces
     the parts it names in `remove` ("with" presumes the link, Section I.A.15)."""
     rules: list[Combine] = work.in_force(Combine)
+    first_parts = _first_parts(work.rules, work.codes)
     for _ in range(MAX_PASSES):
         fired = False
+        # A rule none of whose first group is coded cannot fire (nearly all of ~60, each pass):
+        # passed over on a set look. What may fire is read again after every change.
+        may_fire = first_parts.rules_of(work.decisions)
         for rule in rules:
+            if rule.id not in may_fire:
+                continue
             while _combine_once(work, rule):
                 fired = True
+                may_fire = first_parts.rules_of(work.decisions)
         if not fired:
             return
+
+
+class _FirstParts:
+    """The combination rules whose first group holds a code, learnt once per code."""
+
+    def __init__(self, rules: RuleSet, codes: CodeSet) -> None:
+        self._first = [
+            (r.id, shared_matcher(tuple(r.when[0]), codes)) for r in rules.of_kind(Combine)
+        ]
+        self._by_code: dict[str, frozenset[str]] = {}
+
+    def rules_of(self, decisions: list[CodeDecision]) -> set[str]:
+        found: set[str] = set()
+        for d in decisions:
+            ids = self._by_code.get(d.code)
+            if ids is None:
+                ids = frozenset(rule_id for rule_id, m in self._first if m.matches(d.code))
+                self._by_code[d.code] = ids
+            found |= ids
+        return found
+
+
+@lru_cache(maxsize=4)
+def _first_parts(rules: RuleSet, codes: CodeSet) -> _FirstParts:
+    return _FirstParts(rules, codes)
 
 
 def _combine_once(work: Work, rule: Combine) -> bool:

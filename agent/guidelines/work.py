@@ -66,6 +66,7 @@ class Work:
         self.encounter = request.facts.encounter or request.encounter
         self.decisions: list[CodeDecision] = []
         self.rejected: dict[int, Rejection] = {}
+        self._matchers: dict[int, tuple[Sequence[str], CodeMatcher]] = {}
         self._doc_order = {
             d.doc_id: n for n, d in enumerate(request.chart.documents if request.chart else [])
         }
@@ -76,7 +77,14 @@ class Work:
         return self.rules.of_kind(kind, self.setting, self.on)
 
     def matcher(self, selectors: Sequence[str]) -> CodeMatcher:
-        return shared_matcher(tuple(selectors), self.codes)
+        # Steps ask with a rule's own selector list, a few hundred times a chart: found by the
+        # list's identity (kept here, so the identity stays its own) before the shared cache.
+        known = self._matchers.get(id(selectors))
+        if known is not None and known[0] is selectors:
+            return known[1]
+        matcher = shared_matcher(tuple(selectors), self.codes)
+        self._matchers[id(selectors)] = (selectors, matcher)
+        return matcher
 
     def coded(self, selectors: Sequence[str]) -> list[CodeDecision]:
         m = self.matcher(selectors)

@@ -94,6 +94,36 @@ def test_scores_are_deterministic_probabilities():
     assert order == [m.codes for m in rerank_mentions(mentions, _chart(), model)]
 
 
+def test_each_row_names_its_candidates_origin_and_its_mentions_assertion():
+    semantic = Candidate(code="R07.89", term="Other chest pain", origin="semantic", score=0.7)
+    mentions = [
+        _mention(PAIN, CHEST, semantic, assertion="negated"),
+        _mention(CATEGORY, text="pleuritic pain"),
+        _mention(PAIN, text="deep breathing", assertion="family"),
+    ]
+    blocks = candidate_features(mentions, {"d1": NOTE})
+    assert [b.shape for b in blocks] == [(n, len(STATIC_FEATURES)) for n in (3, 1, 1)]
+    column = {name: i for i, name in enumerate(STATIC_FEATURES)}
+    origins = [n for n in STATIC_FEATURES if n.startswith("origin_")]
+    assertions = [n for n in STATIC_FEATURES if n.startswith("assert_")]
+    for block, mention in zip(blocks, mentions, strict=True):
+        for row, candidate in zip(block, mention.candidates, strict=True):
+            hot = [n for n in origins if row[column[n]] == 1.0]
+            assert hot == [f"origin_{candidate.origin}"]
+            assert all(row[column[n]] in (0.0, 1.0) for n in origins)
+            said = [n for n in assertions if row[column[n]] == 1.0]
+            assert said == (
+                [] if mention.assertion == "present" else [f"assert_{mention.assertion}"]
+            )
+            assert row[column["n_candidates"]] == sum(
+                c.origin != "semantic" for c in mention.candidates
+            )
+    # The mention's own columns are the same on each of its rows.
+    first = blocks[0]
+    for name in ("n_candidates", "mention_words", "section", "position", "chart_mentions"):
+        assert (first[:, column[name]] == first[0, column[name]]).all()
+
+
 def test_weights_out_of_step_with_features_fail_loudly():
     with pytest.raises(ValidationError, match="out of step"):
         Reranker(kind="logistic", features=["rank", "score"], weights=[1.0])

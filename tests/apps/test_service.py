@@ -141,6 +141,29 @@ def test_two_reviewers_at_once_one_wins_and_nothing_of_the_other_is_applied(serv
     assert verify_log(service.records.audit).ok
 
 
+def test_a_paused_run_saves_its_checkpoint_on_one_thread_and_resumes(service, monkeypatch):
+    """LangGraph saves a paused run's checkpoint and writes in the background: one thread a
+    run, not one a save (each start cost ~1 ms); the review still resumes from the save."""
+    service.code_file(ADMIN, EXAMPLES / "discharge_summary.txt")  # anything started once
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counted(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted)
+    result = service.code_file(ADMIN, EXAMPLES / "discharge_summary.txt")
+    assert service.records.runs.run(result.run_id).status == "awaiting_review"
+    assert len(started) == 1
+    reviewed = service.review(
+        ADMIN, result.run_id, ReviewRequest(accept=[result.suggestions[0].code])
+    )
+    assert reviewed.review is not None
+    assert service.records.runs.run(result.run_id).status == "reviewed"
+    assert verify_log(service.records.audit).ok
+
+
 def test_a_failed_review_releases_the_claim(service):
     result = service.code_file(ADMIN, EXAMPLES / "discharge_summary.txt")
     workflow = service.workflow

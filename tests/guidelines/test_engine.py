@@ -136,3 +136,67 @@ def test_outputs_carry_queries_drg_and_hcc(code_note, setting):
         assert result.drg is not None and result.drg.drg is not None
     else:
         assert result.drg is None
+
+
+def test_combination_rules_passed_over_are_only_those_that_cannot_fire():
+    """`combine` skips a rule none of whose first group is coded; every other rule is tried as
+    before, so the codes and notes equal those of trying every rule in every pass."""
+    from agent.guidelines import combination
+    from agent.guidelines.work import Work
+    from agent.state import TextSpan
+    from tools.chart import Chart
+    from tools.codeset import CodeSet
+    from tools.rules import rule_set
+    from tools.rules.schema import Combine
+
+    def every_rule(work: Work) -> None:
+        for _ in range(combination.MAX_PASSES):
+            fired = False
+            for rule in work.in_force(Combine):
+                while combination._combine_once(work, rule):
+                    fired = True
+            if not fired:
+                return
+
+    code_lists = [
+        ["E11.9", "N18.30"],
+        ["I10", "N18.4", "I50.9"],
+        ["N18.4", "I50.22", "I10", "E11.9", "E11.65"],
+        ["K80.20", "K81.0"],
+        ["J44.9", "J18.9", "J45.909"],
+        ["F17.210", "Z72.0", "R52"],
+        [],
+    ]
+    chart = Chart(chart_id="c", documents=[text_document("Listed diagnoses. " * 4, "d1")])
+    combined = 0
+    for codes in code_lists:
+        works = []
+        for run in (combination.combine, every_rule):
+            request = DecisionRequest(setting="inpatient", mentions=[], candidates=[], chart=chart)
+            work = Work(request, rule_set(), CodeSet.load())
+            for n, code in enumerate(codes):
+                work.add(code, "listed", spans=[TextSpan(doc_id="d1", start=n, end=n + 1)])
+            run(work)
+            works.append([(d.code, [r.id for r in d.rules]) for d in work.decisions])
+        assert works[0] == works[1], codes
+        combined += any(i.startswith("combo.") for _, ids in works[0] for i in ids)
+    assert combined >= 3
+
+
+def test_a_steps_matcher_is_its_selector_lists_even_for_lists_made_on_the_spot():
+    """`Work.matcher` finds a rule's matcher by its list; lists made for one call and dropped
+    (their identity free again) still get the matcher of what they say."""
+    from agent.guidelines.work import Work
+    from tools.codeset import CodeSet
+    from tools.rules import rule_set
+
+    request = DecisionRequest(setting="outpatient", mentions=[], candidates=[])
+    work = Work(request, rule_set(), CodeSet.load())
+    kept = ["E08-E13"]
+    assert work.matcher(kept) is work.matcher(kept)
+    assert work.matcher(kept).matches("E11.9") and not work.matcher(kept).matches("I10")
+    examples = {"E11": "E11.9", "I10": "I10", "J18": "J18.9", "N18": "N18.4"}
+    for n in range(400):
+        said = list(examples)[n % len(examples)]
+        for selector, code in examples.items():
+            assert work.matcher([said]).matches(code) is (selector == said)

@@ -247,6 +247,19 @@ def test_descendants_and_leaves(codes: CodeSet) -> None:
     assert "S72.001" not in codes.leaves_under("S72.00")
 
 
+def test_leaves_asked_again_are_the_same_and_the_callers_own(codes: CodeSet) -> None:
+    first = codes.leaves_under("S72")
+    assert len(first) > 1_000 and all(codes.is_billable(c) for c in first)
+    first.clear()
+    again = codes.leaves_under("S72")
+    assert again == codes.leaves_under("S72") and len(again) > 1_000
+    assert codes.leaves_under("e11.9") == ["E11.9"] == codes.leaves_under("e11.9")
+    with pytest.raises(UnknownCode):
+        codes.leaves_under("E11.99")
+    with pytest.raises(UnknownCode):
+        codes.leaves_under("E11.99")
+
+
 def test_cached_get_is_fast(codes: CodeSet) -> None:
     sample = codes.all_codes()[:2000]
     for code in sample:

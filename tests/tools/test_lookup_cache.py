@@ -34,6 +34,15 @@ def test_packed_keys_read_back_as_given():
         PackedKeys.pack([()])
 
 
+def test_selected_strings_and_keys_are_those_read_one_by_one():
+    strings = PackedStrings(*PackedStrings.pack(TEXTS))
+    ids = [4, 0, 2, 0, 1]
+    assert strings.select(ids) == [strings[i] for i in ids]
+    assert strings.select([]) == []
+    keys = PackedKeys(*PackedKeys.pack(KEYS))
+    assert keys.select([2, 0, 1, 2]) == [keys[i] for i in (2, 0, 1, 2)]
+
+
 def test_offsets_that_do_not_fit_are_refused():
     joined, offsets = PackedStrings.pack(TEXTS)
     with pytest.raises(ValueError):

@@ -217,3 +217,56 @@ def test_mentions_come_in_text_order(index):
     ms = _mentions(text, index)
     assert [m.codes[0] for m in ms] == ["R50.9", "I10", "E11.21"]
     assert [(m.start, m.end) for m in ms] == sorted((m.start, m.end) for m in ms)
+
+
+def test_context_windows_start_sentences_where_the_chart_does():
+    """ConText's scope ends at a sentence: each token of a window starts one exactly when its
+    first character is a sentence start of the chart, through folding that adds characters."""
+    from tools.folding import fold
+    from tools.mentions import _read_context
+
+    class Sentence:
+        def __init__(self, start: int, end: int) -> None:
+            self.start, self.end = start, end
+
+    text = "No fever. Cough ½ day; Ⅳ fluids. ﬁbrosis noted. Denies pain."
+    bounds = [0, 10, 33, 48, len(text)]
+    sentences = [Sentence(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+    # The first sentence holds no mention: the window starts at the second.
+    words = ["Cough", "fluids", "brosis", "pain"]
+    found = []
+    for w in words:
+        at = text.index(w)
+        found.append((at, at + len(w), None, next(s for s in sentences if s.start <= at < s.end)))
+    readings = _read_context(text, found, bounds[:-1])
+    doc = readings[0].doc
+    w0 = bounds[1]
+    folded = fold(text[w0:])
+    starts = set(bounds[:-1])
+    expected = [t.i == 0 or folded.origin[t.idx] + w0 in starts for t in doc]
+    assert [t.is_sent_start for t in doc] == expected
+    assert sum(expected) == 3
+    assert [s.start_char for s in doc.sents] == [folded.position(b - w0) for b in bounds[1:-1]]
+
+
+def test_words_after_a_header_are_read_and_the_header_is_not(index):
+    text = (
+        "CHIEF COMPLAINT: chest pain\nASSESSMENT: hypertension and fever.\n"
+        "Plan: recheck. Heart failure NOS: stable."
+    )
+    doc = structure(
+        Document(
+            doc_id="d1",
+            source_name="t.txt",
+            kind="text",
+            text=text,
+            sha256="0" * 64,
+            runs=[TextRun(start=0, end=len(text))],
+        )
+    )
+    headers = [(s.header_start, s.header_end) for s in doc.sections if s.header_end]
+    assert len(headers) >= 2
+    mentions = find_mentions(MentionsInput(document=doc), index).mentions
+    assert {"R07.9", "I10", "R50.9", "I50.9"} <= {m.codes[0] for m in mentions}
+    for m in mentions:
+        assert not any(h0 < m.end and m.start < h1 for h0, h1 in headers), m.text

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tools.rules import rule_set
-from tools.rules.literals import lowered, may_match, required_words
+from tools.rules.literals import _WordSearch, lowered, may_match, required_words
 from tools.rules.text import DEFAULT_GUARD
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -26,11 +26,13 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
         (r"[a-z]+itis", {"itis"}),
         (r"\bpacemaker\b(?!\s+placement)", {"pacemaker"}),
         (r"(?:insulin|metformin)+ (?:use)", {"insulin", "metformin"}),
+        (r"\b(?:ER|PR)\s*\+", {"er", "pr"}),
+        (r"\bno\b", {"no"}),
+        (r"\d+\s*(?:w|wks?|weeks?)\s+(?:GA|gestation)", {"ga", "gestation"}),
         # Nothing every match must hold: always scanned.
-        (r"\b(?:ER|PR)\s*\+", None),
+        (r"\b(?:E|R)\s*\+", None),
         (r"(?:diabetes)?\d+", None),
         (r"[a-z]+", None),
-        (r"\bno\b", None),
         (r"unbalanced (", None),
     ],
 )
@@ -89,3 +91,26 @@ def test_folding_reaches_the_words_ignorecase_matches():
     for word in ("insulin", "kelvin", "history"):
         assert re.search(word, text, re.IGNORECASE)
         assert word in lowered(text)
+
+
+def test_the_one_pass_word_search_answers_as_a_look_for_each_word():
+    """Words met while a text is read join the automaton with the next text; texts read
+    before and after, in any order, get the answer `w in text` gives."""
+    texts = [lowered(p.read_text(encoding="utf-8")) for p in sorted(EXAMPLES.glob("*.txt"))]
+    texts += [lowered(t) for t in TRICKY]
+    word_sets = [w for w in map(required_words, _patterns()) if w is not None]
+    search = _WordSearch()
+    for text in texts + texts[::-1]:
+        for words in word_sets:
+            assert search.holds_any(text, words) == any(w in text for w in words), words
+    every_word = frozenset().union(*word_sets)
+    known = search._state[0]
+    assert every_word <= known
+    # Overlapping words and one inside another are each found.
+    search = _WordSearch()
+    for _ in range(2):
+        for text, holds in (("x pacemakers y", True), ("other", False)):
+            assert search.holds_any(text, frozenset({"pacemaker", "makers"})) is holds
+            assert search.holds_any(text, frozenset({"maker", "zzz"})) is holds
+            assert search.holds_any(text, frozenset({"acem"})) is holds
+            assert not search.holds_any(text, frozenset({"pacemakerz"}))
