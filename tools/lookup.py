@@ -75,6 +75,12 @@ _OPEN_TAILS = frozenset(
 # the tail is the code's meaning, a procedure as the cause of a complication; without it the
 # title reads any mention of a surgical procedure.
 _CAUSE_TAIL = re.compile(r"\s+as the cause of\b", re.IGNORECASE)
+# Section I.A.13: a code titled "in diseases classified elsewhere" is a manifestation, coded only
+# beside its etiology and never first; its title without the phrase ("Otitis media, left ear" for
+# H67.2) would read every chart that names the condition alone. Its terms keep "in disease":
+# they read "dementia in Parkinson disease", not "dementia". Not a Z code: "Wandering in diseases
+# classified elsewhere" (Z91.83) is a factor, and no other code reads a patient's wandering.
+_MANIFESTATION = re.compile(r"\bin (?:[a-z]+ )*?diseases? classified elsewhere\b", re.IGNORECASE)
 _ENCOUNTER_TAIL = re.compile(r",\s*(?:initial|subsequent) encounter|,\s*sequela\b", re.IGNORECASE)
 _PARENS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 # The Tabular says "lower end of radius" where charts say "distal radius" (the Alphabetic Index:
@@ -90,6 +96,18 @@ _HAND_FOOT_BONE = re.compile(
     re.IGNORECASE,
 )
 _ALTERNATIVE = re.compile(r"\b(\w+) or (\w+)\b")
+# "Occlusion and stenosis of ...", "Acute embolism and thrombosis of ...": the title's head is two
+# conditions joined by "and", which means "and/or" in a title (Section I.A.14), so each one alone
+# with the site is a reading. Only the head (no comma, "with" or preposition before it): in
+# "Postthrombotic syndrome with ulcer and inflammation" the two together are the code's meaning.
+# Not at an unspecified or other site: "Acute thrombosis of (unspecified) vein" would outread the
+# named vein's "deep vein thrombosis" (I82.40-); the category's own title leads there.
+_HEAD_PAIR = re.compile(
+    r"^(?P<before>(?:(?!(?:of|with|in|for|by|to|due|on|at|from|and)\b)[a-z]+\s+)*)"
+    r"(?P<first>[a-z]+) and (?P<second>[a-z]+)"
+    r"(?P<rest>\s+(?:of|in)\b(?!\s+(?:unspecified|other)\b).*)$",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 class Candidate(BaseModel):
@@ -119,6 +137,7 @@ def term_variants(text: str) -> list[str]:
 
     'Coronary (artery) disease' -> ['Coronary disease', 'Coronary artery disease'];
     'Malignant neoplasm of bronchus or lung' -> '... of bronchus', '... of lung';
+    'Occlusion and stenosis of right carotid artery' -> also '... stenosis of right carotid artery';
     'Laceration without foreign body of scalp' -> 'Laceration of scalp' (the site stays);
     'Torus fracture of lower end of right radius' -> also '... of distal right radius';
     'Bimalleolar fracture of left lower leg' -> also '... of left ankle';
@@ -133,8 +152,13 @@ def term_variants(text: str) -> list[str]:
     text = _drop_unspecified_tail(text)
     bare = _PARENS.sub(" ", text)
     full = _PARENS.sub(lambda m: " " + (m.group(1) or m.group(2) or "") + " ", text)
+    readings = [bare, full, *([whole] if whole else [])]
+    for v in list(readings):
+        pair = _HEAD_PAIR.match(v)
+        if pair:
+            readings += [pair["before"] + pair[part] + pair["rest"] for part in ("first", "second")]
     variants: list[str] = []
-    for v in (bare, full, *([whole] if whole else [])):
+    for v in readings:
         alt = _ALTERNATIVE.search(v)
         if alt:
             variants.append(v[: alt.start()] + alt.group(1) + v[alt.end() :])
@@ -343,7 +367,12 @@ class TermIndex:
         for term in load_lexicon().terms:
             add(codeset.normalize(term.code), term.term, "lexicon")
         titles: dict[str, str] = {}
+        manifestations: set[str] = set()
         for code, text, origin in codeset.iter_terms():
+            if origin == "title" and code[0] != "Z" and _MANIFESTATION.search(text):
+                manifestations.add(code)
+            if code in manifestations:
+                text = _MANIFESTATION.sub("in disease", text)
             if origin == "title":
                 titles[code] = text.lower()
                 add(code, text, "title")

@@ -27,6 +27,8 @@ _ALNUM = re.compile(r"[A-Za-z0-9]+")
 class Abbreviation(BaseModel):
     abbr: str = Field(min_length=1)
     expansion: str = Field(min_length=1)
+    # Read only when written exactly so: "AIDS" is the disease, "hearing aids" are devices.
+    exact: bool = False
 
 
 class Synonym(BaseModel):
@@ -125,7 +127,7 @@ class Normalizer:
             self._phrases[key] = expansions[key]
             # Two-letter abbreviations ("PE", "MI", "HA") collide with ordinary words, so they only
             # count when written exactly as the lexicon spells them.
-            if len(ab.abbr.replace("/", "").replace("-", "")) <= 2:
+            if ab.exact or len(ab.abbr.replace("/", "").replace("-", "")) <= 2:
                 self._case_sensitive[key] = ab.abbr
         self._index_sizes()
 

@@ -47,6 +47,28 @@ def choose_by_words(work: Work) -> None:
             old = d.code
             d = work.recode(d, target)
             work.note(d, rule, f"{old} -> {target}: {rule.message}")
+        if rule.both is not None and rule.axis is not None:
+            _both_covers_each(work, rule)
+
+
+def _both_covers_each(work: Work, rule: ChooseByWords) -> None:
+    """The sibling that says both values is the one condition: a sibling beside it that says
+    one of them is that condition again ("stenosis of the left ICA; stenosis of the right ICA"
+    read as bilateral I65.23 from one clause and right I65.21 from the other: I65.23 alone,
+    Section I.B.13)."""
+    assert rule.axis is not None
+    codes = work.matcher(rule.codes)
+    for d in list(work.decisions):
+        if d not in work.decisions or not codes.matches(d.code):
+            continue
+        if _title_value(work.description(d.code), rule, work) != rule.both:
+            continue
+        for sibling in _siblings(work.codes, d.code, rule.axis):
+            other = work.find(sibling)
+            if other is None or _title_value(work.description(sibling), rule, work) is None:
+                continue
+            work.remove(other, into=d)
+            work.note(d, rule, f"{sibling} -> {d.code}: {rule.message}")
 
 
 def descend_by_words(work: Work) -> None:

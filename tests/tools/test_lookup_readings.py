@@ -70,6 +70,38 @@ def test_without_foreign_body_keeps_the_injury_site():
     ]
 
 
+def test_a_head_of_two_conditions_joined_by_and_reads_each_alone(term_index: TermIndex):
+    # Section I.A.14: "and" in a title means "and/or".
+    assert term_variants("Stricture and stenosis of cervix uteri") == [
+        "Stricture and stenosis of cervix uteri",
+        "Stricture of cervix uteri",
+        "stenosis of cervix uteri",
+    ]
+    assert "Acute thrombosis of left popliteal vein" in term_variants(
+        "Acute embolism and thrombosis of left popliteal vein"
+    )
+    # Two together are the code's meaning after "with" or a preposition, and without "of".
+    for title in (
+        "Postthrombotic syndrome with ulcer and inflammation of right lower extremity",
+        "Fracture of head and neck of femur",
+        "Acute and chronic respiratory failure",
+    ):
+        assert term_variants(title) == [title]
+    assert _top(term_index, "left vertebral artery stenosis") == "I65.02"
+    assert _top(term_index, "infarction of the right kidney") == "N28.0"
+
+
+def test_a_manifestation_title_is_no_term_of_its_own(term_index: TermIndex):
+    # Section I.A.13: "Otitis media in diseases classified elsewhere, left ear" (H67.2) is coded
+    # beside its etiology only; "otitis media, left ear" is H66.92.
+    assert "H67.2" not in {c.code for c in term_index.lookup("otitis media, left ear")}
+    assert "G63" not in {c.code for c in term_index.lookup("polyneuropathy")}
+    # With a disease named beside it, the manifestation reads.
+    assert "F02.80" in {c.code for c in term_index.lookup("dementia in Parkinson disease")}
+    # A factor is no manifestation: wandering with dementia is Z91.83.
+    assert _top(term_index, "wandering") == "Z91.83"
+
+
 def test_a_terms_own_without_does_not_negate_it(term_index: TermIndex):
     doc = text_document(
         "ASSESSMENT: Concussion without loss of consciousness. No rash or malignancy.\n", "d1"
