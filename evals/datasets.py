@@ -35,7 +35,8 @@ US_NOTES_DIR = EVAL_DATA / "us-notes-dev"
 # written later, each blind until its first score (data/evals/us-notes-fresh/README.md,
 # data/evals/us-notes-blind2/README.md, data/evals/us-notes-blind3/README.md,
 # data/evals/us-notes-blind4/README.md, data/evals/us-notes-blind5/README.md,
-# data/evals/us-notes-blind6/README.md, data/evals/us-notes-radiology/README.md).
+# data/evals/us-notes-blind6/README.md, data/evals/us-notes-blind7/README.md,
+# data/evals/us-notes-radiology/README.md).
 US_NOTE_SETS = {
     "us-dev": US_NOTES_DIR,
     "us-fresh": EVAL_DATA / "us-notes-fresh",
@@ -44,6 +45,7 @@ US_NOTE_SETS = {
     "us-blind4": EVAL_DATA / "us-notes-blind4",
     "us-blind5": EVAL_DATA / "us-notes-blind5",
     "us-blind6": EVAL_DATA / "us-notes-blind6",
+    "us-blind7": EVAL_DATA / "us-notes-blind7",
     "us-rad": EVAL_DATA / "us-notes-radiology",
 }
 

@@ -114,6 +114,14 @@ def test_the_sixth_blind_set_is_a_named_set_apart_from_the_others():
     assert summarise_us(blind, {}, "us-blind6").dataset == "us-blind6"
 
 
+def test_the_seventh_blind_set_is_a_named_set_apart_from_the_others():
+    blind = load_us_notes(US_NOTE_SETS["us-blind7"])
+    assert len(blind) == 30 and {n.part for n in blind} == set("ABCD")
+    assert all(n.setting == "inpatient" for n in blind if n.part == "C")
+    assert not {n.id for n in blind} & _ids_elsewhere("us-blind7")
+    assert summarise_us(blind, {}, "us-blind7").dataset == "us-blind7"
+
+
 def test_the_radiology_set_is_its_own_part_and_apart_from_the_others():
     rad = load_us_notes(US_NOTE_SETS["us-rad"])
     assert len(rad) == 30 and {n.part for n in rad} == {"R"}
