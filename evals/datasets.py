@@ -35,7 +35,8 @@ US_NOTES_DIR = EVAL_DATA / "us-notes-dev"
 # written later, each blind until its first score (data/evals/us-notes-fresh/README.md,
 # data/evals/us-notes-blind2/README.md, data/evals/us-notes-blind3/README.md,
 # data/evals/us-notes-blind4/README.md, data/evals/us-notes-blind5/README.md,
-# data/evals/us-notes-blind6/README.md, data/evals/us-notes-radiology/README.md).
+# data/evals/us-notes-blind6/README.md, data/evals/us-notes-radiology/README.md,
+# data/evals/us-notes-radiology2/README.md).
 US_NOTE_SETS = {
     "us-dev": US_NOTES_DIR,
     "us-fresh": EVAL_DATA / "us-notes-fresh",
@@ -45,6 +46,7 @@ US_NOTE_SETS = {
     "us-blind5": EVAL_DATA / "us-notes-blind5",
     "us-blind6": EVAL_DATA / "us-notes-blind6",
     "us-rad": EVAL_DATA / "us-notes-radiology",
+    "us-rad2": EVAL_DATA / "us-notes-radiology2",
 }
 
 
