@@ -122,12 +122,13 @@ def test_the_seventh_blind_set_is_a_named_set_apart_from_the_others():
     assert summarise_us(blind, {}, "us-blind7").dataset == "us-blind7"
 
 
-def test_the_radiology_set_is_its_own_part_and_apart_from_the_others():
-    rad = load_us_notes(US_NOTE_SETS["us-rad"])
+@pytest.mark.parametrize("name", ["us-rad", "us-rad2"])
+def test_the_radiology_sets_are_their_own_part_and_apart_from_the_others(name):
+    rad = load_us_notes(US_NOTE_SETS[name])
     assert len(rad) == 30 and {n.part for n in rad} == {"R"}
     assert all(n.setting == "outpatient" and n.note_type == "radiology report" for n in rad)
-    assert not {n.id for n in rad} & _ids_elsewhere("us-rad")
-    assert set(summarise_us(rad, {}, "us-rad").parts) == {"R"}
+    assert not {n.id for n in rad} & _ids_elsewhere(name)
+    assert set(summarise_us(rad, {}, name).parts) == {"R"}
 
 
 def test_a_folder_without_note_files_is_a_clear_error(tmp_path):
