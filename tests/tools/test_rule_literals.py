@@ -114,3 +114,29 @@ def test_the_one_pass_word_search_answers_as_a_look_for_each_word():
             assert search.holds_any(text, frozenset({"maker", "zzz"})) is holds
             assert search.holds_any(text, frozenset({"acem"})) is holds
             assert not search.holds_any(text, frozenset({"pacemakerz"}))
+
+
+def test_the_word_search_answers_alike_from_several_threads():
+    """A server may read charts in several threads: more texts than are kept, words arriving
+    meanwhile, and every answer still `w in text`'s."""
+    import threading
+
+    texts = [lowered(p.read_text(encoding="utf-8")) for p in sorted(EXAMPLES.glob("*.txt"))]
+    texts += [lowered(t) for t in TRICKY] + [f"note {n}: pacemaker check {n}" for n in range(8)]
+    word_sets = [w for w in map(required_words, _patterns()) if w is not None][:150]
+    search = _WordSearch()
+    wrong: list[frozenset[str]] = []
+
+    def read(offset: int) -> None:
+        for n in range(len(texts) * 3):
+            text = texts[(n + offset) % len(texts)]
+            for words in word_sets[offset::4]:
+                if search.holds_any(text, words) != any(w in text for w in words):
+                    wrong.append(words)
+
+    threads = [threading.Thread(target=read, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []

@@ -125,7 +125,8 @@ class _WordSearch:
                 else frozenset()
             )
             if len(found) >= _TEXTS_KEPT:
-                found.pop(next(iter(found)))
+                # Cleared whole, in one call: safe beside a thread reading it.
+                found.clear()
             found[text] = in_text
         if words <= known:
             return not words.isdisjoint(in_text)
