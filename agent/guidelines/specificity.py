@@ -123,10 +123,12 @@ def _unspecified(work: Work, code: str) -> bool:
 
 def _shares_a_title_word(work: Work, a: str, b: str) -> bool:
     """An injury-chapter category gathers unrelated conditions (T78 holds anaphylaxis by food,
-    unspecified anaphylaxis and angioedema): there two codes are one condition only when their
+    unspecified anaphylaxis and angioedema), and so does a factor category (Z59 holds
+    homelessness and food insecurity): there two codes are one condition only when their
     titles share a word ("Anaphylactic shock, unspecified" and "Anaphylactic reaction due to
-    peanuts", not "Angioneurotic edema"). Elsewhere a category is one condition."""
-    if a[0] not in "ST":
+    peanuts", not "Angioneurotic edema"; "Homelessness, unspecified", not "Food insecurity").
+    Elsewhere a category is one condition."""
+    if a[0] not in "STZ":
         return True
     return bool((_title_words(work, a) - {"unspecified"}) & _title_words(work, b))
 
