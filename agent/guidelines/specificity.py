@@ -256,6 +256,8 @@ def _same_condition(
 def recode(work: Work) -> None:
     """E13.621 from "diabetic foot ulcer" becomes E11.621: type 2 is the default (I.C.4.a.2)."""
     for rule in work.in_force(Recode):
+        if rule.when_coded and not work.coded(rule.when_coded):
+            continue
         for d in list(work.decisions):
             prefix = next((p for p in rule.from_codes if d.code.startswith(p)), None)
             if prefix is None:
