@@ -123,10 +123,12 @@ def _unspecified(work: Work, code: str) -> bool:
 
 def _shares_a_title_word(work: Work, a: str, b: str) -> bool:
     """An injury-chapter category gathers unrelated conditions (T78 holds anaphylaxis by food,
-    unspecified anaphylaxis and angioedema): there two codes are one condition only when their
+    unspecified anaphylaxis and angioedema), and so does a factor category (Z59 holds
+    homelessness and food insecurity): there two codes are one condition only when their
     titles share a word ("Anaphylactic shock, unspecified" and "Anaphylactic reaction due to
-    peanuts", not "Angioneurotic edema"). Elsewhere a category is one condition."""
-    if a[0] not in "ST":
+    peanuts", not "Angioneurotic edema"; "Homelessness, unspecified", not "Food insecurity").
+    Elsewhere a category is one condition."""
+    if a[0] not in "STZ":
         return True
     return bool((_title_words(work, a) - {"unspecified"}) & _title_words(work, b))
 
@@ -254,6 +256,8 @@ def _same_condition(
 def recode(work: Work) -> None:
     """E13.621 from "diabetic foot ulcer" becomes E11.621: type 2 is the default (I.C.4.a.2)."""
     for rule in work.in_force(Recode):
+        if rule.when_coded and not work.coded(rule.when_coded):
+            continue
         for d in list(work.decisions):
             prefix = next((p for p in rule.from_codes if d.code.startswith(p)), None)
             if prefix is None:

@@ -257,6 +257,9 @@ def test_code_list_checks_for_any_reasoner():
     assert any(c.id == "additional.ckd-stage" for c in checks[0])
     # The offline reasoner's own kind of list passes clean.
     assert check_code_list(["E11.22", "I12.9", "N18.31"], "outpatient", rs) == [[], [], []]
+    # A combination that needs the record's words ("poorly controlled" diabetes is E11.65) is
+    # not asked of a code list that cannot hold them.
+    assert check_code_list(["E11.9"], "outpatient", rs) == [[]]
 
 
 def test_missed_combinations_name_their_parts_and_codes():

@@ -90,10 +90,11 @@ def missed_combinations(
 ) -> list[MissedCombination]:
     """Each combination rule whose parts are all in `codes` while its combination code is not
     (and no code the rule lets stand instead). The Sentinel reads these fields, never the
-    check's message."""
+    check's message. A one-part rule read from the record's words ("poorly controlled"
+    diabetes is E11.65) combines nothing in a code list: it is not asked of one."""
     out: list[MissedCombination] = []
     for combo in rules.of_kind(Combine, setting, day):
-        if not combo.add:
+        if not combo.add or (len(combo.when) == 1 and combo.when_text):
             continue
         used: list[int] = []
         for group in combo.when:

@@ -307,13 +307,16 @@ class ChooseByWords(RuleBase):
 class Recode(RuleBase):
     """A code starting with a `from` prefix takes the `to` prefix instead (E13.621 -> E11.621,
     O23.33 -> O23.43), unless `unless_text` is in its sentence. With `when_text`, only when that
-    is in its sentence; a full code (with its dot) may take a longer code ("I63.9" -> "I63.40")."""
+    is in its sentence; a full code (with its dot) may take a longer code ("I63.9" -> "I63.40").
+    With `when_coded`, only when the chart codes one of those too (the type 1 diabetes that
+    "diabetic retinopathy" stated apart belongs to)."""
 
     kind: Literal["recode"]
     from_codes: list[Selector] = Field(alias="from", min_length=1)
     to: str = Field(pattern=r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,3})?$")
     unless_text: Pattern | None = None
     when_text: Pattern | None = None
+    when_coded: list[Selector] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _same_shape(self) -> Recode:
