@@ -23,6 +23,17 @@ def test_two_letter_abbreviations_need_exact_case():
     assert "embolism" not in _norms("pe")
 
 
+def test_an_exact_abbreviation_needs_its_spelling():
+    # "AIDS" is the disease; "hearing aids" are devices.
+    assert "immune" in _norms("AIDS, CD4 60")
+    assert "immune" not in _norms("uses hearing aids")
+
+
+def test_a_possessive_s_is_no_content_word():
+    n = default_normalizer()
+    assert n.key_words("Smith's fracture") == n.key_words("Smith fracture")
+
+
 def test_synonyms_meet_code_title_words():
     n = default_normalizer()
     # Word order does not matter to a match: keys are compared as sets.
