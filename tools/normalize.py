@@ -91,6 +91,9 @@ def stem(word: str) -> str:
         return word
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
+    # 'headaches', 'backaches': an ache keeps its e ('branches' -> 'branch' below).
+    if word.endswith("aches"):
+        return word[:-1]
     if word.endswith(("sses", "shes", "ches", "xes")):
         return word[:-2]
     if word.endswith("s") and not word.endswith(("ss", "us", "is", "os", "as", "ys")):

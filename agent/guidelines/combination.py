@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from agent.guidelines.work import Work, shared_matcher
 from agent.state import CodeDecision
+from core.errors import CodeSenseError
 from tools.codeset import CodeSet
 from tools.rules.codes import render
 from tools.rules.load import RuleSet
@@ -17,6 +18,7 @@ from tools.rules.schema import (
 from tools.rules.text import compiled, find_text
 
 MAX_PASSES = 4
+_SEVENTH_POSITION = 7
 _ORDINAL = {1: "first", 2: "second", 3: "third"}
 
 
@@ -130,6 +132,12 @@ def trimester_specific(work: Work) -> None:
     """Pregnancy codes take the documented trimester (I.C.15.a.3), or the puerperium when
     their own statement says the condition came after delivery."""
     _puerperium_specific(work)
+    _trimester_specific(work)
+    for rule in work.in_force(TrimesterSpecific):
+        _fetus_not_specified(work, rule)
+
+
+def _trimester_specific(work: Work) -> None:
     trimester = work.facts.trimester
     if trimester is None:
         return
@@ -148,6 +156,11 @@ def trimester_specific(work: Work) -> None:
             siblings = work.codes.get(parent).children if parent else []
             target = next((c for c in siblings if work.description(c).lower() == wanted), None)
             if target is None:
+                # The fetus character sits below the trimester: O36.5990 "..., unspecified
+                # trimester, not applicable or unspecified" -> O36.5930 ("..., third trimester, ...").
+                leaves = work.codes.leaves_under(d.code[:3])
+                target = next((c for c in leaves if work.description(c).lower() == wanted), None)
+            if target is None:
                 continue
             old, d.code = d.code, target
             source = work.facts.sources.get("trimester") or work.facts.sources.get(
@@ -156,6 +169,30 @@ def trimester_specific(work: Work) -> None:
             work.note(
                 d, rule, f"{old} -> {target}: {_ORDINAL[trimester]} trimester documented ({source})"
             )
+
+
+def _fetus_not_specified(work: Work, rule: TrimesterSpecific) -> None:
+    """A pregnancy code that takes the fetus as its 7th character and was read without it
+    ("Oligohydramnios" O41.03-) is for a single gestation or an unidentified fetus: 0, "not
+    applicable or unspecified" (tabular notes at O31-O36, O40-O41, O60.1-O69: "7th character
+    0 is for single gestations and multiple gestations where the fetus is unspecified")."""
+    codes = work.matcher(rule.codes)
+    for d in list(work.decisions):
+        if not codes.matches(d.code) or len(d.code.replace(".", "")) >= _SEVENTH_POSITION:
+            continue
+        try:
+            table = work.codes.get(d.code).seventh_character
+        except CodeSenseError:
+            continue
+        if not table.get("0", "").lower().startswith("not applicable"):
+            continue
+        try:
+            target = work.codes.with_seventh(d.code, "0")
+        except CodeSenseError:
+            continue
+        old = d.code
+        d = work.recode(d, target)
+        work.note(d, rule, f"{old} -> {target}: single gestation or fetus not identified")
 
 
 _TRIMESTER = re.compile(r" (?:first|second|third|unspecified) trimester\b")

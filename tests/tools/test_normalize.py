@@ -49,6 +49,10 @@ def test_stem_is_predictable():
     assert stem("diabetes") == "diabetes"
     assert stem("abscess") == "abscess"
     assert stem("diagnosis") == "diagnosis"
+    # An ache keeps its e: "headaches" reads "headache" (R51.9), "branches" still "branch".
+    assert stem("headaches") == "headache"
+    assert stem("backaches") == "backache"
+    assert stem("branches") == "branch"
 
 
 def test_norms_are_the_words_of_a_text_read_once(monkeypatch):
