@@ -80,6 +80,8 @@ class ChartFacts(BaseModel):
     encounter: str | None = None
     gestation_weeks: int | None = None
     trimester: int | None = None
+    # primigravida or multigravida: the high-risk supervision codes split on it (O09.51-, O09.52-).
+    gravidity: str | None = None
     age: int | None = None
     sex: str | None = None
     # left, right or ambidextrous, wherever the chart says it (Section I.C.6.a dominance).
@@ -96,6 +98,8 @@ class ChartFacts(BaseModel):
             out["weeks"] = f"{self.gestation_weeks:02d}"
         if self.trimester is not None:
             out["trimester"] = str(self.trimester)
+        if self.gravidity is not None:
+            out["gravidity"] = "1" if self.gravidity == "primigravida" else "2"
         if self.encounter:
             out["encounter"] = self.encounter
         return out
@@ -193,6 +197,7 @@ def chart_facts(chart: Chart | None, rules: RuleSet, setting: str, on: date) -> 
     facts.sex = values.get("sex")
     facts.handedness = values.get("handedness")
     facts.exam_side = values.get("exam_side")
+    facts.gravidity = values.get("gravidity")
     if values.get("age", "").isdigit():
         facts.age = int(values["age"])
     if values.get("gestation_weeks", "").isdigit():
