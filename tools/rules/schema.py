@@ -22,7 +22,16 @@ from tools.rules.patterns import PackPatterns, compiled
 RuleSetting = Literal["outpatient", "inpatient", "all"]
 Severity = Literal["error", "warning", "info"]
 Encounter = Literal["initial", "subsequent", "sequela"]
-Fact = Literal["encounter", "gestation_weeks", "trimester", "age", "sex", "handedness", "exam_side"]
+Fact = Literal[
+    "encounter",
+    "gestation_weeks",
+    "trimester",
+    "age",
+    "sex",
+    "handedness",
+    "exam_side",
+    "consciousness",
+]
 
 # Words a CDI query may never contain: a query asks about the patient, never about money.
 PAYMENT_WORDS = re.compile(
@@ -612,6 +621,7 @@ class ChartFact(RuleBase):
             "sex": ("male", "female"),
             "handedness": ("left", "right", "ambidextrous"),
             "exam_side": ("left", "right", "bilateral"),
+            "consciousness": ("kept", "lost"),
         }
         if self.value is not None and self.fact in allowed and self.value not in allowed[self.fact]:
             raise ValueError(f"{self.fact} is one of {', '.join(allowed[self.fact])}")
