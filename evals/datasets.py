@@ -36,7 +36,8 @@ US_NOTES_DIR = EVAL_DATA / "us-notes-dev"
 # data/evals/us-notes-blind2/README.md, data/evals/us-notes-blind3/README.md,
 # data/evals/us-notes-blind4/README.md, data/evals/us-notes-blind5/README.md,
 # data/evals/us-notes-blind6/README.md, data/evals/us-notes-blind7/README.md,
-# data/evals/us-notes-radiology/README.md, data/evals/us-notes-radiology2/README.md).
+# data/evals/us-notes-radiology/README.md, data/evals/us-notes-radiology2/README.md,
+# data/evals/us-notes-radiology3/README.md).
 US_NOTE_SETS = {
     "us-dev": US_NOTES_DIR,
     "us-fresh": EVAL_DATA / "us-notes-fresh",
@@ -48,6 +49,7 @@ US_NOTE_SETS = {
     "us-blind7": EVAL_DATA / "us-notes-blind7",
     "us-rad": EVAL_DATA / "us-notes-radiology",
     "us-rad2": EVAL_DATA / "us-notes-radiology2",
+    "us-rad3": EVAL_DATA / "us-notes-radiology3",
 }
 
 

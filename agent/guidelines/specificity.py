@@ -117,8 +117,15 @@ def most_specific(work: Work) -> None:
 
 
 def _unspecified(work: Work, code: str) -> bool:
-    """A code whose title calls it unspecified (N18.9, J45.909, C50.919, F17.200)."""
-    return "unspecified" in work.description(code).lower()
+    """A code whose title calls it unspecified (N18.9, J45.909, C50.919, F17.200). An
+    intracranial injury "with loss of consciousness of unspecified duration" (S06.5X9A, the 6th
+    character 9) names its injury: only the duration is unspecified, and the subdural
+    hemorrhage is not the unspecified form of a subarachnoid one (S06.6X0A) beside it."""
+    title = _UNSPECIFIED_DURATION.sub("", work.description(code).lower())
+    return "unspecified" in title
+
+
+_UNSPECIFIED_DURATION = re.compile(r"\bof unspecified duration\b")
 
 
 def _shares_a_title_word(work: Work, a: str, b: str) -> bool:

@@ -122,7 +122,7 @@ def test_the_seventh_blind_set_is_a_named_set_apart_from_the_others():
     assert summarise_us(blind, {}, "us-blind7").dataset == "us-blind7"
 
 
-@pytest.mark.parametrize("name", ["us-rad", "us-rad2"])
+@pytest.mark.parametrize("name", ["us-rad", "us-rad2", "us-rad3"])
 def test_the_radiology_sets_are_their_own_part_and_apart_from_the_others(name):
     rad = load_us_notes(US_NOTE_SETS[name])
     assert len(rad) == 30 and {n.part for n in rad} == {"R"}

@@ -31,6 +31,7 @@ Fact = Literal[
     "sex",
     "handedness",
     "exam_side",
+    "consciousness",
 ]
 
 # Words a CDI query may never contain: a query asks about the patient, never about money.
@@ -625,6 +626,7 @@ class ChartFact(RuleBase):
             "handedness": ("left", "right", "ambidextrous"),
             "exam_side": ("left", "right", "bilateral"),
             "gravidity": ("primigravida", "multigravida"),
+            "consciousness": ("kept", "lost"),
         }
         if self.value is not None and self.fact in allowed and self.value not in allowed[self.fact]:
             raise ValueError(f"{self.fact} is one of {', '.join(allowed[self.fact])}")

@@ -89,6 +89,9 @@ class ChartFacts(BaseModel):
     # left, right or bilateral: the side a diagnostic report's exam title names ("MRI LEFT
     # KNEE"), the side of what it finds when a finding's own clause names none.
     exam_side: str | None = None
+    # kept or lost: whether the patient lost consciousness with a head injury, wherever the
+    # chart says it ("denies loss of consciousness" in the history of a CT head report).
+    consciousness: str | None = None
     sources: dict[str, str] = {}
 
     def values(self) -> dict[str, str]:
@@ -198,6 +201,7 @@ def chart_facts(chart: Chart | None, rules: RuleSet, setting: str, on: date) -> 
     facts.handedness = values.get("handedness")
     facts.exam_side = values.get("exam_side")
     facts.gravidity = values.get("gravidity")
+    facts.consciousness = values.get("consciousness")
     if values.get("age", "").isdigit():
         facts.age = int(values["age"])
     if values.get("gestation_weeks", "").isdigit():
