@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -235,9 +236,10 @@ def _pg_url() -> tuple[str | None, str]:
     return base, ""
 
 
-def test_parallel_batch_on_postgresql_keeps_one_verified_chain(
-    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
-):
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A database URL whose search path is a fresh schema of the local PostgreSQL, dropped after
+    the test; the test skips, saying why, when no server is reachable."""
     base, why = _pg_url()
     if base is None:
         pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432/test: {why}")
@@ -246,26 +248,29 @@ def test_parallel_batch_on_postgresql_keeps_one_verified_chain(
     schema = "cs_batch_" + uuid.uuid4().hex[:10]
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    url = f"{base}?options={quote(f'-csearch_path={schema}')}"
     try:
-        monkeypatch.setenv("CODESENSE_DATABASE_URL", url)
-        charts = tmp_path / "charts"
-        charts.mkdir()
-        for i in range(8):
-            (charts / f"n{i}.txt").write_text(
-                (EXAMPLES / NOTES[i % 3]).read_text() + f"\nVisit {i}.\n"
-            )
-        out = tmp_path / "pg.jsonl"
-        assert main(["batch", str(charts), "--out", str(out), "--workers", "2"]) == 0
-        lines = _lines(out)
-        assert len(lines) == 8
-        runs = {r["run_id"] for r in lines}
-        ok, events, ended = _verify(data_dir, runs, url)
-        assert ok and events >= 8
-        assert ended == runs
+        yield f"{base}?options={quote(f'-csearch_path={schema}')}"
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_parallel_batch_on_postgresql_keeps_one_verified_chain(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
+):
+    monkeypatch.setenv("CODESENSE_DATABASE_URL", pg_url)
+    charts = tmp_path / "charts"
+    charts.mkdir()
+    for i in range(8):
+        (charts / f"n{i}.txt").write_text((EXAMPLES / NOTES[i % 3]).read_text() + f"\nVisit {i}.\n")
+    out = tmp_path / "pg.jsonl"
+    assert main(["batch", str(charts), "--out", str(out), "--workers", "2"]) == 0
+    lines = _lines(out)
+    assert len(lines) == 8
+    runs = {r["run_id"] for r in lines}
+    ok, events, ended = _verify(data_dir, runs, pg_url)
+    assert ok and events >= 8
+    assert ended == runs
 
 
 def _free_port() -> int:
@@ -287,20 +292,11 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 60
 
 
 def test_a_batch_joins_a_running_cluster_whose_worker_runs_elsewhere(
-    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
 ):
     """The README's two-machine setup on loopback: `dask scheduler`, a `dask worker` started in
     another folder with a data directory of its own (another machine's), one PostgreSQL store and
     one key file; the batch names its charts by a relative folder, as a person at A types it."""
-    base, why = _pg_url()
-    if base is None:
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432/test: {why}")
-    import psycopg
-
-    schema = "cs_cluster_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    url = f"{base}?options={quote(f'-csearch_path={schema}')}"
     key = tmp_path / "secret.key"
     key.write_text(uuid.uuid4().hex + uuid.uuid4().hex)
     key.chmod(0o600)
@@ -309,7 +305,7 @@ def test_a_batch_joins_a_running_cluster_whose_worker_runs_elsewhere(
     (machine_b / "data" / "cache").symlink_to((data_dir / "cache").resolve())
     env = {
         **os.environ,
-        "CODESENSE_DATABASE_URL": url,
+        "CODESENSE_DATABASE_URL": pg_url,
         "CODESENSE_SECRET_KEY_FILE": str(key),
         "CODESENSE_DATA_DIR": str(machine_b / "data"),
         "PYTHONPATH": str(ROOT),
@@ -331,7 +327,7 @@ def test_a_batch_joins_a_running_cluster_whose_worker_runs_elsewhere(
              "--host", "127.0.0.1", "--no-dashboard"],
             cwd=machine_b, env=env, **quiet,
         )  # fmt: skip
-        monkeypatch.setenv("CODESENSE_DATABASE_URL", url)
+        monkeypatch.setenv("CODESENSE_DATABASE_URL", pg_url)
         monkeypatch.setenv("CODESENSE_SECRET_KEY_FILE", str(key))
         monkeypatch.chdir(tmp_path)
         charts = tmp_path / "charts"
@@ -343,7 +339,7 @@ def test_a_batch_joins_a_running_cluster_whose_worker_runs_elsewhere(
         lines = _lines(tmp_path / "out.jsonl")
         assert sorted(r["input"] for r in lines) == [f"n{i}.txt" for i in range(4)]
         runs = {r["run_id"] for r in lines}
-        ok, events, ended = _verify(data_dir, runs, url)
+        ok, events, ended = _verify(data_dir, runs, pg_url)
         assert ok and events > 0
         assert ended == runs
     finally:
@@ -354,8 +350,6 @@ def test_a_batch_joins_a_running_cluster_whose_worker_runs_elsewhere(
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 _seen: list[tuple[str, bool]] = []
